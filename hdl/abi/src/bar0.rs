@@ -95,3 +95,7 @@ pub const fn decode(offset: u32) -> Option<(Region, u32)> {
 pub const fn doorbell(queue_notify_off: u16) -> u32 {
     NOTIFY + queue_notify_off as u32 * NOTIFY_OFF_MULTIPLIER
 }
+
+// Both personalities' device configuration must fit the window.
+const _: () = assert!(crate::blk::config::LEN <= DEVICE_CFG_LEN);
+const _: () = assert!(crate::net::config::LEN <= DEVICE_CFG_LEN);

@@ -37,7 +37,10 @@ fn config_space_capability_chain_is_walkable_for_both_personalities() {
         let mut seen = Vec::new();
         let mut at = c[header::CAP_PTR as usize] as usize;
         while at != 0 {
-            assert!(at >= 0x40 && at.is_multiple_of(4), "bad capability pointer {at:#x}");
+            assert!(
+                at >= 0x40 && at.is_multiple_of(4),
+                "bad capability pointer {at:#x}"
+            );
             assert!(seen.len() < 16, "capability loop");
             match c[at] {
                 pci::cap_id::VENDOR => {
