@@ -1,0 +1,5 @@
+//! vfpga's vDPA front ends and the pieces of the `vfpga` command.
+
+#![deny(missing_docs)]
+
+pub mod regmap;
