@@ -59,6 +59,13 @@ pub trait Device: Send + Sync + Debug {
     /// The IOVA ranges the IOMMU can translate; mappings must fall inside one.
     fn iova_ranges(&self) -> Vec<Range<u64>>;
 
+    /// Granule of DMA mappings: `iova`, `size` and `vaddr` of a
+    /// [`DmaMapping`] must be multiples of it. VFIO reports the IOMMU's
+    /// smallest page; a simulator may keep the default.
+    fn dma_page_size(&self) -> u64 {
+        4096
+    }
+
     /// Lets the device reach `mapping.vaddr .. + size` at `mapping.iova`.
     ///
     /// # Safety
@@ -126,6 +133,18 @@ pub trait DeviceExt: Device {
     /// Writes a little-endian u16 to configuration space.
     fn config_write_u16(&self, offset: u16, v: u16) -> Result<()> {
         self.config_write(offset, &v.to_le_bytes())
+    }
+    /// Sets Memory Space and Bus Master Enable in the command register: a
+    /// function issues no DMA (and VFIO leaves bus mastering off) until its
+    /// driver does this.
+    fn enable_bus_master(&self) -> Result<()> {
+        use vfpga_abi::pci::header;
+        let cmd = self.config_read_u16(header::COMMAND)?;
+        let want = cmd | header::COMMAND_MEMORY | header::COMMAND_BUS_MASTER;
+        if want != cmd {
+            self.config_write_u16(header::COMMAND, want)?;
+        }
+        Ok(())
     }
     /// Reads a u8 from a BAR.
     fn read_u8(&self, bar: u8, offset: u64) -> Result<u8> {

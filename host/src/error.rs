@@ -54,6 +54,12 @@ pub enum DeviceError {
         /// Length of the range.
         size: u64,
     },
+    /// No free IOVA range of this size is left in the IOMMU's usable ranges.
+    #[error("no free IOVA range of {size:#x} bytes left in the IOMMU's usable ranges")]
+    IovaExhausted {
+        /// Requested length.
+        size: u64,
+    },
     /// The device or its backend does not offer this operation.
     #[error("not supported by this device: {0}")]
     Unsupported(&'static str),

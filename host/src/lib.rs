@@ -5,11 +5,24 @@
 //! space, BAR accesses, DMA mappings, MSI-X eventfds and reset. The
 //! userspace virtio-pci driver and the vDPA front ends are written against it
 //! and cannot tell the two apart.
+//!
+//! - [`vfio`]: the trait over Linux VFIO.
+//! - [`dma`]: DMA-able memory and IOVA allocation.
+//! - [`virtio_pci`]: the modern virtio-pci transport (driver side).
+//! - [`split_queue`]: split virtqueues, driver side.
+//! - [`blk`]: a virtio-blk driver for self-tests and benchmarks.
+//! - [`virtio_drivers_glue`]: the `virtio-drivers` crate on the same trait.
 
 #![deny(missing_docs)]
 
+pub mod blk;
 pub mod device;
+pub mod dma;
 pub mod error;
+pub mod split_queue;
+pub mod vfio;
+pub mod virtio_drivers_glue;
+pub mod virtio_pci;
 
 pub use device::{Device, DeviceExt, DmaMapping, Result};
 pub use error::DeviceError;
