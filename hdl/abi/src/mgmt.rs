@@ -105,6 +105,13 @@ pub const FW_COUNTERS: u16 = 0x40;
 /// First hardware counter, low 32 bits (RO); counter `i` at `HW_COUNTERS + i`.
 pub const HW_COUNTERS: u16 = 0x48;
 
+/// Address of firmware counter `i` (vendor counter index,
+/// [`crate::vendor::FIRST_FW_COUNTER`] `<= i <` [`crate::vendor::NUM_COUNTERS`]):
+/// `FW_COUNTERS + i`, so the vendor region's counter `i` reads this register.
+pub const fn fw_counter(i: usize) -> u16 {
+    FW_COUNTERS + i as u16
+}
+
 /// ENGINE_CTRL: the engine may issue DMA (set at DRIVER_OK, cleared to quiesce).
 pub const ENGINE_CTRL_DMA_ENABLE: u32 = 1 << 0;
 /// ENGINE_CTRL: EVENT_IDX negotiated.

@@ -1,0 +1,543 @@
+//! A Rust model of the management port's hardware side, for tests and the
+//! simulator (feature `test-utils`).
+//!
+//! It implements the register-file semantics firmware depends on (event FIFO
+//! with overflow, held driver reads of device_status and queue_enable,
+//! ENGINE_RESET effects, device-config RAM, config interrupt) plus driver-side
+//! methods that act like MMIO writes and reads. It also watches the firmware:
+//! writes that break a virtio rule are recorded in [`FakeMgmt::violations`],
+//! and [`FakeMgmt::check_invariants`] checks the state between polls.
+
+use std::collections::VecDeque;
+use std::format;
+use std::string::String;
+use std::vec::Vec;
+
+use vfpga_abi::common_cfg::NO_VECTOR;
+use vfpga_abi::mgmt::{self, Event, EventKind};
+use vfpga_abi::status::{ACKNOWLEDGE, DEVICE_NEEDS_RESET, DRIVER, DRIVER_OK, FAILED, FEATURES_OK};
+use vfpga_abi::{Personality, vendor};
+
+use crate::features;
+use crate::hal::Hal;
+use crate::queue::QueueConfig;
+
+/// Size of the device-config RAM.
+pub const DEVCFG_RAM: usize = 256;
+
+/// One queue's registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FakeQueue {
+    /// queue_size (driver-written; QUEUE_SIZE_MAX after reset).
+    pub size: u16,
+    /// queue_msix_vector.
+    pub vector: u16,
+    /// queue_desc.
+    pub desc: u64,
+    /// queue_driver.
+    pub driver: u64,
+    /// queue_device.
+    pub device: u64,
+    /// queue_enable as firmware last answered it.
+    pub enable: bool,
+    /// A queue_enable write awaits firmware's Q_ENABLE (reads are held).
+    pub enable_pending: bool,
+    /// queue_reset reads 1.
+    pub reset_pending: bool,
+    /// Q_RUN.
+    pub run: bool,
+    /// Vendor stop request.
+    pub stop_requested: bool,
+    /// Q_LAST_AVAIL_IDX.
+    pub last_avail: u16,
+    /// Q_USED_IDX.
+    pub used_idx: u16,
+    /// Q_INFLIGHT (set by the test).
+    pub inflight: u16,
+}
+
+impl FakeQueue {
+    fn after_reset(qmax: u16) -> Self {
+        FakeQueue {
+            size: qmax,
+            vector: NO_VECTOR,
+            desc: 0,
+            driver: 0,
+            device: 0,
+            enable: false,
+            enable_pending: false,
+            reset_pending: false,
+            run: false,
+            stop_requested: false,
+            last_avail: 0,
+            used_idx: 0,
+            inflight: 0,
+        }
+    }
+}
+
+/// The fake management port.
+#[derive(Debug, Clone)]
+pub struct FakeMgmt {
+    personality: Personality,
+    queue_size_max: u16,
+    /// DEVICE_STATUS as firmware wrote it.
+    pub device_status: u32,
+    /// CONFIG_GENERATION as firmware wrote it.
+    pub config_generation: u32,
+    /// DEVICE_FEATURE_LO/HI.
+    pub device_feature: [u32; 2],
+    /// DRIVER_FEATURE_LO/HI (driver-written).
+    pub driver_feature: [u32; 2],
+    /// config_msix_vector (driver-written).
+    pub config_msix_vector: u16,
+    /// ENGINE_CTRL.
+    pub engine_ctrl: u32,
+    /// ENGINE_STATUS_IDLE, controlled by the test.
+    pub idle: bool,
+    /// Sticky engine error: (cause, queue, detail).
+    pub error: Option<(u32, u32, u32)>,
+    /// ENGINE_STATUS_EVENT_OVERFLOW (sticky; ENGINE_RESET clears it).
+    pub overflow: bool,
+    /// FW_STATUS.
+    pub fw_status: u32,
+    queue_sel: u32,
+    /// Per-queue registers.
+    pub queues: Vec<FakeQueue>,
+    devcfg_addr: u32,
+    /// The device-config RAM.
+    pub devcfg: [u8; DEVCFG_RAM],
+    /// FW_COUNTERS + i (i < 8).
+    pub fw_counters: [u32; 8],
+    events: VecDeque<u32>,
+    /// A device_status write awaits firmware's DEVICE_STATUS (reads are held).
+    pub status_pending: bool,
+    /// ISR status bits.
+    pub isr: u8,
+    /// CONFIG_IRQ writes.
+    pub config_irqs: u32,
+    /// ENGINE_RESET writes.
+    pub engine_resets: u32,
+    /// The driver wrote 0 and has not read 0 back yet.
+    reset_requested: bool,
+    /// ENGINE_RESET happened (while idle) since the driver wrote 0.
+    engine_reset_since_request: bool,
+    /// Firmware has popped a StatusWrite with DRIVER_OK since the last one
+    /// with 0 (bits cannot be cleared otherwise).
+    driver_ok_seen: bool,
+    /// Rules firmware broke, as they happened.
+    pub violations: Vec<String>,
+}
+
+impl FakeMgmt {
+    /// A port of `personality` with its hardware queue count and `queue_size_max`.
+    pub fn new(personality: Personality, queue_size_max: u16) -> Self {
+        let nq = personality.num_queues() as usize;
+        FakeMgmt {
+            personality,
+            queue_size_max,
+            device_status: 0,
+            config_generation: 0,
+            device_feature: [0; 2],
+            driver_feature: [0; 2],
+            config_msix_vector: NO_VECTOR,
+            engine_ctrl: 0,
+            idle: true,
+            error: None,
+            overflow: false,
+            fw_status: 0,
+            queue_sel: 0,
+            queues: std::vec![FakeQueue::after_reset(queue_size_max); nq],
+            devcfg_addr: 0,
+            devcfg: [0; DEVCFG_RAM],
+            fw_counters: [0; 8],
+            events: VecDeque::new(),
+            status_pending: false,
+            isr: 0,
+            config_irqs: 0,
+            engine_resets: 0,
+            reset_requested: false,
+            engine_reset_since_request: false,
+            driver_ok_seen: false,
+            violations: Vec::new(),
+        }
+    }
+
+    fn post(&mut self, kind: EventKind, queue: u8, value: u16) {
+        if self.events.len() >= mgmt::EVENT_FIFO_DEPTH {
+            self.overflow = true;
+            return;
+        }
+        self.events.push_back(Event { kind, queue, value }.encode());
+    }
+
+    /// Events waiting in the FIFO.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    fn violation(&mut self, what: String) {
+        self.violations.push(what);
+    }
+
+    // ---- driver side (MMIO of the common configuration) ----
+
+    /// The driver writes device_status.
+    pub fn driver_write_status(&mut self, value: u8) {
+        self.status_pending = true;
+        if value == 0 {
+            self.reset_requested = true;
+            self.engine_reset_since_request = false;
+        }
+        self.post(EventKind::StatusWrite, 0, value as u16);
+    }
+
+    /// The driver reads device_status: `None` while the hardware holds the read.
+    pub fn driver_read_status(&self) -> Option<u8> {
+        (!self.status_pending).then_some(self.device_status as u8)
+    }
+
+    /// The driver reads device_status and sees it answered: a 0 ends its reset.
+    pub fn driver_poll_status(&mut self) -> Option<u8> {
+        let v = self.driver_read_status()?;
+        if v == 0 {
+            self.reset_requested = false;
+        }
+        Some(v)
+    }
+
+    /// The driver writes 64 feature bits (both halves of driver_feature).
+    pub fn driver_write_features(&mut self, features: u64) {
+        for select in 0..2u16 {
+            self.driver_feature[select as usize] = (features >> (32 * select)) as u32;
+            self.post(EventKind::DriverFeature, 0, select);
+        }
+    }
+
+    /// device_feature as the driver reads it (both halves).
+    pub fn driver_read_device_features(&self) -> u64 {
+        self.device_feature[0] as u64 | (self.device_feature[1] as u64) << 32
+    }
+
+    /// The driver writes queue `q`'s size and ring addresses; ignored for a
+    /// queue that does not exist or whose queue_enable reads 1.
+    pub fn driver_configure_queue(&mut self, q: u16, cfg: QueueConfig) {
+        if let Some(queue) = self.queues.get_mut(q as usize)
+            && !queue.enable
+        {
+            queue.size = cfg.size;
+            queue.desc = cfg.desc;
+            queue.driver = cfg.driver;
+            queue.device = cfg.device;
+        }
+    }
+
+    /// The driver writes queue_enable of queue `q`.
+    pub fn driver_write_queue_enable(&mut self, q: u16, value: u16) {
+        if let Some(queue) = self.queues.get_mut(q as usize) {
+            queue.enable_pending = true;
+            self.post(EventKind::QueueEnable, q as u8, value);
+        }
+    }
+
+    /// The driver reads queue_enable of `q`: `None` while held.
+    pub fn driver_read_queue_enable(&self, q: u16) -> Option<u16> {
+        let queue = self.queues.get(q as usize)?;
+        (!queue.enable_pending).then_some(queue.enable as u16)
+    }
+
+    /// The driver writes queue_reset = 1 for `q`.
+    pub fn driver_write_queue_reset(&mut self, q: u16) {
+        if let Some(queue) = self.queues.get_mut(q as usize) {
+            queue.reset_pending = true;
+            self.post(EventKind::QueueReset, q as u8, 1);
+        }
+    }
+
+    /// queue_reset of `q` as the driver reads it.
+    pub fn driver_read_queue_reset(&self, q: u16) -> u16 {
+        self.queues.get(q as usize).is_some_and(|x| x.reset_pending) as u16
+    }
+
+    /// The driver reads `len` bytes of device configuration at `offset`.
+    pub fn driver_read_devcfg(&self, offset: usize, len: usize) -> &[u8] {
+        &self.devcfg[offset..offset + len]
+    }
+
+    /// The driver reads the ISR (read clears).
+    pub fn driver_read_isr(&mut self) -> u8 {
+        core::mem::take(&mut self.isr)
+    }
+
+    /// The host writes the vendor Q_CONTROL of `q`.
+    pub fn host_vendor_queue_control(&mut self, q: u16, value: u32) {
+        if let Some(queue) = self.queues.get_mut(q as usize) {
+            queue.stop_requested = value & vendor::Q_CONTROL_STOP != 0;
+            self.post(EventKind::VendorQueueControl, q as u8, value as u16);
+        }
+    }
+
+    // ---- engine side ----
+
+    /// The engine stops on an error (sticky until ENGINE_RESET; a second one
+    /// while the first is set is not reported, as in the hardware).
+    pub fn engine_error(&mut self, cause: u32, queue: u32, detail: u32) {
+        if self.error.is_some() {
+            return;
+        }
+        self.error = Some((cause, queue, detail));
+        self.post(EventKind::EngineError, queue as u8, cause as u16);
+    }
+
+    /// Posts a raw event word (for malformed-event tests).
+    pub fn post_raw(&mut self, word: u32) {
+        if self.events.len() >= mgmt::EVENT_FIFO_DEPTH {
+            self.overflow = true;
+        } else {
+            self.events.push_back(word);
+        }
+    }
+
+    // ---- checks ----
+
+    fn driver_feature_word(&self) -> u64 {
+        self.driver_feature[0] as u64 | (self.driver_feature[1] as u64) << 32
+    }
+
+    /// State rules that must hold between polls (none while a reset drains):
+    /// - DMA and Q_RUN only with DRIVER_OK shown (so never with status 0);
+    /// - Q_RUN only on an enabled queue;
+    /// - DRIVER_OK (without FAILED / NEEDS_RESET) has every enabled queue
+    ///   armed, except one the driver is resetting, and DMA on;
+    /// - status bits only in §3.1.1 order.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let st = self.device_status as u8;
+        let dma = self.engine_ctrl & mgmt::ENGINE_CTRL_DMA_ENABLE != 0;
+        if st & DRIVER_OK == 0 {
+            if dma {
+                return Err(format!("DMA enabled with device_status {st:#x}"));
+            }
+            if let Some(q) = self.queues.iter().position(|q| q.run) {
+                return Err(format!("Q_RUN on queue {q} with device_status {st:#x}"));
+            }
+        }
+        for (i, q) in self.queues.iter().enumerate() {
+            if q.run && !q.enable {
+                return Err(format!("Q_RUN on queue {i} that is not enabled"));
+            }
+        }
+        let healthy = st & DRIVER_OK != 0 && st & (FAILED | DEVICE_NEEDS_RESET) == 0;
+        if healthy && !self.status_pending && !self.reset_requested {
+            if !dma {
+                return Err("DRIVER_OK without DMA enabled".into());
+            }
+            for (i, q) in self.queues.iter().enumerate() {
+                if q.enable && !q.run && !q.reset_pending {
+                    return Err(format!("DRIVER_OK with enabled queue {i} not armed"));
+                }
+            }
+        }
+        let order = [
+            (DRIVER, ACKNOWLEDGE),
+            (FEATURES_OK, DRIVER),
+            (DRIVER_OK, FEATURES_OK),
+        ];
+        for (bit, needs) in order {
+            if st & bit != 0 && st & needs == 0 {
+                return Err(format!(
+                    "device_status {st:#x}: bit {bit:#x} without {needs:#x}"
+                ));
+            }
+        }
+        if st & DEVICE_NEEDS_RESET != 0 && st & DRIVER_OK == 0 {
+            return Err(format!("DEVICE_NEEDS_RESET without DRIVER_OK: {st:#x}"));
+        }
+        Ok(())
+    }
+
+    fn on_device_status(&mut self, value: u32) {
+        let old = self.device_status as u8;
+        let new = value as u8;
+        if new & FEATURES_OK != 0 && old & FEATURES_OK == 0 {
+            let offered = self.personality.offered_features();
+            if let Err(why) = features::check(offered, self.driver_feature_word()) {
+                self.violation(format!(
+                    "FEATURES_OK with driver features {:#x}: {why:?}",
+                    self.driver_feature_word()
+                ));
+            }
+        }
+        if new == 0 && self.reset_requested && !self.engine_reset_since_request {
+            self.violation("device_status 0 before the engine was reset while idle".into());
+        }
+        if new == 0 && self.engine_ctrl & mgmt::ENGINE_CTRL_DMA_ENABLE != 0 {
+            self.violation("device_status 0 with DMA enabled".into());
+        }
+        self.device_status = value & 0xFF;
+        self.status_pending = false;
+    }
+
+    fn engine_reset(&mut self) {
+        if !self.idle {
+            self.violation("ENGINE_RESET while the engine was not idle".into());
+        } else if self.reset_requested {
+            self.engine_reset_since_request = true;
+        }
+        self.engine_resets += 1;
+        let qmax = self.queue_size_max;
+        for q in &mut self.queues {
+            *q = FakeQueue::after_reset(qmax);
+        }
+        self.driver_feature = [0; 2];
+        self.error = None;
+        self.overflow = false;
+        self.isr = 0;
+    }
+
+    fn selected(&mut self) -> Option<&mut FakeQueue> {
+        self.queues.get_mut(self.queue_sel as usize)
+    }
+}
+
+impl Hal for FakeMgmt {
+    fn read(&mut self, addr: u16) -> u32 {
+        let q = self.queues.get(self.queue_sel as usize).copied();
+        let qr = |f: fn(&FakeQueue) -> u32| q.as_ref().map_or(0, f);
+        match addr {
+            mgmt::ID => vendor::MAGIC_VALUE,
+            mgmt::PERSONALITY => self.personality.device_type() as u32,
+            mgmt::NUM_QUEUES => self.queues.len() as u32,
+            mgmt::QUEUE_SIZE_MAX => self.queue_size_max as u32,
+            mgmt::EVENT => {
+                let word = self.events.pop_front().unwrap_or(0);
+                if let Some(ev) = Event::decode(word)
+                    && ev.kind == EventKind::StatusWrite
+                {
+                    let v = ev.value as u8;
+                    if v == 0 {
+                        self.driver_ok_seen = false;
+                    } else if v & DRIVER_OK != 0 {
+                        self.driver_ok_seen = true;
+                    }
+                }
+                word
+            }
+            mgmt::EVENT_COUNT => self.events.len() as u32,
+            mgmt::DEVICE_STATUS => self.device_status,
+            mgmt::CONFIG_GENERATION => self.config_generation,
+            mgmt::DEVICE_FEATURE_LO => self.device_feature[0],
+            mgmt::DEVICE_FEATURE_HI => self.device_feature[1],
+            mgmt::DRIVER_FEATURE_LO => self.driver_feature[0],
+            mgmt::DRIVER_FEATURE_HI => self.driver_feature[1],
+            mgmt::CONFIG_MSIX_VECTOR => self.config_msix_vector as u32,
+            mgmt::ENGINE_CTRL => self.engine_ctrl,
+            mgmt::ENGINE_STATUS => {
+                (self.idle as u32 * mgmt::ENGINE_STATUS_IDLE)
+                    | (self.error.is_some() as u32 * mgmt::ENGINE_STATUS_ERROR)
+                    | (self.overflow as u32 * mgmt::ENGINE_STATUS_EVENT_OVERFLOW)
+            }
+            mgmt::ERROR_CAUSE => self.error.map_or(0, |e| e.0),
+            mgmt::ERROR_QUEUE => self.error.map_or(0, |e| e.1),
+            mgmt::ERROR_DETAIL => self.error.map_or(0, |e| e.2),
+            mgmt::FW_STATUS => self.fw_status,
+            mgmt::QUEUE_SEL => self.queue_sel,
+            mgmt::Q_SIZE => qr(|q| q.size as u32),
+            mgmt::Q_MSIX_VECTOR => qr(|q| q.vector as u32),
+            mgmt::Q_DESC_LO => qr(|q| q.desc as u32),
+            mgmt::Q_DESC_HI => qr(|q| (q.desc >> 32) as u32),
+            mgmt::Q_DRIVER_LO => qr(|q| q.driver as u32),
+            mgmt::Q_DRIVER_HI => qr(|q| (q.driver >> 32) as u32),
+            mgmt::Q_DEVICE_LO => qr(|q| q.device as u32),
+            mgmt::Q_DEVICE_HI => qr(|q| (q.device >> 32) as u32),
+            mgmt::Q_ENABLE => qr(|q| q.enable as u32),
+            mgmt::Q_RUN => qr(|q| q.run as u32),
+            mgmt::Q_LAST_AVAIL_IDX => qr(|q| q.last_avail as u32),
+            mgmt::Q_USED_IDX => qr(|q| q.used_idx as u32),
+            mgmt::Q_INFLIGHT => qr(|q| q.inflight as u32),
+            mgmt::DEVCFG_ADDR => self.devcfg_addr,
+            mgmt::DEVCFG_DATA => {
+                let a = (self.devcfg_addr as usize & !3) % DEVCFG_RAM;
+                u32::from_le_bytes(self.devcfg[a..a + 4].try_into().unwrap())
+            }
+            a if (mgmt::FW_COUNTERS..mgmt::HW_COUNTERS).contains(&a) => {
+                self.fw_counters[(a - mgmt::FW_COUNTERS) as usize]
+            }
+            _ => 0,
+        }
+    }
+
+    fn write(&mut self, addr: u16, value: u32) {
+        match addr {
+            mgmt::DEVICE_STATUS => self.on_device_status(value),
+            mgmt::CONFIG_GENERATION => self.config_generation = value & 0xFF,
+            mgmt::DEVICE_FEATURE_LO => self.device_feature[0] = value,
+            mgmt::DEVICE_FEATURE_HI => self.device_feature[1] = value,
+            mgmt::ENGINE_CTRL => {
+                if value & mgmt::ENGINE_CTRL_DMA_ENABLE != 0 && !self.driver_ok_seen {
+                    self.violation("DMA enabled before the driver set DRIVER_OK".into());
+                }
+                self.engine_ctrl = value;
+            }
+            mgmt::ENGINE_RESET if value & 1 != 0 => self.engine_reset(),
+            mgmt::CONFIG_IRQ if value & 1 != 0 => {
+                self.isr |= vfpga_abi::status::ISR_CONFIG;
+                self.config_irqs += 1;
+            }
+            mgmt::FW_STATUS => self.fw_status = value,
+            mgmt::QUEUE_SEL => self.queue_sel = value,
+            mgmt::Q_ENABLE => {
+                if let Some(q) = self.selected() {
+                    q.enable = value & 1 != 0;
+                    q.enable_pending = false;
+                    if value & 1 == 0 {
+                        q.reset_pending = false;
+                    }
+                }
+            }
+            mgmt::Q_RUN => {
+                let sel = self.queue_sel;
+                let driver_ok = self.driver_ok_seen;
+                let qmax = self.queue_size_max;
+                if let Some(q) = self.selected() {
+                    let on = value & 1 != 0;
+                    let cfg = QueueConfig {
+                        size: q.size,
+                        desc: q.desc,
+                        driver: q.driver,
+                        device: q.device,
+                    };
+                    q.run = on;
+                    if on && !driver_ok {
+                        self.violation(format!("Q_RUN on queue {sel} before DRIVER_OK"));
+                    }
+                    if on && cfg.validate(qmax).is_err() {
+                        self.violation(format!("Q_RUN on queue {sel} with invalid {cfg:?}"));
+                    }
+                }
+            }
+            mgmt::Q_LAST_AVAIL_IDX => {
+                if let Some(q) = self.selected()
+                    && !q.run
+                {
+                    q.last_avail = value as u16;
+                }
+            }
+            mgmt::Q_USED_IDX => {
+                if let Some(q) = self.selected()
+                    && !q.run
+                {
+                    q.used_idx = value as u16;
+                }
+            }
+            mgmt::DEVCFG_ADDR => self.devcfg_addr = value,
+            mgmt::DEVCFG_DATA => {
+                let a = (self.devcfg_addr as usize & !3) % DEVCFG_RAM;
+                self.devcfg[a..a + 4].copy_from_slice(&value.to_le_bytes());
+            }
+            a if (mgmt::FW_COUNTERS..mgmt::HW_COUNTERS).contains(&a) => {
+                self.fw_counters[(a - mgmt::FW_COUNTERS) as usize] = value;
+            }
+            _ => {}
+        }
+    }
+}
