@@ -57,6 +57,11 @@ pub struct Firmware<H: Hal> {
     fatal: Option<FatalCause>,
     /// A fatal error still to be shown as DEVICE_NEEDS_RESET (end of poll).
     fatal_unreported: bool,
+    /// `status` changed (or a driver write awaits its answer) and is written
+    /// to DEVICE_STATUS once this poll's events are handled.
+    status_dirty: bool,
+    /// A configuration interrupt goes out after that write.
+    notify_pending: bool,
     /// Last value of ENGINE_STATUS_EVENT_OVERFLOW, to act on its rising edge.
     overflow_seen: bool,
     config_generation: u8,
@@ -105,6 +110,8 @@ impl<H: Hal> Firmware<H> {
             resetting: false,
             fatal: None,
             fatal_unreported: false,
+            status_dirty: false,
+            notify_pending: false,
             overflow_seen: false,
             config_generation: 0,
             counters: Counters::default(),
@@ -148,6 +155,7 @@ impl<H: Hal> Firmware<H> {
             self.on_engine_error();
         }
         self.report_fatal();
+        self.flush_status();
         self.advance_queue_resets();
         self.advance_reset();
     }
@@ -210,7 +218,6 @@ impl<H: Hal> Firmware<H> {
         if req & FAILED != 0 {
             new |= FAILED;
         }
-        let mut notify = false;
         if new & FAILED != 0 {
             // The driver gave up: fetch nothing more until it resets.
             self.stop_fetching();
@@ -218,13 +225,29 @@ impl<H: Hal> Firmware<H> {
             if self.fatal.is_some() {
                 // An error before DRIVER_OK: report it now (§2.1.2).
                 new |= DEVICE_NEEDS_RESET;
-                notify = true;
+                self.notify_pending = true;
             } else {
                 self.arm();
             }
         }
         self.status = new;
-        self.hal.write(mgmt::DEVICE_STATUS, new as u32);
+        self.status_dirty = true;
+    }
+
+    /// Answers the driver's status writes once per poll, after every queued
+    /// event: the hardware releases held device_status reads on this write,
+    /// so a driver that wrote twice (e.g. a value, then 0) must not see the
+    /// answer to the first while the second is still queued.
+    fn flush_status(&mut self) {
+        let dirty = core::mem::take(&mut self.status_dirty);
+        let notify = core::mem::take(&mut self.notify_pending);
+        if self.resetting {
+            // The reset's completion answers with 0.
+            return;
+        }
+        if dirty {
+            self.hal.write(mgmt::DEVICE_STATUS, self.status as u32);
+        }
         if notify {
             self.config_irq();
         }
@@ -250,7 +273,9 @@ impl<H: Hal> Firmware<H> {
     fn arm(&mut self) {
         self.hal.write(mgmt::ENGINE_CTRL, self.engine_ctrl());
         for q in 0..self.num_queues {
-            if self.queues[q as usize].enabled {
+            let s = self.queues[q as usize];
+            // A queue being reset is armed when re-enabled.
+            if s.enabled && !s.resetting {
                 self.set_run(q, true);
             }
         }
@@ -311,6 +336,8 @@ impl<H: Hal> Firmware<H> {
         self.queues = [QueueState::default(); MAX_QUEUES];
         self.fatal = None;
         self.fatal_unreported = false;
+        self.status_dirty = false;
+        self.notify_pending = false;
         self.net = NetCtrlState::after_reset(self.board.net.mac);
         self.counters.resets = self.counters.resets.wrapping_add(1);
         self.publish_counters();
@@ -433,14 +460,23 @@ impl<H: Hal> Firmware<H> {
         if overflow && !self.overflow_seen {
             self.counters.event_overflows = self.counters.event_overflows.wrapping_add(1);
             self.enter_fatal(FatalCause::EventOverflow);
-            // Lost events may hold driver reads forever: answer every one
-            // with the current state.
+            // Lost events may hold driver reads forever: every one is
+            // answered. Before DRIVER_OK nothing runs, so the device resets
+            // itself: whatever the lost writes were (a reset request among
+            // them), both sides restart from status 0. After DRIVER_OK the
+            // driver is told with DEVICE_NEEDS_RESET instead (end of poll).
             if !self.resetting {
-                self.hal.write(mgmt::DEVICE_STATUS, self.status as u32);
+                if self.status & DRIVER_OK == 0 {
+                    self.begin_reset();
+                } else {
+                    self.status_dirty = true;
+                }
             }
             for q in 0..self.num_queues {
                 let s = self.queues[q as usize];
-                if !s.resetting {
+                if self.resetting {
+                    self.answer_queue_enable(q, false);
+                } else if !s.resetting {
                     self.answer_queue_enable(q, s.enabled);
                 }
             }
@@ -472,8 +508,8 @@ impl<H: Hal> Firmware<H> {
         }
         if self.status & DRIVER_OK != 0 && self.status & DEVICE_NEEDS_RESET == 0 {
             self.status |= DEVICE_NEEDS_RESET;
-            self.hal.write(mgmt::DEVICE_STATUS, self.status as u32);
-            self.config_irq();
+            self.status_dirty = true;
+            self.notify_pending = true;
         }
     }
 

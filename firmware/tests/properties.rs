@@ -180,7 +180,7 @@ fn ops(p: Personality) -> impl Strategy<Value = Vec<(Op, bool)>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn spec_2_1_blk_random_driver_sequences_keep_spec_invariants(ops in ops(Personality::Blk)) {

@@ -704,6 +704,34 @@ fn spec_2_1_2_event_overflow_is_fatal_and_releases_held_reads() {
 }
 
 #[test]
+fn spec_2_1_2_event_overflow_before_driver_ok_resets_the_device() {
+    let mut fw = blk();
+    negotiate(&mut fw, BASIC_FEATURES);
+    enable_queue(&mut fw, 0, GOOD_QUEUE);
+    for _ in 0..mgmt::EVENT_FIFO_DEPTH {
+        fw.hal_mut().host_vendor_queue_control(0, 0);
+    }
+    // The driver's reset request is lost in the overflow.
+    fw.hal_mut().driver_write_status(0);
+    fw.hal_mut().idle = false;
+    fw.poll();
+    assert!(fw.is_resetting());
+    assert_eq!(
+        fw.hal().driver_read_status(),
+        None,
+        "held until the reset is done"
+    );
+    fw.hal_mut().idle = true;
+    fw.poll();
+    assert_eq!(fw.hal_mut().driver_poll_status(), Some(0));
+    assert_eq!(fw.hal().driver_read_queue_enable(0), Some(0));
+    assert_eq!(fw.counters().event_overflows, 1);
+    assert_eq!(fw.counters().device_errors, 1);
+    assert_eq!(bring_up(&mut fw, BASIC_FEATURES), ALL_UP);
+    assert_clean(&fw);
+}
+
+#[test]
 fn spec_2_1_2_reset_clears_device_needs_reset() {
     let mut fw = blk();
     bring_up(&mut fw, BASIC_FEATURES);
