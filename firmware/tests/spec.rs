@@ -316,6 +316,26 @@ fn spec_2_4_writes_during_reset_are_answered_by_the_reset() {
 }
 
 #[test]
+fn spec_2_4_queued_reset_keeps_the_read_held_past_an_earlier_write() {
+    let mut fw = blk();
+    negotiate(&mut fw, BASIC_FEATURES);
+    enable_queue(&mut fw, 0, GOOD_QUEUE);
+    // Two writes before firmware runs: DRIVER_OK, then a reset. The answer to
+    // the first must not release the read while the reset is pending.
+    fw.hal_mut().driver_write_status(ALL_UP);
+    fw.hal_mut().driver_write_status(0);
+    fw.hal_mut().idle = false;
+    fw.poll();
+    assert_eq!(fw.hal().driver_read_status(), None);
+    fw.hal_mut().idle = true;
+    fw.poll();
+    assert_eq!(fw.hal_mut().driver_poll_status(), Some(0));
+    assert_eq!(fw.hal().engine_ctrl, 0);
+    assert!(!q_run(&fw, 0));
+    assert_clean(&fw);
+}
+
+#[test]
 fn spec_2_4_no_event_from_before_the_reset_is_handled_after_it() {
     let mut fw = blk();
     bring_up(&mut fw, BASIC_FEATURES);
