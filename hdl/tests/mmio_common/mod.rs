@@ -62,6 +62,8 @@ pub struct Bench {
     pub doorbells: Vec<(u16, u32)>,
     /// MSI-X messages the DUT sent.
     pub msix: Vec<MsixMessage>,
+    /// Cycle of each message's handshake.
+    pub msix_cycles: Vec<u64>,
     /// Engine interrupt requests the DUT accepted.
     pub irqs_accepted: u64,
     /// Cycles in which engine_reset was high.
@@ -94,6 +96,7 @@ impl Bench {
             mmio_accepted: 0,
             doorbells: Vec::new(),
             msix: Vec::new(),
+            msix_cycles: Vec::new(),
             irqs_accepted: 0,
             engine_resets: 0,
             set_idx: Vec::new(),
@@ -211,6 +214,7 @@ impl Bench {
                 data: self.dut.msix_data.val().to_u64() as u32,
                 vector: self.dut.msix_vector.val().to_u64() as u16,
             });
+            self.msix_cycles.push(self.cycle);
         }
         if self.dut.engine_reset.val() {
             self.engine_resets += 1;
