@@ -1,0 +1,87 @@
+//! Engine backends: the real hardware of `vfpga-hdl`, simulated either
+//! in-process by rust-hdl or as the committed Verilog compiled by Verilator.
+//!
+//! Both are driven through [`Backend`] at the top-level ports, one clock
+//! cycle at a time:
+//!
+//! 1. [`Backend::settle`] applies the host side's outputs for the cycle and
+//!    returns the engine's outputs once its logic has settled;
+//! 2. the simulator decides which handshakes fire (valid && ready);
+//! 3. [`Backend::edge`] is the rising clock edge.
+//!
+//! Host-side models are Moore machines (their outputs depend on their
+//! state only), so step 1 needs no combinational iteration between the
+//! engine and the models.
+
+use crate::ports::{TopInputs, TopOutputs};
+
+pub mod verilog_ports;
+
+/// Which simulator runs the hardware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// rust-hdl's event-driven simulation of the design, in-process.
+    RustHdl,
+    /// The Verilog compiled into a C++ model by Verilator.
+    Verilator,
+}
+
+impl BackendKind {
+    /// Lower-case name, as used in logs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::RustHdl => "rust-hdl",
+            BackendKind::Verilator => "verilator",
+        }
+    }
+
+    /// The backend used when none is asked for: Verilator when it was built
+    /// into this binary, otherwise rust-hdl.
+    pub fn default_available() -> BackendKind {
+        if verilator_available() {
+            BackendKind::Verilator
+        } else {
+            BackendKind::RustHdl
+        }
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "rust-hdl" | "rusthdl" => Ok(BackendKind::RustHdl),
+            "verilator" => Ok(BackendKind::Verilator),
+            _ => Err(format!("unknown backend {s:?} (rust-hdl, verilator)")),
+        }
+    }
+}
+
+/// Whether a Verilator model was compiled into this binary.
+pub fn verilator_available() -> bool {
+    cfg!(vfpga_verilator)
+}
+
+/// Why the Verilator backend is missing, when it is (from build.rs).
+pub fn verilator_status() -> &'static str {
+    env!("VFPGA_VERILATOR_STATUS")
+}
+
+/// The hardware, simulated one clock cycle at a time at its top-level ports.
+pub trait Backend: Send {
+    /// Which simulator this is.
+    fn kind(&self) -> BackendKind;
+
+    /// Holds the design in reset for `cycles` clock cycles with idle inputs
+    /// (every valid low), then releases it.
+    fn reset(&mut self, cycles: u32);
+
+    /// Drives `inputs` for the current cycle and returns the outputs after
+    /// the design's combinational logic settled on them.
+    fn settle(&mut self, inputs: &TopInputs) -> TopOutputs;
+
+    /// The rising clock edge ending the current cycle (with the inputs of
+    /// the last [`Backend::settle`]).
+    fn edge(&mut self);
+}

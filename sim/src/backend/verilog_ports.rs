@@ -1,0 +1,357 @@
+//! The top module's port list, read from the Verilog that `vfpga-hdl-gen`
+//! writes, and the C++ shim that moves the ports in and out of a Verilator
+//! model as packed 32-bit words.
+//!
+//! This file is shared with `build.rs` (through `#[path]`), which generates
+//! the shim at build time; it therefore uses nothing but `std`.
+
+use std::fmt::Write;
+
+/// Direction of a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Into the design.
+    In,
+    /// Out of the design.
+    Out,
+}
+
+/// One port of the top module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// Name as written in the Verilog (rust-hdl joins interface paths with `$`).
+    pub name: String,
+    /// Direction.
+    pub dir: Dir,
+    /// Width in bits.
+    pub width: u32,
+}
+
+impl Port {
+    /// Number of 32-bit words the port takes in the packed buffers.
+    pub fn words(&self) -> usize {
+        self.width.div_ceil(32) as usize
+    }
+
+    /// The C++ member name Verilator gives the port (`$` is escaped).
+    pub fn cpp_name(&self) -> String {
+        self.name.replace('$', "__024")
+    }
+}
+
+/// Name of the last module in the file: rust-hdl writes submodules first
+/// and the top module last.
+pub fn last_module(verilog: &str) -> Option<String> {
+    verilog
+        .lines()
+        .rev()
+        .filter_map(|l| l.trim_start().strip_prefix("module "))
+        .filter_map(|rest| {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .next()
+}
+
+/// Parses the ANSI-less port declarations (`input wire [7:0] x;`,
+/// `output reg y;`) of `module`.
+pub fn parse_ports(verilog: &str, module: &str) -> Result<Vec<Port>, String> {
+    let mut lines = verilog.lines().skip_while(|l| {
+        l.trim_start().strip_prefix("module ").is_none_or(|r| {
+            !r.starts_with(module) || !r[module.len()..].trim_start().starts_with('(')
+        })
+    });
+    if lines.next().is_none() {
+        return Err(format!("module {module} not found"));
+    }
+    let mut ports = Vec::new();
+    for line in lines {
+        let l = line.trim();
+        if l.starts_with("endmodule") {
+            break;
+        }
+        let (dir, rest) = if let Some(r) = l.strip_prefix("input ") {
+            (Dir::In, r)
+        } else if let Some(r) = l.strip_prefix("output ") {
+            (Dir::Out, r)
+        } else if l.starts_with("inout ") {
+            return Err(format!("inout port is not supported: {l}"));
+        } else {
+            continue;
+        };
+        let rest = rest.trim_end_matches(';');
+        let mut width = 1;
+        let mut name = None;
+        for tok in rest.split_whitespace() {
+            match tok {
+                "wire" | "reg" | "logic" => {}
+                "signed" => {}
+                t if t.starts_with('[') => {
+                    let inner = t.trim_start_matches('[').trim_end_matches(']');
+                    let (hi, lo) = inner
+                        .split_once(':')
+                        .ok_or_else(|| format!("bad range in {l}"))?;
+                    let hi: u32 = hi.parse().map_err(|_| format!("bad range in {l}"))?;
+                    let lo: u32 = lo.parse().map_err(|_| format!("bad range in {l}"))?;
+                    width = hi.abs_diff(lo) + 1;
+                }
+                t => name = Some(t.trim_end_matches(',').to_string()),
+            }
+        }
+        let name = name.ok_or_else(|| format!("no port name in {l}"))?;
+        ports.push(Port { name, dir, width });
+    }
+    if ports.is_empty() {
+        return Err(format!("module {module} has no port declarations"));
+    }
+    Ok(ports)
+}
+
+/// Ports named like a clock or a reset are driven by the shim itself.
+pub fn is_clock(name: &str) -> bool {
+    matches!(name, "clock" | "clk")
+}
+
+/// See [`is_clock`].
+pub fn is_reset(name: &str) -> bool {
+    matches!(name, "reset" | "rst")
+}
+
+/// Data ports of one direction with their word offsets in the packed buffer.
+pub fn layout(ports: &[Port], dir: Dir) -> Vec<(&Port, usize)> {
+    let mut off = 0;
+    ports
+        .iter()
+        .filter(|p| p.dir == dir && !is_clock(&p.name) && !is_reset(&p.name))
+        .map(|p| {
+            let o = off;
+            off += p.words();
+            (p, o)
+        })
+        .collect()
+}
+
+/// Words in the packed buffer of one direction.
+pub fn buffer_words(ports: &[Port], dir: Dir) -> usize {
+    layout(ports, dir).iter().map(|(p, _)| p.words()).sum()
+}
+
+/// The C++ shim for a Verilator model of class `class` (built with
+/// `--prefix <class>`): `extern "C"` functions to create and free it, to
+/// drive the inputs and read the outputs (settle), and to clock it.
+pub fn shim_cpp(ports: &[Port], class: &str) -> Result<String, String> {
+    let clock = ports
+        .iter()
+        .find(|p| p.dir == Dir::In && is_clock(&p.name))
+        .ok_or("the top module has no clock input")?
+        .cpp_name();
+    let reset = ports
+        .iter()
+        .find(|p| p.dir == Dir::In && is_reset(&p.name))
+        .map(Port::cpp_name);
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, "// Generated by vfpga-sim's build.rs; do not edit.");
+    let _ = writeln!(
+        w,
+        "#include <cstdint>\n#include \"verilated.h\"\n#include \"{class}.h\""
+    );
+    let _ = writeln!(w, "extern \"C\" {{");
+    let _ = writeln!(
+        w,
+        "void* vfpga_model_new() {{ auto* c = new VerilatedContext; auto* m = new {class}{{c}}; m->{clock} = 0; m->eval(); return m; }}"
+    );
+    let _ = writeln!(
+        w,
+        "void vfpga_model_free(void* p) {{ auto* m = static_cast<{class}*>(p); VerilatedContext* c = m->contextp(); m->final(); delete m; delete c; }}"
+    );
+    let _ = writeln!(
+        w,
+        "void vfpga_model_settle(void* p, const uint32_t* in, uint32_t* out) {{\n  auto* m = static_cast<{class}*>(p);\n  m->{clock} = 0;"
+    );
+    for (port, o) in layout(ports, Dir::In) {
+        let n = port.cpp_name();
+        let _ = match port.width {
+            1..=32 => writeln!(w, "  m->{n} = in[{o}];"),
+            33..=64 => writeln!(
+                w,
+                "  m->{n} = (uint64_t)in[{o}] | ((uint64_t)in[{}] << 32);",
+                o + 1
+            ),
+            _ => writeln!(
+                w,
+                "  for (int i = 0; i < {}; i++) m->{n}[i] = in[{o} + i];",
+                port.words()
+            ),
+        };
+    }
+    let _ = writeln!(w, "  m->eval();");
+    for (port, o) in layout(ports, Dir::Out) {
+        let n = port.cpp_name();
+        let _ = match port.width {
+            1..=32 => writeln!(w, "  out[{o}] = (uint32_t)m->{n};"),
+            33..=64 => writeln!(
+                w,
+                "  out[{o}] = (uint32_t)m->{n}; out[{}] = (uint32_t)(m->{n} >> 32);",
+                o + 1
+            ),
+            _ => writeln!(
+                w,
+                "  for (int i = 0; i < {}; i++) out[{o} + i] = m->{n}[i];",
+                port.words()
+            ),
+        };
+    }
+    let _ = writeln!(w, "}}");
+    let _ = writeln!(
+        w,
+        "void vfpga_model_edge(void* p) {{ auto* m = static_cast<{class}*>(p); m->{clock} = 1; m->eval(); }}"
+    );
+    match reset {
+        Some(r) => {
+            let _ = writeln!(
+                w,
+                "void vfpga_model_set_reset(void* p, int v) {{ static_cast<{class}*>(p)->{r} = v; }}\nint vfpga_model_has_reset() {{ return 1; }}"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                w,
+                "void vfpga_model_set_reset(void*, int) {{}}\nint vfpga_model_has_reset() {{ return 0; }}"
+            );
+        }
+    }
+    let _ = writeln!(w, "}}");
+    Ok(s)
+}
+
+/// Rust source with the packed-buffer layout, included by the Verilator
+/// backend: `(name, width, word offset)` per port, and the buffer sizes.
+pub fn layout_rs(ports: &[Port]) -> String {
+    let mut s = String::new();
+    for (dir, name) in [(Dir::In, "INPUTS"), (Dir::Out, "OUTPUTS")] {
+        let _ = writeln!(
+            s,
+            "/// Ports of the model in this direction: (name, width, word offset)."
+        );
+        let _ = writeln!(s, "pub const {name}: &[(&str, u32, usize)] = &[");
+        for (p, o) in layout(ports, dir) {
+            let _ = writeln!(s, "    ({:?}, {}, {}),", p.name, p.width, o);
+        }
+        let _ = writeln!(s, "];");
+    }
+    let _ = writeln!(s, "/// Words of the input buffer.");
+    let _ = writeln!(
+        s,
+        "pub const IN_WORDS: usize = {};",
+        buffer_words(ports, Dir::In)
+    );
+    let _ = writeln!(s, "/// Words of the output buffer.");
+    let _ = writeln!(
+        s,
+        "pub const OUT_WORDS: usize = {};",
+        buffer_words(ports, Dir::Out)
+    );
+    s
+}
+
+/// Compares a Verilog port name with a [`crate::ports`] signal name,
+/// ignoring case and the `$`/`_` separators rust-hdl's interface nesting
+/// and the abi's field names differ in.
+pub fn same_signal(verilog: &str, signal: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '$' && *c != '_')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    norm(verilog) == norm(signal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The shape rust-hdl 0.46's generate_verilog writes.
+    const SAMPLE: &str = "
+module sub(clock,a,b);
+    input wire  clock;
+    input wire  a;
+    output reg  b;
+endmodule // sub
+
+
+module top(clock,mmio_req$valid,mmio_req$addr,dma$data,dma$addr,ready);
+
+// Module arguments
+input wire  clock;
+input wire  mmio_req$valid;
+input wire  [14:0] mmio_req$addr;
+output wire  [127:0] dma$data;
+output reg  [63:0] dma$addr;
+output reg   ready;
+
+// Local signals
+reg  [3:0] state;
+endmodule // top
+";
+
+    #[test]
+    fn finds_the_top_module_and_its_ports() {
+        assert_eq!(last_module(SAMPLE).as_deref(), Some("top"));
+        let p = parse_ports(SAMPLE, "top").unwrap();
+        let names: Vec<(&str, Dir, u32)> = p
+            .iter()
+            .map(|p| (p.name.as_str(), p.dir, p.width))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("clock", Dir::In, 1),
+                ("mmio_req$valid", Dir::In, 1),
+                ("mmio_req$addr", Dir::In, 15),
+                ("dma$data", Dir::Out, 128),
+                ("dma$addr", Dir::Out, 64),
+                ("ready", Dir::Out, 1),
+            ]
+        );
+        assert!(parse_ports(SAMPLE, "nope").is_err());
+    }
+
+    #[test]
+    fn layout_packs_words_and_skips_the_clock() {
+        let p = parse_ports(SAMPLE, "top").unwrap();
+        let outs: Vec<(&str, usize)> = layout(&p, Dir::Out)
+            .iter()
+            .map(|(p, o)| (p.name.as_str(), *o))
+            .collect();
+        assert_eq!(outs, vec![("dma$data", 0), ("dma$addr", 4), ("ready", 6)]);
+        assert_eq!(buffer_words(&p, Dir::In), 2);
+        assert_eq!(buffer_words(&p, Dir::Out), 7);
+    }
+
+    #[test]
+    fn shim_escapes_dollar_names_and_handles_wide_ports() {
+        let p = parse_ports(SAMPLE, "top").unwrap();
+        let cpp = shim_cpp(&p, "Vtop").unwrap();
+        assert!(cpp.contains("m->mmio_req__024addr = in[1];"));
+        assert!(cpp.contains("out[0 + i] = m->dma__024data[i]"));
+        assert!(cpp.contains(
+            "out[4] = (uint32_t)m->dma__024addr; out[5] = (uint32_t)(m->dma__024addr >> 32);"
+        ));
+        assert!(cpp.contains("vfpga_model_has_reset() { return 0; }"));
+        let rs = layout_rs(&p);
+        assert!(rs.contains("(\"dma$addr\", 64, 4)"));
+        assert!(rs.contains("pub const OUT_WORDS: usize = 7;"));
+    }
+
+    #[test]
+    fn signal_names_match_across_separators() {
+        assert!(same_signal("mmio_req$valid", "mmio_req_valid"));
+        assert!(same_signal("dma_rd$cpl$data", "dma_rd_cpl_data"));
+        assert!(!same_signal("dma_rd$cpl$data", "dma_wr_data"));
+    }
+}
