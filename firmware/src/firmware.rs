@@ -239,12 +239,19 @@ impl<H: Hal> Firmware<H> {
     /// so a driver that wrote twice (e.g. a value, then 0) must not see the
     /// answer to the first while the second is still queued.
     fn flush_status(&mut self) {
-        let dirty = core::mem::take(&mut self.status_dirty);
-        let notify = core::mem::take(&mut self.notify_pending);
         if self.resetting {
             // The reset's completion answers with 0.
+            self.status_dirty = false;
+            self.notify_pending = false;
             return;
         }
+        // Events still queued (more than one poll drains) may hold another
+        // status write: answer on a later poll, once they are handled.
+        if self.status_dirty && self.hal.read(mgmt::EVENT_COUNT) != 0 {
+            return;
+        }
+        let dirty = core::mem::take(&mut self.status_dirty);
+        let notify = core::mem::take(&mut self.notify_pending);
         if dirty {
             self.hal.write(mgmt::DEVICE_STATUS, self.status as u32);
         }
