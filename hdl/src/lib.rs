@@ -9,3 +9,9 @@
 // Modules are added below as each one compiles.
 pub mod mmio;
 pub mod msix;
+pub mod blk;
+pub mod dma;
+pub mod engine;
+pub mod vq;
+#[cfg(any(test, feature = "test-models"))]
+pub mod testbench;

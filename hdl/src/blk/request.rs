@@ -1,0 +1,596 @@
+//! One virtio-blk request at a time (§5.2.6): decode the header the walker
+//! read, check the sector range, move the data between the chain's buffers
+//! and the storage port through the byte gearbox, then write the status
+//! byte, and only then report the chain as used, so the used element is
+//! issued after every write it covers.
+//!
+//! The chain is consumed as two byte streams: the readable buffers (header,
+//! then OUT data) and the writable buffers (IN data or the id string, then
+//! the status byte, which is the last writable byte).
+
+use crate::dma::Gearbox;
+use crate::vq::QUEUE_BITS;
+use rust_hdl::prelude::*;
+use vfpga_abi::blk::{req, status};
+
+// Literals in the RTL below (rust-hdl emits named constants as signal names).
+const _: () = assert!(req::IN == 0 && req::OUT == 1 && req::FLUSH == 4 && req::GET_ID == 8);
+const _: () = assert!(status::OK == 0 && status::IOERR == 1 && status::UNSUPP == 2);
+const _: () = assert!(vfpga_abi::blk::SECTOR_SIZE == 512 && vfpga_abi::blk::ID_BYTES == 20);
+const _: () = assert!(vfpga_abi::ports::BlkOp::Read as u8 == 0);
+const _: () = assert!(vfpga_abi::ports::BlkOp::Write as u8 == 1);
+const _: () = assert!(vfpga_abi::ports::BlkOp::Flush as u8 == 2);
+const _: () = {
+    let id = super::BLK_ID;
+    let mut lo = 0u64;
+    let mut i = 0;
+    while i < 8 {
+        lo |= (id[i] as u64) << (8 * i);
+        i += 1;
+    }
+    assert!(lo == ID_LO && id[8] as u64 == ID_HI);
+    assert!(id[9] == 0 && id[19] == 0);
+};
+/// Bytes 0..8 of the id string, little-endian.
+const ID_LO: u64 = 0x6c62_2d61_6770_6676;
+/// Byte 8 of the id string (the rest is zero).
+const ID_HI: u64 = 0x6b;
+
+#[derive(Copy, Clone, PartialEq, Debug, LogicState)]
+enum BlkState {
+    Idle,
+    Decode,
+    Cmd,
+    RPhase,
+    WPhase,
+    WBurst,
+    Cpl,
+    Status,
+    Done,
+    Halted,
+}
+
+// What a request does with its data.
+// 0: nothing (status only), 1: IN, 2: OUT, 3: FLUSH, 4: GET_ID.
+
+/// virtio-blk request processor.
+#[derive(LogicBlock, Default, Debug)]
+pub struct BlkRequest {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// engine_reset.
+    pub reset: Signal<In, Bit>,
+    /// The device is stopped by a fault.
+    pub halt: Signal<In, Bit>,
+    /// Capacity in sectors.
+    pub capacity: Signal<In, Bits<64>>,
+    /// A walked chain is waiting.
+    pub chain_valid: Signal<In, Bit>,
+    /// Take it.
+    pub chain_pop: Signal<Out, Bit>,
+    /// Its queue.
+    pub chain_queue: Signal<In, Bits<QUEUE_BITS>>,
+    /// Its head.
+    pub chain_head: Signal<In, Bits<16>>,
+    /// Readable bytes.
+    pub chain_rlen: Signal<In, Bits<32>>,
+    /// Writable bytes.
+    pub chain_wlen: Signal<In, Bits<32>>,
+    /// Request header.
+    pub chain_hdr: Signal<In, Bits<128>>,
+    /// A segment is waiting.
+    pub seg_valid: Signal<In, Bit>,
+    /// Take it.
+    pub seg_pop: Signal<Out, Bit>,
+    /// Segment address.
+    pub seg_addr: Signal<In, Bits<64>>,
+    /// Segment length.
+    pub seg_len: Signal<In, Bits<32>>,
+    /// Completed chain: push.
+    pub done_push: Signal<Out, Bit>,
+    /// Room in the completion FIFO.
+    pub done_room: Signal<In, Bits<8>>,
+    /// Completed chain's queue.
+    pub done_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    /// Completed chain's head.
+    pub done_head: Signal<Out, Bits<16>>,
+    /// Bytes written into the chain's writable buffers.
+    pub done_len: Signal<Out, Bits<32>>,
+    /// DMA read request valid.
+    pub rd_valid: Signal<Out, Bit>,
+    /// DMA read request ready.
+    pub rd_ready: Signal<In, Bit>,
+    /// DMA read address.
+    pub rd_addr: Signal<Out, Bits<64>>,
+    /// DMA read length.
+    pub rd_len: Signal<Out, Bits<13>>,
+    /// Completion valid.
+    pub cpl_valid: Signal<In, Bit>,
+    /// Completion ready.
+    pub cpl_ready: Signal<Out, Bit>,
+    /// Completion data.
+    pub cpl_data: Signal<In, Bits<128>>,
+    /// DMA write valid.
+    pub wr_valid: Signal<Out, Bit>,
+    /// DMA write ready.
+    pub wr_ready: Signal<In, Bit>,
+    /// DMA write address.
+    pub wr_addr: Signal<Out, Bits<64>>,
+    /// DMA write length.
+    pub wr_len: Signal<Out, Bits<13>>,
+    /// DMA write data.
+    pub wr_data: Signal<Out, Bits<128>>,
+    /// DMA write last beat.
+    pub wr_last: Signal<Out, Bit>,
+    /// Storage command valid.
+    pub cmd_valid: Signal<Out, Bit>,
+    /// Storage command ready.
+    pub cmd_ready: Signal<In, Bit>,
+    /// Storage command tag.
+    pub cmd_tag: Signal<Out, Bits<5>>,
+    /// Storage operation (BlkOp).
+    pub cmd_op: Signal<Out, Bits<2>>,
+    /// First sector.
+    pub cmd_sector: Signal<Out, Bits<64>>,
+    /// Length in bytes.
+    pub cmd_len: Signal<Out, Bits<32>>,
+    /// Storage write data valid.
+    pub wdata_valid: Signal<Out, Bit>,
+    /// Storage write data ready.
+    pub wdata_ready: Signal<In, Bit>,
+    /// Storage write data tag.
+    pub wdata_tag: Signal<Out, Bits<5>>,
+    /// Storage write data.
+    pub wdata_data: Signal<Out, Bits<128>>,
+    /// Storage write data last beat.
+    pub wdata_last: Signal<Out, Bit>,
+    /// Storage read data valid.
+    pub rdata_valid: Signal<In, Bit>,
+    /// Storage read data ready.
+    pub rdata_ready: Signal<Out, Bit>,
+    /// Storage read data.
+    pub rdata_data: Signal<In, Bits<128>>,
+    /// Storage completion valid.
+    pub scpl_valid: Signal<In, Bit>,
+    /// Storage completion ready.
+    pub scpl_ready: Signal<Out, Bit>,
+    /// Storage completion status.
+    pub scpl_status: Signal<In, Bits<8>>,
+    /// Working on a request or waiting for storage.
+    pub busy: Signal<Out, Bit>,
+    /// Queue of the request.
+    pub cur_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    /// Data bytes requested from host memory this cycle.
+    pub cnt_read: Signal<Out, Bits<13>>,
+    /// Bytes written to host memory this cycle (first beat of a write).
+    pub cnt_written: Signal<Out, Bits<13>>,
+    gb: Gearbox,
+    state: DFF<BlkState>,
+    q: DFF<Bits<QUEUE_BITS>>,
+    head: DFF<Bits<16>>,
+    rlen: DFF<Bits<32>>,
+    wlen: DFF<Bits<32>>,
+    sector: DFF<Bits<64>>,
+    op: DFF<Bits<3>>,
+    stat: DFF<Bits<8>>,
+    dlen: DFF<Bits<32>>,
+    cur_addr: DFF<Bits<64>>,
+    cur_len: DFF<Bits<32>>,
+    todo: DFF<Bits<32>>,
+    skip: DFF<Bits<32>>,
+    sto_left: DFF<Bits<32>>,
+    sto_busy: DFF<Bit>,
+    req_left: DFF<Bits<13>>,
+    rd_out: DFF<Bit>,
+    wa: DFF<Bits<64>>,
+    wl: DFF<Bits<13>>,
+    beat_left: DFF<Bits<13>>,
+    idn: DFF<Bits<2>>,
+    used: DFF<Bits<32>>,
+    typ: Signal<Local, Bits<32>>,
+    hsector: Signal<Local, Bits<64>>,
+    in_len: Signal<Local, Bits<32>>,
+    out_len: Signal<Local, Bits<32>>,
+    in_bad: Signal<Local, Bit>,
+    out_bad: Signal<Local, Bit>,
+    id_len: Signal<Local, Bits<32>>,
+    to4k: Signal<Local, Bits<32>>,
+    c1: Signal<Local, Bits<32>>,
+    chunk: Signal<Local, Bits<32>>,
+    s1: Signal<Local, Bits<32>>,
+    take: Signal<Local, Bits<5>>,
+    sto_take: Signal<Local, Bits<5>>,
+    req_take: Signal<Local, Bits<5>>,
+}
+
+impl Logic for BlkRequest {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, q, head, rlen, wlen, sector, op, stat, dlen, cur_addr, cur_len,
+            todo, skip, sto_left, sto_busy, req_left, rd_out, wa, wl, beat_left, idn, used
+        );
+        clock!(self, clock, gb);
+        // Header fields (virtio_blk_outhdr: type, reserved, sector).
+        self.typ.next = self.chain_hdr.val().get_bits::<32>(0);
+        self.hsector.next = self.chain_hdr.val().get_bits::<64>(64);
+        self.in_len.next = self.chain_wlen.val() - 1;
+        self.out_len.next = self.chain_rlen.val() - 16;
+        // A data length that is not whole sectors, or a range past the
+        // capacity, fails with IOERR before storage is touched.
+        self.in_bad.next = (self.in_len.val().get_bits::<9>(0) != 0)
+            || (self.hsector.val() > self.capacity.val())
+            || (bit_cast::<64, 32>(self.in_len.val() >> 9)
+                > (self.capacity.val() - self.hsector.val()));
+        self.out_bad.next = (self.out_len.val().get_bits::<9>(0) != 0)
+            || (self.hsector.val() > self.capacity.val())
+            || (bit_cast::<64, 32>(self.out_len.val() >> 9)
+                > (self.capacity.val() - self.hsector.val()));
+        self.id_len.next = self.in_len.val();
+        if self.in_len.val() > 20 {
+            self.id_len.next = 20.into();
+        }
+        // Largest piece of the current buffer one DMA request may cover.
+        self.to4k.next =
+            bits::<32>(4096) - bit_cast::<32, 12>(self.cur_addr.q.val().get_bits::<12>(0));
+        self.c1.next = self.cur_len.q.val();
+        if self.todo.q.val() < self.cur_len.q.val() {
+            self.c1.next = self.todo.q.val();
+        }
+        self.chunk.next = self.c1.val();
+        if self.to4k.val() < self.c1.val() {
+            self.chunk.next = self.to4k.val();
+        }
+        self.s1.next = self.cur_len.q.val();
+        if self.skip.q.val() < self.cur_len.q.val() {
+            self.s1.next = self.skip.q.val();
+        }
+        self.take.next = 16.into();
+        if self.beat_left.q.val() < 16 {
+            self.take.next = bit_cast::<5, 13>(self.beat_left.q.val());
+        }
+        self.sto_take.next = 16.into();
+        if self.sto_left.q.val() < 16 {
+            self.sto_take.next = bit_cast::<5, 32>(self.sto_left.q.val());
+        }
+        self.req_take.next = 16.into();
+        if self.req_left.q.val() < 16 {
+            self.req_take.next = bit_cast::<5, 13>(self.req_left.q.val());
+        }
+
+        self.busy.next = ((self.state.q.val() != BlkState::Idle)
+            && (self.state.q.val() != BlkState::Halted))
+            || self.sto_busy.q.val();
+        self.cur_queue.next = self.q.q.val();
+        self.chain_pop.next = false;
+        self.seg_pop.next = false;
+        self.done_push.next = false;
+        self.done_queue.next = self.q.q.val();
+        self.done_head.next = self.head.q.val();
+        self.done_len.next = self.used.q.val();
+        self.rd_valid.next = false;
+        self.rd_addr.next = self.cur_addr.q.val();
+        self.rd_len.next = bit_cast::<13, 32>(self.chunk.val());
+        self.cpl_ready.next = false;
+        self.wr_valid.next = false;
+        self.wr_addr.next = self.wa.q.val();
+        self.wr_len.next = self.wl.q.val();
+        self.wr_data.next = self.gb.out_data.val();
+        self.wr_last.next = self.beat_left.q.val() <= 16;
+        self.cmd_valid.next = false;
+        self.cmd_tag.next = 0.into();
+        self.cmd_op.next = 0.into();
+        self.cmd_sector.next = self.sector.q.val();
+        self.cmd_len.next = self.dlen.q.val();
+        self.wdata_valid.next = false;
+        self.wdata_tag.next = 0.into();
+        self.wdata_data.next = self.gb.out_data.val();
+        self.wdata_last.next = self.sto_left.q.val() <= 16;
+        self.rdata_ready.next = false;
+        self.scpl_ready.next = false;
+        self.cnt_read.next = 0.into();
+        self.cnt_written.next = 0.into();
+        self.gb.clear.next = false;
+        self.gb.in_valid.next = false;
+        self.gb.in_data.next = self.rdata_data.val();
+        self.gb.in_bytes.next = 16.into();
+        self.gb.out_pop.next = false;
+        self.gb.out_take.next = self.take.val();
+
+        match self.state.q.val() {
+            BlkState::Idle => {
+                if self.chain_valid.val() && self.seg_valid.val() {
+                    self.chain_pop.next = true;
+                    self.q.d.next = self.chain_queue.val();
+                    self.head.d.next = self.chain_head.val();
+                    self.rlen.d.next = self.chain_rlen.val();
+                    self.wlen.d.next = self.chain_wlen.val();
+                    self.sector.d.next = self.hsector.val();
+                    self.stat.d.next = 0.into();
+                    self.used.d.next = 1.into();
+                    self.dlen.d.next = 0.into();
+                    self.sto_left.d.next = 0.into();
+                    self.idn.d.next = 0.into();
+                    self.gb.clear.next = true;
+                    // The first buffer holds the header (the walker checked
+                    // it has at least 16 readable bytes).
+                    self.seg_pop.next = true;
+                    self.cur_addr.d.next = self.seg_addr.val() + 16;
+                    self.cur_len.d.next = self.seg_len.val() - 16;
+                    // Readable bytes past the header: OUT data, else skipped.
+                    self.todo.d.next = 0.into();
+                    self.skip.d.next = self.out_len.val();
+                    self.op.d.next = 0.into();
+                    if self.typ.val() == 0 {
+                        if self.in_bad.val() {
+                            self.stat.d.next = 1.into();
+                        } else if self.in_len.val() != 0 {
+                            self.op.d.next = 1.into();
+                            self.dlen.d.next = self.in_len.val();
+                            self.used.d.next = self.chain_wlen.val();
+                        }
+                    } else if self.typ.val() == 1 {
+                        if self.out_bad.val() {
+                            self.stat.d.next = 1.into();
+                        } else if self.out_len.val() != 0 {
+                            self.op.d.next = 2.into();
+                            self.dlen.d.next = self.out_len.val();
+                            self.sto_left.d.next = self.out_len.val();
+                            self.todo.d.next = self.out_len.val();
+                            self.skip.d.next = 0.into();
+                        }
+                    } else if self.typ.val() == 4 {
+                        self.op.d.next = 3.into();
+                    } else if self.typ.val() == 8 {
+                        self.op.d.next = 4.into();
+                        self.used.d.next = self.id_len.val() + 1;
+                    } else {
+                        self.stat.d.next = 2.into();
+                    }
+                    self.state.d.next = BlkState::Decode;
+                }
+            }
+            BlkState::Decode => {
+                if (self.op.q.val() == 1) || (self.op.q.val() == 2) || (self.op.q.val() == 3) {
+                    self.state.d.next = BlkState::Cmd;
+                } else {
+                    self.state.d.next = BlkState::RPhase;
+                }
+            }
+            BlkState::Cmd => {
+                self.cmd_valid.next = true;
+                if self.op.q.val() == 1 {
+                    self.cmd_op.next = 0.into();
+                } else if self.op.q.val() == 2 {
+                    self.cmd_op.next = 1.into();
+                } else {
+                    self.cmd_op.next = 2.into();
+                    self.cmd_sector.next = 0.into();
+                    self.cmd_len.next = 0.into();
+                }
+                if self.cmd_ready.val() {
+                    self.state.d.next = BlkState::RPhase;
+                }
+            }
+            BlkState::RPhase => {
+                // OUT: host buffers -> gearbox -> storage, one read in flight.
+                if !self.rd_out.q.val() && (self.todo.q.val() != 0) {
+                    if self.cur_len.q.val() == 0 {
+                        self.seg_pop.next = true;
+                        self.cur_addr.d.next = self.seg_addr.val();
+                        self.cur_len.d.next = self.seg_len.val();
+                    } else {
+                        self.rd_valid.next = true;
+                        if self.rd_ready.val() {
+                            self.cnt_read.next = bit_cast::<13, 32>(self.chunk.val());
+                            self.rd_out.d.next = true;
+                            self.req_left.d.next = bit_cast::<13, 32>(self.chunk.val());
+                            self.cur_addr.d.next =
+                                self.cur_addr.q.val() + bit_cast::<64, 32>(self.chunk.val());
+                            self.cur_len.d.next = self.cur_len.q.val() - self.chunk.val();
+                            self.todo.d.next = self.todo.q.val() - self.chunk.val();
+                        }
+                    }
+                } else if (self.todo.q.val() == 0) && (self.skip.q.val() != 0) {
+                    if self.cur_len.q.val() == 0 {
+                        self.seg_pop.next = true;
+                        self.cur_addr.d.next = self.seg_addr.val();
+                        self.cur_len.d.next = self.seg_len.val();
+                    } else {
+                        self.cur_addr.d.next =
+                            self.cur_addr.q.val() + bit_cast::<64, 32>(self.s1.val());
+                        self.cur_len.d.next = self.cur_len.q.val() - self.s1.val();
+                        self.skip.d.next = self.skip.q.val() - self.s1.val();
+                    }
+                }
+                if self.rd_out.q.val() {
+                    self.gb.in_data.next = self.cpl_data.val();
+                    self.gb.in_bytes.next = self.req_take.val();
+                    self.gb.in_valid.next = self.cpl_valid.val();
+                    self.cpl_ready.next = self.gb.in_ready.val();
+                    if self.cpl_valid.val() && self.gb.in_ready.val() {
+                        self.req_left.d.next =
+                            self.req_left.q.val() - bit_cast::<13, 5>(self.req_take.val());
+                        if self.req_left.q.val() <= 16 {
+                            self.rd_out.d.next = false;
+                        }
+                    }
+                }
+                if (self.sto_left.q.val() != 0)
+                    && (bit_cast::<32, 6>(self.gb.fill.val())
+                        >= bit_cast::<32, 5>(self.sto_take.val()))
+                {
+                    self.wdata_valid.next = true;
+                    if self.wdata_ready.val() {
+                        self.gb.out_pop.next = true;
+                        self.gb.out_take.next = self.sto_take.val();
+                        self.sto_left.d.next =
+                            self.sto_left.q.val() - bit_cast::<32, 5>(self.sto_take.val());
+                    }
+                }
+                if (self.todo.q.val() == 0)
+                    && (self.skip.q.val() == 0)
+                    && !self.rd_out.q.val()
+                    && (self.sto_left.q.val() == 0)
+                {
+                    // Writable bytes before the status byte.
+                    self.gb.clear.next = true;
+                    self.todo.d.next = 0.into();
+                    self.skip.d.next = self.wlen.q.val() - 1;
+                    if self.op.q.val() == 1 {
+                        self.todo.d.next = self.wlen.q.val() - 1;
+                        self.skip.d.next = 0.into();
+                    }
+                    if self.op.q.val() == 4 {
+                        self.todo.d.next = self.used.q.val() - 1;
+                        self.skip.d.next = self.wlen.q.val() - self.used.q.val();
+                    }
+                    self.state.d.next = BlkState::WPhase;
+                }
+            }
+            BlkState::WPhase => {
+                if self.todo.q.val() != 0 {
+                    if self.cur_len.q.val() == 0 {
+                        self.seg_pop.next = true;
+                        self.cur_addr.d.next = self.seg_addr.val();
+                        self.cur_len.d.next = self.seg_len.val();
+                    } else {
+                        // Start a write of the next piece of the buffer.
+                        self.wa.d.next = self.cur_addr.q.val();
+                        self.wl.d.next = bit_cast::<13, 32>(self.chunk.val());
+                        self.beat_left.d.next = bit_cast::<13, 32>(self.chunk.val());
+                        self.cur_addr.d.next =
+                            self.cur_addr.q.val() + bit_cast::<64, 32>(self.chunk.val());
+                        self.cur_len.d.next = self.cur_len.q.val() - self.chunk.val();
+                        self.todo.d.next = self.todo.q.val() - self.chunk.val();
+                        self.state.d.next = BlkState::WBurst;
+                    }
+                } else if self.skip.q.val() != 0 {
+                    if self.cur_len.q.val() == 0 {
+                        self.seg_pop.next = true;
+                        self.cur_addr.d.next = self.seg_addr.val();
+                        self.cur_len.d.next = self.seg_len.val();
+                    } else {
+                        self.cur_addr.d.next =
+                            self.cur_addr.q.val() + bit_cast::<64, 32>(self.s1.val());
+                        self.cur_len.d.next = self.cur_len.q.val() - self.s1.val();
+                        self.skip.d.next = self.skip.q.val() - self.s1.val();
+                    }
+                } else {
+                    self.state.d.next = BlkState::Cpl;
+                }
+            }
+            BlkState::WBurst => {
+                if (bit_cast::<13, 6>(self.gb.fill.val()) >= bit_cast::<13, 5>(self.take.val()))
+                    && (self.take.val() != 0)
+                {
+                    self.wr_valid.next = true;
+                    if self.wr_ready.val() {
+                        if self.beat_left.q.val() == self.wl.q.val() {
+                            self.cnt_written.next = self.wl.q.val();
+                        }
+                        self.gb.out_pop.next = true;
+                        self.beat_left.d.next =
+                            self.beat_left.q.val() - bit_cast::<13, 5>(self.take.val());
+                        if self.beat_left.q.val() <= 16 {
+                            self.state.d.next = BlkState::WPhase;
+                        }
+                    }
+                }
+            }
+            BlkState::Cpl => {
+                if self.sto_busy.q.val() {
+                    self.scpl_ready.next = true;
+                    if self.scpl_valid.val() {
+                        self.stat.d.next = self.scpl_status.val();
+                        self.state.d.next = BlkState::Status;
+                    }
+                } else {
+                    self.state.d.next = BlkState::Status;
+                }
+            }
+            BlkState::Status => {
+                if self.cur_len.q.val() == 0 {
+                    self.seg_pop.next = true;
+                    self.cur_addr.d.next = self.seg_addr.val();
+                    self.cur_len.d.next = self.seg_len.val();
+                } else {
+                    // The status byte is the last writable byte, after the data.
+                    self.wr_valid.next = true;
+                    self.wr_addr.next = self.cur_addr.q.val();
+                    self.wr_len.next = 1.into();
+                    self.wr_data.next = bit_cast::<128, 8>(self.stat.q.val());
+                    self.wr_last.next = true;
+                    if self.wr_ready.val() {
+                        self.cnt_written.next = 1.into();
+                        self.cur_len.d.next = 0.into();
+                        self.state.d.next = BlkState::Done;
+                    }
+                }
+            }
+            BlkState::Done => {
+                if self.done_room.val() != 0 {
+                    self.done_push.next = true;
+                    self.state.d.next = BlkState::Idle;
+                }
+            }
+            _ => {}
+        }
+        // IN data: storage -> gearbox (drained by the writes above).
+        if (self.op.q.val() == 1)
+            && ((self.state.q.val() == BlkState::WPhase)
+                || (self.state.q.val() == BlkState::WBurst))
+        {
+            self.gb.in_valid.next = self.rdata_valid.val();
+            self.rdata_ready.next = self.gb.in_ready.val();
+        }
+        // GET_ID: the id string as two beats (16 + 4 bytes).
+        if (self.op.q.val() == 4)
+            && ((self.state.q.val() == BlkState::WPhase)
+                || (self.state.q.val() == BlkState::WBurst))
+            && (self.idn.q.val() < 2)
+        {
+            self.gb.in_valid.next = true;
+            if self.idn.q.val() == 0 {
+                self.gb.in_data.next = bit_cast::<128, 64>(bits::<64>(0x6c62_2d61_6770_6676_u64))
+                    | (bit_cast::<128, 64>(bits::<64>(0x6b)) << 64);
+            } else {
+                self.gb.in_data.next = 0.into();
+                self.gb.in_bytes.next = 4.into();
+            }
+            if self.gb.in_ready.val() {
+                self.idn.d.next = self.idn.q.val() + 1;
+            }
+        }
+        // Storage command outstanding until its completion.
+        if self.cmd_valid.val() && self.cmd_ready.val() {
+            self.sto_busy.d.next = true;
+        }
+        if self.scpl_valid.val() && self.scpl_ready.val() {
+            self.sto_busy.d.next = false;
+        }
+        if self.halt.val() {
+            self.state.d.next = BlkState::Halted;
+        }
+        if self.state.q.val() == BlkState::Halted {
+            // Stopped by a fault: finish the storage command in flight
+            // (zero data for a write) and drop what storage returns.
+            self.wdata_valid.next = self.sto_left.q.val() != 0;
+            self.wdata_data.next = 0.into();
+            self.wdata_last.next = self.sto_left.q.val() <= 16;
+            if self.wdata_ready.val() && (self.sto_left.q.val() != 0) {
+                self.sto_left.d.next =
+                    self.sto_left.q.val() - bit_cast::<32, 5>(self.sto_take.val());
+            }
+            self.rdata_ready.next = true;
+            self.scpl_ready.next = true;
+        }
+        if self.reset.val() {
+            self.state.d.next = BlkState::Idle;
+            self.sto_busy.d.next = false;
+            self.sto_left.d.next = 0.into();
+            self.rd_out.d.next = false;
+            self.gb.clear.next = true;
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! Descriptor chain walk (virtio 1.2 §2.7.5): follows `next` through the
+//! descriptor table or an indirect table, validates the chain, hands its
+//! buffers (segments) to the device function and reads the blk request
+//! header, so the function can start a request without a round trip.
+//!
+//! Every check that fails reports an [`ErrorCause`] and stops the walker;
+//! the engine then stops the device's DMA.
+
+use crate::vq::QUEUE_BITS;
+use rust_hdl::prelude::*;
+use vfpga_abi::ring::{DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE};
+use vfpga_abi::vendor::ErrorCause;
+
+// Literals in the RTL below (rust-hdl emits named constants as signal names).
+const _: () = assert!(DESC_F_NEXT == 1 && DESC_F_WRITE == 2 && DESC_F_INDIRECT == 4);
+const _: () = assert!(vfpga_abi::ring::DESC_SIZE == 16);
+const _: () = assert!(vfpga_abi::blk::REQ_HEADER_LEN == 16);
+const _: () = assert!(crate::vq::MAX_CHAIN_SEGS == 66);
+const _: () = assert!(ErrorCause::ChainTooLong as u32 == 1);
+const _: () = assert!(ErrorCause::IndexOutOfRange as u32 == 2);
+const _: () = assert!(ErrorCause::IndirectWithNext as u32 == 3);
+const _: () = assert!(ErrorCause::NestedIndirect as u32 == 4);
+const _: () = assert!(ErrorCause::IndirectLength as u32 == 5);
+const _: () = assert!(ErrorCause::ZeroLength as u32 == 6);
+const _: () = assert!(ErrorCause::WriteBeforeRead as u32 == 7);
+const _: () = assert!(ErrorCause::LengthOverflow as u32 == 8);
+const _: () = assert!(ErrorCause::BadRequest as u32 == 11);
+
+/// `error_detail` of a BadRequest: the chain has no 16-byte readable header
+/// in its first descriptor.
+pub const DETAIL_NO_HEADER: u32 = 0;
+/// `error_detail` of a BadRequest: the chain has no device-writable byte
+/// for the status.
+pub const DETAIL_NO_STATUS: u32 = 1;
+/// `error_detail` of a BadRequest: more than MAX_CHAIN_SEGS buffers.
+pub const DETAIL_TOO_MANY_SEGS: u32 = 2;
+/// `error_detail` of a BadRequest: an INDIRECT descriptor while indirect
+/// descriptors were not negotiated (ORed with the descriptor index).
+pub const DETAIL_INDIRECT_OFF: u32 = 0x1_0000;
+
+#[derive(Copy, Clone, PartialEq, Debug, LogicState)]
+enum WalkState {
+    Idle,
+    Start,
+    ReadDesc,
+    WaitDesc,
+    Finish,
+    ReadHdr,
+    WaitHdr,
+    ReadHdr2,
+    WaitHdr2,
+    Push,
+    Halted,
+}
+
+/// Chain walker shared by the queues (one chain at a time).
+#[derive(LogicBlock, Default, Debug)]
+pub struct ChainWalker {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// engine_reset.
+    pub reset: Signal<In, Bit>,
+    /// The device is stopped by a fault.
+    pub halt: Signal<In, Bit>,
+    /// VIRTIO_F_INDIRECT_DESC negotiated.
+    pub indirect_enable: Signal<In, Bit>,
+    /// Queue 0 descriptor table.
+    pub q0_desc: Signal<In, Bits<64>>,
+    /// Queue 0 size.
+    pub q0_size: Signal<In, Bits<16>>,
+    /// Queue 1 descriptor table.
+    pub q1_desc: Signal<In, Bits<64>>,
+    /// Queue 1 size.
+    pub q1_size: Signal<In, Bits<16>>,
+    /// A head is waiting.
+    pub head_valid: Signal<In, Bit>,
+    /// Its queue.
+    pub head_queue: Signal<In, Bits<QUEUE_BITS>>,
+    /// Its index.
+    pub head_idx: Signal<In, Bits<16>>,
+    /// Take the head.
+    pub head_pop: Signal<Out, Bit>,
+    /// Push one segment (buffer) of the chain.
+    pub seg_push: Signal<Out, Bit>,
+    /// Segment address.
+    pub seg_addr: Signal<Out, Bits<64>>,
+    /// Segment length (non-zero).
+    pub seg_len: Signal<Out, Bits<32>>,
+    /// Segment is device-writable.
+    pub seg_write: Signal<Out, Bit>,
+    /// Free entries in the segment FIFO.
+    pub seg_room: Signal<In, Bits<8>>,
+    /// Push the chain record (after its segments).
+    pub chain_push: Signal<Out, Bit>,
+    /// Free entries in the chain FIFO.
+    pub chain_room: Signal<In, Bits<8>>,
+    /// Chain's queue.
+    pub chain_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    /// Chain's head index (the used element id).
+    pub chain_head: Signal<Out, Bits<16>>,
+    /// Device-readable bytes.
+    pub chain_rlen: Signal<Out, Bits<32>>,
+    /// Device-writable bytes.
+    pub chain_wlen: Signal<Out, Bits<32>>,
+    /// The first 16 readable bytes (the blk request header).
+    pub chain_hdr: Signal<Out, Bits<128>>,
+    /// DMA read request valid.
+    pub rd_valid: Signal<Out, Bit>,
+    /// DMA read request ready.
+    pub rd_ready: Signal<In, Bit>,
+    /// DMA read address.
+    pub rd_addr: Signal<Out, Bits<64>>,
+    /// DMA read length.
+    pub rd_len: Signal<Out, Bits<13>>,
+    /// Completion valid.
+    pub cpl_valid: Signal<In, Bit>,
+    /// Completion ready.
+    pub cpl_ready: Signal<Out, Bit>,
+    /// Completion data.
+    pub cpl_data: Signal<In, Bits<128>>,
+    /// Walking a chain.
+    pub busy: Signal<Out, Bit>,
+    /// Queue of the chain being walked.
+    pub cur_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    /// A validation error is detected this cycle.
+    pub err: Signal<Out, Bit>,
+    /// Its cause.
+    pub err_cause: Signal<Out, Bits<8>>,
+    /// Its detail.
+    pub err_detail: Signal<Out, Bits<32>>,
+    state: DFF<WalkState>,
+    q: DFF<Bits<QUEUE_BITS>>,
+    head: DFF<Bits<16>>,
+    idx: DFF<Bits<16>>,
+    ind: DFF<Bit>,
+    ind_base: DFF<Bits<64>>,
+    ind_count: DFF<Bits<28>>,
+    count: DFF<Bits<16>>,
+    rlen: DFF<Bits<33>>,
+    wlen: DFF<Bits<33>>,
+    seenw: DFF<Bit>,
+    nseg: DFF<Bits<8>>,
+    first_addr: DFF<Bits<64>>,
+    first_len: DFF<Bits<32>>,
+    first_write: DFF<Bit>,
+    have_first: DFF<Bit>,
+    hdr: DFF<Bits<128>>,
+    part: DFF<Bits<5>>,
+    qsize: Signal<Local, Bits<16>>,
+    qdesc: Signal<Local, Bits<64>>,
+    d_addr: Signal<Local, Bits<64>>,
+    d_len: Signal<Local, Bits<32>>,
+    d_flags: Signal<Local, Bits<16>>,
+    d_next: Signal<Local, Bits<16>>,
+    total: Signal<Local, Bits<33>>,
+    next_oob: Signal<Local, Bit>,
+    hdr_room: Signal<Local, Bits<13>>,
+}
+
+impl Logic for ChainWalker {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            state,
+            q,
+            head,
+            idx,
+            ind,
+            ind_base,
+            ind_count,
+            count,
+            rlen,
+            wlen,
+            seenw,
+            nseg,
+            first_addr,
+            first_len,
+            first_write,
+            have_first,
+            hdr,
+            part
+        );
+        self.qsize.next = self.q0_size.val();
+        self.qdesc.next = self.q0_desc.val();
+        if self.q.q.val() == 1 {
+            self.qsize.next = self.q1_size.val();
+            self.qdesc.next = self.q1_desc.val();
+        }
+        self.d_addr.next = self.cpl_data.val().get_bits::<64>(0);
+        self.d_len.next = self.cpl_data.val().get_bits::<32>(64);
+        self.d_flags.next = self.cpl_data.val().get_bits::<16>(96);
+        self.d_next.next = self.cpl_data.val().get_bits::<16>(112);
+        self.total.next =
+            self.rlen.q.val() + self.wlen.q.val() + bit_cast::<33, 32>(self.d_len.val());
+        self.next_oob.next = self.d_next.val() >= self.qsize.val();
+        if self.ind.q.val() {
+            self.next_oob.next = bit_cast::<28, 16>(self.d_next.val()) >= self.ind_count.q.val();
+        }
+        // Bytes of the header before the next 4 KiB boundary.
+        self.hdr_room.next =
+            bits::<13>(4096) - bit_cast::<13, 12>(self.first_addr.q.val().get_bits::<12>(0));
+
+        self.busy.next =
+            (self.state.q.val() != WalkState::Idle) && (self.state.q.val() != WalkState::Halted);
+        self.cur_queue.next = self.q.q.val();
+        self.head_pop.next = false;
+        self.seg_push.next = false;
+        self.seg_addr.next = self.d_addr.val();
+        self.seg_len.next = self.d_len.val();
+        self.seg_write.next = self.d_flags.val().get_bit(1);
+        self.chain_push.next = false;
+        self.chain_queue.next = self.q.q.val();
+        self.chain_head.next = self.head.q.val();
+        self.chain_rlen.next = bit_cast::<32, 33>(self.rlen.q.val());
+        self.chain_wlen.next = bit_cast::<32, 33>(self.wlen.q.val());
+        self.chain_hdr.next = self.hdr.q.val();
+        self.rd_valid.next = false;
+        self.rd_addr.next = self.qdesc.val() + (bit_cast::<64, 16>(self.idx.q.val()) << 4);
+        if self.ind.q.val() {
+            self.rd_addr.next = self.ind_base.q.val() + (bit_cast::<64, 16>(self.idx.q.val()) << 4);
+        }
+        self.rd_len.next = 16.into();
+        self.cpl_ready.next = false;
+        self.err.next = false;
+        self.err_cause.next = 0.into();
+        self.err_detail.next = bit_cast::<32, 16>(self.idx.q.val());
+
+        match self.state.q.val() {
+            WalkState::Idle => {
+                if self.head_valid.val() {
+                    self.head_pop.next = true;
+                    self.q.d.next = self.head_queue.val();
+                    self.head.d.next = self.head_idx.val();
+                    self.idx.d.next = self.head_idx.val();
+                    self.state.d.next = WalkState::Start;
+                }
+            }
+            WalkState::Start => {
+                self.ind.d.next = false;
+                self.count.d.next = 0.into();
+                self.rlen.d.next = 0.into();
+                self.wlen.d.next = 0.into();
+                self.seenw.d.next = false;
+                self.nseg.d.next = 0.into();
+                self.have_first.d.next = false;
+                if self.head.q.val() >= self.qsize.val() {
+                    self.err.next = true;
+                    self.err_cause.next = 2.into();
+                    self.state.d.next = WalkState::Halted;
+                } else {
+                    self.state.d.next = WalkState::ReadDesc;
+                }
+            }
+            WalkState::ReadDesc => {
+                self.rd_valid.next = true;
+                if self.rd_ready.val() {
+                    self.state.d.next = WalkState::WaitDesc;
+                }
+            }
+            WalkState::WaitDesc => {
+                if self.cpl_valid.val() {
+                    // Hold the descriptor while the segment FIFO is full.
+                    self.cpl_ready.next = self.seg_room.val() != 0;
+                    if (self.count.q.val() + 1) > self.qsize.val() {
+                        self.err.next = true;
+                        self.err_cause.next = 1.into();
+                        self.err_detail.next = bit_cast::<32, 16>(self.head.q.val());
+                        self.state.d.next = WalkState::Halted;
+                    } else if self.d_flags.val().get_bit(2) {
+                        if self.ind.q.val() {
+                            self.err.next = true;
+                            self.err_cause.next = 4.into();
+                            self.state.d.next = WalkState::Halted;
+                        } else if !self.indirect_enable.val() {
+                            self.err.next = true;
+                            self.err_cause.next = 11.into();
+                            self.err_detail.next = bit_cast::<32, 16>(self.idx.q.val()) | 0x1_0000;
+                            self.state.d.next = WalkState::Halted;
+                        } else if self.d_flags.val().get_bit(0) {
+                            self.err.next = true;
+                            self.err_cause.next = 3.into();
+                            self.state.d.next = WalkState::Halted;
+                        } else if (self.d_len.val() == 0)
+                            || (self.d_len.val().get_bits::<4>(0) != 0)
+                            || (self.d_addr.val().get_bits::<4>(0) != 0)
+                        {
+                            // A table must hold whole descriptors; its address
+                            // must be 16-aligned so that no descriptor read
+                            // crosses a 4 KiB boundary.
+                            self.err.next = true;
+                            self.err_cause.next = 5.into();
+                            self.state.d.next = WalkState::Halted;
+                        } else if self.seg_room.val() != 0 {
+                            self.ind.d.next = true;
+                            self.ind_base.d.next = self.d_addr.val();
+                            self.ind_count.d.next = self.d_len.val().get_bits::<28>(4);
+                            self.idx.d.next = 0.into();
+                            self.count.d.next = 0.into();
+                            self.state.d.next = WalkState::ReadDesc;
+                        }
+                    } else if self.seenw.q.val() && !self.d_flags.val().get_bit(1) {
+                        self.err.next = true;
+                        self.err_cause.next = 7.into();
+                        self.state.d.next = WalkState::Halted;
+                    } else if self.total.val().get_bit(32) {
+                        self.err.next = true;
+                        self.err_cause.next = 8.into();
+                        self.state.d.next = WalkState::Halted;
+                    } else if (self.d_len.val() != 0) && (self.nseg.q.val() == 66) {
+                        self.err.next = true;
+                        self.err_cause.next = 11.into();
+                        self.err_detail.next = 2.into();
+                        self.state.d.next = WalkState::Halted;
+                    } else if self.d_flags.val().get_bit(0) && self.next_oob.val() {
+                        self.err.next = true;
+                        self.err_cause.next = 2.into();
+                        self.err_detail.next = bit_cast::<32, 16>(self.d_next.val());
+                        self.state.d.next = WalkState::Halted;
+                    } else if self.seg_room.val() != 0 {
+                        self.count.d.next = self.count.q.val() + 1;
+                        if self.d_flags.val().get_bit(1) {
+                            self.seenw.d.next = true;
+                            self.wlen.d.next =
+                                self.wlen.q.val() + bit_cast::<33, 32>(self.d_len.val());
+                        } else {
+                            self.rlen.d.next =
+                                self.rlen.q.val() + bit_cast::<33, 32>(self.d_len.val());
+                        }
+                        if self.d_len.val() != 0 {
+                            self.seg_push.next = true;
+                            self.nseg.d.next = self.nseg.q.val() + 1;
+                            if !self.have_first.q.val() {
+                                self.have_first.d.next = true;
+                                self.first_addr.d.next = self.d_addr.val();
+                                self.first_len.d.next = self.d_len.val();
+                                self.first_write.d.next = self.d_flags.val().get_bit(1);
+                            }
+                        }
+                        if self.d_flags.val().get_bit(0) {
+                            self.idx.d.next = self.d_next.val();
+                            self.state.d.next = WalkState::ReadDesc;
+                        } else {
+                            self.state.d.next = WalkState::Finish;
+                        }
+                    }
+                }
+            }
+            WalkState::Finish => {
+                if (self.rlen.q.val() + self.wlen.q.val()) == 0 {
+                    self.err.next = true;
+                    self.err_cause.next = 6.into();
+                    self.err_detail.next = bit_cast::<32, 16>(self.head.q.val());
+                    self.state.d.next = WalkState::Halted;
+                } else if !self.have_first.q.val()
+                    || self.first_write.q.val()
+                    || (self.first_len.q.val() < 16)
+                {
+                    self.err.next = true;
+                    self.err_cause.next = 11.into();
+                    self.err_detail.next = 0.into();
+                    self.state.d.next = WalkState::Halted;
+                } else if self.wlen.q.val() == 0 {
+                    self.err.next = true;
+                    self.err_cause.next = 11.into();
+                    self.err_detail.next = 1.into();
+                    self.state.d.next = WalkState::Halted;
+                } else {
+                    self.state.d.next = WalkState::ReadHdr;
+                }
+            }
+            WalkState::ReadHdr => {
+                // The header may straddle a 4 KiB boundary: then read it in two parts.
+                self.rd_valid.next = true;
+                self.rd_addr.next = self.first_addr.q.val();
+                self.rd_len.next = 16.into();
+                if self.hdr_room.val() < 16 {
+                    self.rd_len.next = self.hdr_room.val();
+                }
+                if self.rd_ready.val() {
+                    self.state.d.next = WalkState::WaitHdr;
+                }
+            }
+            WalkState::WaitHdr => {
+                self.cpl_ready.next = true;
+                if self.cpl_valid.val() {
+                    self.hdr.d.next = self.cpl_data.val();
+                    if self.hdr_room.val() < 16 {
+                        self.part.d.next = bit_cast::<5, 13>(self.hdr_room.val());
+                        self.state.d.next = WalkState::ReadHdr2;
+                    } else {
+                        self.state.d.next = WalkState::Push;
+                    }
+                }
+            }
+            WalkState::ReadHdr2 => {
+                self.rd_valid.next = true;
+                self.rd_addr.next = self.first_addr.q.val() + bit_cast::<64, 5>(self.part.q.val());
+                self.rd_len.next = bits::<13>(16) - bit_cast::<13, 5>(self.part.q.val());
+                if self.rd_ready.val() {
+                    self.state.d.next = WalkState::WaitHdr2;
+                }
+            }
+            WalkState::WaitHdr2 => {
+                self.cpl_ready.next = true;
+                if self.cpl_valid.val() {
+                    self.hdr.d.next = ((self.hdr.q.val()
+                        << (bits::<8>(128) - (bit_cast::<8, 5>(self.part.q.val()) << 3)))
+                        >> (bits::<8>(128) - (bit_cast::<8, 5>(self.part.q.val()) << 3)))
+                        | (self.cpl_data.val() << (bit_cast::<8, 5>(self.part.q.val()) << 3));
+                    self.state.d.next = WalkState::Push;
+                }
+            }
+            WalkState::Push => {
+                if self.chain_room.val() != 0 {
+                    self.chain_push.next = true;
+                    self.state.d.next = WalkState::Idle;
+                }
+            }
+            _ => {}
+        }
+        if self.halt.val() {
+            self.state.d.next = WalkState::Halted;
+        }
+        if self.reset.val() {
+            self.state.d.next = WalkState::Idle;
+        }
+    }
+}
