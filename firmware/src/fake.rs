@@ -132,7 +132,13 @@ pub struct FakeMgmt {
 impl FakeMgmt {
     /// A port of `personality` with its hardware queue count and `queue_size_max`.
     pub fn new(personality: Personality, queue_size_max: u16) -> Self {
-        let nq = personality.num_queues() as usize;
+        Self::with_queues(personality, personality.num_queues(), queue_size_max)
+    }
+
+    /// A port with `num_queues` queues (an HDL build with another queue
+    /// parameter).
+    pub fn with_queues(personality: Personality, num_queues: u16, queue_size_max: u16) -> Self {
+        let nq = num_queues as usize;
         FakeMgmt {
             personality,
             queue_size_max,

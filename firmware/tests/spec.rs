@@ -626,6 +626,17 @@ fn board_config_out_of_hardware_range_is_refused() {
     assert!(matches!(r, Err(Error::BoardConfig(_))));
     let r = Firmware::new(FakeMgmt::new(Personality::Blk, 100), BoardConfig::DEFAULT);
     assert!(matches!(r, Err(Error::BadQueueSizeMax(100))));
+    let r = Firmware::new(
+        FakeMgmt::with_queues(Personality::Blk, 9, QMAX),
+        BoardConfig::DEFAULT,
+    );
+    assert!(matches!(r, Err(Error::TooManyQueues(9))));
+    // One hardware queue is enough for a blk board that asks for one.
+    let mut board = BoardConfig::DEFAULT;
+    board.blk.num_queues = 1;
+    let mut fw = Firmware::new(FakeMgmt::with_queues(Personality::Blk, 1, QMAX), board).unwrap();
+    assert_eq!(bring_up(&mut fw, BASIC_FEATURES), ALL_UP);
+    assert_clean(&fw);
 }
 
 // ---- §2.1.2: errors ----
