@@ -3,3 +3,4 @@
 #![deny(missing_docs)]
 
 pub mod regmap;
+pub mod vhost_user;
