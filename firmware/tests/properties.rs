@@ -172,8 +172,21 @@ fn run(p: Personality, ops: &[(Op, bool)]) -> Result<(), TestCaseError> {
         "queue_reset never answered"
     );
     prop_assert!(!fw.is_resetting());
+    // §2.4: a reset always brings the device back; a standard
+    // initialization then works, whatever happened before.
+    fw.hal_mut().driver_write_status(0);
+    fw.poll();
+    prop_assert_eq!(fw.hal_mut().driver_poll_status(), Some(0));
+    let features = bit(VERSION_1) | (p.offered_features() & common::BASIC_FEATURES);
+    prop_assert_eq!(common::bring_up(&mut fw, features), ALL_UP);
+    for q in 0..fw.num_queues() {
+        prop_assert!(fw.hal().queues[q as usize].run);
+    }
+    check_firmware(&fw, offered)?;
     Ok(())
 }
+
+const ALL_UP: u8 = ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK;
 
 fn ops(p: Personality) -> impl Strategy<Value = Vec<(Op, bool)>> {
     proptest::collection::vec((op(p), prop::bool::weighted(0.8)), 1..60)
