@@ -50,11 +50,15 @@ pub struct VringConfig {
     pub enabled: bool,
 }
 
-/// A started device: doorbells wired, queues running.
-#[derive(Debug)]
-struct Running {
-    forwarders: Vec<Option<KickForwarder>>,
-    stopped: Vec<bool>,
+/// What the device is doing with one ring.
+#[derive(Debug, Default)]
+struct RingRun {
+    /// Programmed into the device (queue enabled, ring state restored).
+    programmed: bool,
+    /// Stopped through the vendor region (SET_VRING_ENABLE 0, GET_VRING_BASE).
+    stopped: bool,
+    /// The kick -> doorbell path while programmed.
+    forwarder: Option<KickForwarder>,
 }
 
 /// A vfpga function served to one vhost-user frontend.
@@ -70,7 +74,8 @@ pub struct VdpaBackend {
     memory: Option<GuestMemoryTable>,
     mapped: Vec<DmaMapping>,
     vrings: Vec<VringConfig>,
-    running: Option<Running>,
+    runs: Vec<RingRun>,
+    started: bool,
 }
 
 impl VdpaBackend {
@@ -110,22 +115,22 @@ impl VdpaBackend {
             memory: None,
             mapped: Vec::new(),
             vrings: (0..queues).map(|_| VringConfig::default()).collect(),
-            running: None,
+            runs: (0..queues).map(|_| RingRun::default()).collect(),
+            started: false,
         })
     }
 
-    /// Whether the device is started (all rings configured and running).
-    pub fn is_running(&self) -> bool {
-        self.running.is_some()
+    /// Number of rings the device is currently running for the frontend.
+    pub fn running_rings(&self) -> usize {
+        self.runs
+            .iter()
+            .filter(|r| r.programmed && !r.stopped)
+            .count()
     }
 
     /// The device's counters (vendor region), for logs and tests.
     pub fn counters(&self) -> Result<[u64; vfpga_abi::vendor::NUM_COUNTERS], VdpaError> {
-        Ok(self
-            .pci
-            .vendor()
-            .ok_or(VdpaError::NoRingState)?
-            .counters()?)
+        Ok(self.vendor()?.counters()?)
     }
 
     /// The frontend went away: drain and stop the device, keep nothing of
@@ -133,13 +138,13 @@ impl VdpaBackend {
     /// ring bases taken from the used rings, which the drain has brought up
     /// to date: no request is lost or repeated.
     pub fn disconnect(&mut self) -> Result<(), VdpaError> {
-        self.stop_device()?;
+        let stopped = self.stop_device();
         self.unmap_all();
         self.memory = None;
         self.acked = None;
         self.protocol = VhostUserProtocolFeatures::empty();
         self.vrings = (0..self.queues).map(|_| VringConfig::default()).collect();
-        Ok(())
+        stopped
     }
 
     fn vendor(&self) -> Result<&vfpga_host::virtio_pci::VendorRegion, VdpaError> {
@@ -205,120 +210,125 @@ impl VdpaBackend {
         }
     }
 
-    /// Starts the device once every ring is fully described (and enabled,
-    /// with protocol features): negotiate, program queues with the guest's
-    /// rings, restore ring state, DRIVER_OK, then wire the doorbells.
-    fn maybe_start(&mut self) -> Result<(), VdpaError> {
-        if self.running.is_some() {
-            return Ok(());
-        }
-        let need_enable = self.protocol_enabled();
-        let ready = self.vrings.iter().all(|v| {
-            v.num != 0 && v.addrs.is_some() && v.kick.is_some() && (v.enabled || !need_enable)
-        });
-        if !ready {
-            return Ok(());
-        }
-        let acked = self
-            .acked
-            .ok_or(VdpaError::OutOfOrder("rings set up before SET_FEATURES"))?;
-        if self.memory.is_none() {
-            return Err(VdpaError::OutOfOrder("rings set up before SET_MEM_TABLE"));
-        }
-        let mut gpas = Vec::with_capacity(self.vrings.len());
-        for q in 0..self.vrings.len() {
-            gpas.push(self.ring_gpas(q)?.expect("checked ready"));
-        }
-
-        let wanted = acked & !VhostUserVirtioFeatures::PROTOCOL_FEATURES.bits();
-        let negotiated = self.pci.negotiate(wanted, DEVICE_TIMEOUT)?;
+    fn route_calls(&self) -> Result<(), VdpaError> {
         let calls: Vec<Option<&EventFd>> = self.vrings.iter().map(|v| v.call.as_ref()).collect();
-        self.dev.enable_msix(&calls)?;
-        self.pci.set_config_vector(common_cfg::NO_VECTOR)?;
-        let vendor = self.pci.vendor().ok_or(VdpaError::NoRingState)?;
-        for (q, v) in self.vrings.iter().enumerate() {
-            let [desc, avail, used] = gpas[q];
-            self.pci
-                .setup_queue(q as u16, v.num, desc, avail, used, q as u16)?;
-            // The used index lives in guest memory; take it from there so a
-            // restarted ring continues where the guest's view is.
-            let used_idx = self
-                .memory
-                .as_ref()
-                .and_then(|m| m.read_u16(used + ring::USED_IDX as u64))
-                .unwrap_or(0);
-            vendor.stop_queue(q as u16, DEVICE_TIMEOUT)?;
-            vendor.set_ring_state(
-                q as u16,
-                RingState {
-                    last_avail_idx: v.base,
-                    used_idx,
-                },
-            )?;
-        }
-        self.pci.driver_ok()?;
-        let mut forwarders = Vec::with_capacity(self.vrings.len());
-        for (q, v) in self.vrings.iter().enumerate() {
-            let (bar, off) = self.pci.doorbell(q as u16)?;
-            let kick = v.kick.as_ref().expect("checked ready");
-            forwarders.push(Some(KickForwarder::start(
-                self.dev.clone(),
-                q as u16,
-                bar,
-                off,
-                kick,
-            )?));
-            if v.enabled || !need_enable {
-                vendor.start_queue(q as u16)?;
+        Ok(self.dev.enable_msix(&calls)?)
+    }
+
+    /// Programs every ring the frontend has fully described (and enabled,
+    /// with protocol features) into the device. The first one starts the
+    /// device: negotiate, program, restore ring state, DRIVER_OK. Later rings
+    /// are enabled on the running device (the firmware arms a queue enabled
+    /// after DRIVER_OK), because a frontend may use fewer rings than the
+    /// device has and vhost-user never says how many it will set up.
+    fn start_ready_rings(&mut self) -> Result<(), VdpaError> {
+        let need_enable = self.protocol_enabled();
+        for q in 0..self.vrings.len() {
+            let v = &self.vrings[q];
+            let ready = v.num != 0
+                && v.addrs.is_some()
+                && v.kick.is_some()
+                && (v.enabled || !need_enable)
+                && !self.runs[q].programmed;
+            if ready {
+                self.start_ring(q)?;
             }
         }
-        tracing::info!(
-            features = format_args!("{negotiated:#x}"),
-            queues = self.vrings.len(),
-            "device started on the guest's rings"
-        );
-        self.running = Some(Running {
-            forwarders,
-            stopped: vec![false; self.vrings.len()],
-        });
         Ok(())
     }
 
-    /// Stops every queue (draining what is in flight), then resets the device.
-    fn stop_device(&mut self) -> Result<(), VdpaError> {
-        let Some(mut run) = self.running.take() else {
-            return Ok(());
+    fn start_ring(&mut self, q: usize) -> Result<(), VdpaError> {
+        let acked = self.acked.ok_or(VdpaError::OutOfOrder(
+            "a ring was set up before SET_FEATURES",
+        ))?;
+        let [desc, avail, used] = self.ring_gpas(q)?.ok_or(VdpaError::OutOfOrder(
+            "a ring was set up before SET_MEM_TABLE",
+        ))?;
+        if !self.started {
+            let wanted = acked & !VhostUserVirtioFeatures::PROTOCOL_FEATURES.bits();
+            let negotiated = self.pci.negotiate(wanted, DEVICE_TIMEOUT)?;
+            self.route_calls()?;
+            self.pci.set_config_vector(common_cfg::NO_VECTOR)?;
+            tracing::info!(
+                features = format_args!("{negotiated:#x}"),
+                "device negotiated"
+            );
+        }
+        let qi = q as u16;
+        let v = &self.vrings[q];
+        self.pci.setup_queue(qi, v.num, desc, avail, used, qi)?;
+        // The used index lives in guest memory; take it from there so a
+        // restarted ring continues where the guest's view is.
+        let used_idx = self
+            .memory
+            .as_ref()
+            .and_then(|m| m.read_u16(used + ring::USED_IDX as u64))
+            .unwrap_or(0);
+        let state = RingState {
+            last_avail_idx: v.base,
+            used_idx,
         };
-        let vendor = self.pci.vendor().ok_or(VdpaError::NoRingState)?;
-        for q in 0..self.vrings.len() {
-            if !run.stopped[q] {
-                let st = vendor.stop_queue(q as u16, DEVICE_TIMEOUT)?;
-                self.vrings[q].base = st.last_avail_idx;
-                run.stopped[q] = true;
+        self.vendor()?.stop_queue(qi, DEVICE_TIMEOUT)?;
+        self.vendor()?.set_ring_state(qi, state)?;
+        if !self.started {
+            self.pci.driver_ok()?;
+            self.started = true;
+        }
+        let (bar, off) = self.pci.doorbell(qi)?;
+        let kick = self.vrings[q].kick.as_ref().expect("ring is ready");
+        let forwarder = KickForwarder::start(self.dev.clone(), qi, bar, off, kick)?;
+        self.vendor()?.start_queue(qi)?;
+        self.runs[q] = RingRun {
+            programmed: true,
+            stopped: false,
+            forwarder: Some(forwarder),
+        };
+        tracing::info!(
+            queue = q,
+            base = state.last_avail_idx,
+            used = used_idx,
+            "ring running on the device"
+        );
+        Ok(())
+    }
+
+    /// Stops ring `q` through the vendor region (draining what it has in
+    /// flight) and remembers where it stopped.
+    fn stop_ring(&mut self, q: usize) -> Result<(), VdpaError> {
+        if self.runs[q].programmed && !self.runs[q].stopped {
+            let st = self.vendor()?.stop_queue(q as u16, DEVICE_TIMEOUT)?;
+            self.vrings[q].base = st.last_avail_idx;
+            self.runs[q].stopped = true;
+            self.runs[q].forwarder = None;
+            tracing::debug!(queue = q, base = st.last_avail_idx, "ring stopped");
+        }
+        Ok(())
+    }
+
+    /// Stops every ring, then resets the device.
+    fn stop_device(&mut self) -> Result<(), VdpaError> {
+        if !self.started {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        for q in 0..self.runs.len() {
+            if let Err(e) = self.stop_ring(q) {
+                result = Err(e);
             }
         }
-        run.forwarders.clear();
+        self.runs = (0..self.queues).map(|_| RingRun::default()).collect();
+        self.started = false;
         self.pci.reset(DEVICE_TIMEOUT)?;
         self.dev.disable_msix()?;
         tracing::info!("device stopped");
-        Ok(())
+        result
     }
 
     fn get_vring_base_inner(&mut self, index: u32) -> Result<VhostUserVringState, VdpaError> {
         self.vring(index)?;
         let q = index as usize;
-        let mut all_stopped = false;
-        if let Some(run) = &mut self.running {
-            if !run.stopped[q] {
-                let vendor = self.pci.vendor().ok_or(VdpaError::NoRingState)?;
-                let st = vendor.stop_queue(q as u16, DEVICE_TIMEOUT)?;
-                self.vrings[q].base = st.last_avail_idx;
-                run.stopped[q] = true;
-                run.forwarders[q] = None;
-            }
-            all_stopped = run.stopped.iter().all(|s| *s);
-        }
-        if all_stopped {
+        self.stop_ring(q)?;
+        if self.started && self.runs.iter().all(|r| !r.programmed || r.stopped) {
             self.stop_device()?;
         }
         // vhost-user: after GET_VRING_BASE the ring is stopped and its
@@ -326,7 +336,6 @@ impl VdpaBackend {
         let v = &mut self.vrings[q];
         v.kick = None;
         v.call = None;
-        tracing::debug!(index, base = v.base, "ring stopped");
         Ok(VhostUserVringState::new(index, v.base as u32))
     }
 
@@ -336,28 +345,25 @@ impl VdpaBackend {
         files: Vec<File>,
     ) -> Result<(), VdpaError> {
         let table = GuestMemoryTable::new(ctx, files)?;
-        // Queues must not DMA while their memory moves under them.
-        let running: Vec<u16> = match &self.running {
-            Some(run) => (0..self.queues)
-                .filter(|q| !run.stopped[*q as usize])
-                .collect(),
-            None => Vec::new(),
-        };
-        for q in &running {
-            self.vendor()?.stop_queue(*q, DEVICE_TIMEOUT)?;
+        // Rings must not DMA while their memory moves under them.
+        let live: Vec<usize> = (0..self.runs.len())
+            .filter(|q| self.runs[*q].programmed && !self.runs[*q].stopped)
+            .collect();
+        for q in &live {
+            self.vendor()?.stop_queue(*q as u16, DEVICE_TIMEOUT)?;
         }
         self.unmap_all();
         self.memory = Some(table);
         self.map_all()?;
-        for q in &running {
-            self.ring_gpas(*q as usize)?;
-            self.vendor()?.start_queue(*q)?;
+        for q in &live {
+            self.ring_gpas(*q)?;
+            self.vendor()?.start_queue(*q as u16)?;
         }
         tracing::info!(
             regions = ctx.len(),
             "memory table mapped for DMA (IOVA = GPA)"
         );
-        self.maybe_start()
+        self.start_ready_rings()
     }
 }
 
@@ -392,7 +398,7 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
         if extra != 0 {
             return Err(VdpaError::FeaturesNotOffered(extra).into());
         }
-        if self.running.is_some() && self.acked != Some(features) {
+        if self.started && self.acked != Some(features) {
             return Err(VdpaError::OutOfOrder("features changed while the device runs").into());
         }
         self.acked = Some(features);
@@ -434,7 +440,7 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
         self.vring(index)?.addrs = Some([descriptor, available, used]);
         // Checked now when we can, so the error names the message at fault.
         self.ring_gpas(index as usize)?;
-        Ok(self.maybe_start()?)
+        Ok(self.start_ready_rings()?)
     }
 
     fn set_vring_base(&mut self, index: u32, base: u32) -> VhostResult<()> {
@@ -453,13 +459,13 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
             unsafe { EventFd::from_raw_fd(f.into_raw_fd()) }
         });
         self.vring(index as u32)?.kick = kick;
-        if let Some(run) = &mut self.running {
+        let q = index as usize;
+        if self.runs[q].programmed && !self.runs[q].stopped {
             // A new kick fd for a running ring: rewire its doorbell.
-            let q = index as usize;
-            run.forwarders[q] = None;
+            self.runs[q].forwarder = None;
             if let Some(k) = &self.vrings[q].kick {
                 let (bar, off) = self.pci.doorbell(q as u16).map_err(VdpaError::from)?;
-                run.forwarders[q] = Some(KickForwarder::start(
+                self.runs[q].forwarder = Some(KickForwarder::start(
                     self.dev.clone(),
                     q as u16,
                     bar,
@@ -468,7 +474,7 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
                 )?);
             }
         }
-        Ok(self.maybe_start()?)
+        Ok(self.start_ready_rings()?)
     }
 
     fn set_vring_call(&mut self, index: u8, fd: Option<File>) -> VhostResult<()> {
@@ -477,10 +483,8 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
             unsafe { EventFd::from_raw_fd(f.into_raw_fd()) }
         });
         self.vring(index as u32)?.call = call;
-        if self.running.is_some() {
-            let calls: Vec<Option<&EventFd>> =
-                self.vrings.iter().map(|v| v.call.as_ref()).collect();
-            self.dev.enable_msix(&calls).map_err(VdpaError::from)?;
+        if self.started {
+            self.route_calls()?;
         }
         Ok(())
     }
@@ -516,23 +520,30 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
 
     fn set_vring_enable(&mut self, index: u32, enable: bool) -> VhostResult<()> {
         self.vring(index)?.enabled = enable;
-        if let Some(run) = &self.running {
-            let vendor = self.pci.vendor().ok_or(VdpaError::NoRingState)?;
-            let q = index as u16;
-            if run.stopped[q as usize] {
-                return Ok(());
-            }
-            if enable {
-                vendor.start_queue(q).map_err(VdpaError::from)?;
-            } else {
-                let st = vendor
-                    .stop_queue(q, DEVICE_TIMEOUT)
+        let q = index as usize;
+        if self.runs[q].programmed {
+            if enable && self.runs[q].stopped {
+                // Resume where it stopped: the ring state is still in the device.
+                let (bar, off) = self.pci.doorbell(index as u16).map_err(VdpaError::from)?;
+                if let Some(k) = &self.vrings[q].kick {
+                    self.runs[q].forwarder = Some(KickForwarder::start(
+                        self.dev.clone(),
+                        index as u16,
+                        bar,
+                        off,
+                        k,
+                    )?);
+                }
+                self.vendor()?
+                    .start_queue(index as u16)
                     .map_err(VdpaError::from)?;
-                self.vrings[q as usize].base = st.last_avail_idx;
+                self.runs[q].stopped = false;
+            } else if !enable {
+                self.stop_ring(q)?;
             }
             return Ok(());
         }
-        Ok(self.maybe_start()?)
+        Ok(self.start_ready_rings()?)
     }
 
     fn get_config(
