@@ -57,6 +57,12 @@ pub struct FakeQueue {
 }
 
 impl FakeQueue {
+    /// The engine may fetch from it (Q_RUN and no vendor stop request): ring
+    /// indices are writable only while this is false.
+    pub fn fetching(&self) -> bool {
+        self.run && !self.stop_requested
+    }
+
     fn after_reset(qmax: u16) -> Self {
         FakeQueue {
             size: qmax,
@@ -389,8 +395,11 @@ impl FakeMgmt {
 
     fn engine_reset(&mut self) {
         if !self.idle {
+            // The hardware ignores it (it would corrupt DMA in flight).
             self.violation("ENGINE_RESET while the engine was not idle".into());
-        } else if self.reset_requested {
+            return;
+        }
+        if self.reset_requested {
             self.engine_reset_since_request = true;
         }
         self.engine_resets += 1;
@@ -399,6 +408,7 @@ impl FakeMgmt {
             *q = FakeQueue::after_reset(qmax);
         }
         self.driver_feature = [0; 2];
+        self.config_msix_vector = NO_VECTOR;
         self.error = None;
         self.overflow = false;
         self.isr = 0;
@@ -527,14 +537,14 @@ impl Hal for FakeMgmt {
             }
             mgmt::Q_LAST_AVAIL_IDX => {
                 if let Some(q) = self.selected()
-                    && !q.run
+                    && !q.fetching()
                 {
                     q.last_avail = value as u16;
                 }
             }
             mgmt::Q_USED_IDX => {
                 if let Some(q) = self.selected()
-                    && !q.run
+                    && !q.fetching()
                 {
                     q.used_idx = value as u16;
                 }
