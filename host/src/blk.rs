@@ -187,7 +187,7 @@ impl BlkDriver {
         if t != 2 {
             return Err(BlkError::NotBlk(t));
         }
-        if opts.request_size == 0 || opts.request_size % blk::SECTOR_SIZE as u32 != 0 {
+        if opts.request_size == 0 || !opts.request_size.is_multiple_of(blk::SECTOR_SIZE as u32) {
             return Err(BlkError::BadOption {
                 option: "--request-size",
                 reason: format!("{} is not a positive multiple of 512", opts.request_size),

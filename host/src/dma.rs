@@ -294,6 +294,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)]
     fn iova_space_first_fit_and_merge() {
         let mut s = IovaSpace::new(&[0..0x40_0000], 0x1000);
         let a = s.alloc(0x1000, 0x1000).unwrap();
@@ -314,6 +315,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)]
     fn iova_space_alignment() {
         let mut s = IovaSpace::new(&[0..0x100_0000], 0x1000);
         s.alloc(0x1000, 0x1000).unwrap();

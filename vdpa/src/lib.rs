@@ -4,3 +4,4 @@
 
 pub mod regmap;
 pub mod vhost_user;
+pub mod selftest;

@@ -27,6 +27,11 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         output: Option<std::path::PathBuf>,
     },
+    /// Bring a device up with a userspace driver and check it end to end.
+    Selftest {
+        #[command(subcommand)]
+        what: vfpga_vdpa::selftest::SelftestCmd,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,6 +54,7 @@ fn main() -> anyhow::Result<()> {
                 None => std::io::stdout().write_all(map.as_bytes())?,
             }
         }
+        Command::Selftest { what } => vfpga_vdpa::selftest::run(what)?,
     }
     Ok(())
 }

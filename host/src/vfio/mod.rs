@@ -428,7 +428,7 @@ impl Device for VfioPciDevice {
 }
 
 fn check_config(offset: u16, len: usize, size: u64) -> Result<()> {
-    if !matches!(len, 1 | 2 | 4) || offset as usize % len != 0 {
+    if !matches!(len, 1 | 2 | 4) || !(offset as usize).is_multiple_of(len) {
         return Err(DeviceError::BadAccess {
             offset: offset as u64,
             len,

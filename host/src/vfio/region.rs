@@ -89,7 +89,7 @@ impl BarRegion {
     }
 
     fn check(&self, offset: u64, len: usize) -> Result<()> {
-        if !matches!(len, 1 | 2 | 4 | 8) || offset % len as u64 != 0 {
+        if !matches!(len, 1 | 2 | 4 | 8) || !offset.is_multiple_of(len as u64) {
             return Err(DeviceError::BadAccess { offset, len });
         }
         if offset + len as u64 > self.size {

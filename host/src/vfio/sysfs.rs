@@ -74,10 +74,12 @@ pub fn check(root: &Path, bdf: &str) -> Result<u32, VfioOpenError> {
             if name == bdf {
                 continue;
             }
-            if let Some(d) = driver_of(&e.path()) {
-                if d != "vfio-pci" && d != "pci-stub" && d != "pcieport" {
-                    others.push(format!("{name} is bound to {d}"));
-                }
+            if let Some(d) = driver_of(&e.path())
+                && d != "vfio-pci"
+                && d != "pci-stub"
+                && d != "pcieport"
+            {
+                others.push(format!("{name} is bound to {d}"));
             }
         }
     }
