@@ -3,8 +3,9 @@
 //! is installed. Without it (or without Verilog) the crate still builds and
 //! `backend::verilator_available()` says no, with the reason.
 //!
-//! Environment: `VFPGA_VERILATOR=0` skips the model; `VFPGA_VERILOG_TOP`
-//! names the Verilog file in hdl/verilog/ to use. Under `CI=true` a model
+//! Environment: `VFPGA_VERILATOR=0` skips the model; `VFPGA_VERILOG_DIR`
+//! replaces hdl/verilog/ as the folder searched; `VFPGA_VERILOG_TOP` names
+//! the Verilog file in it to use. Under `CI=true` a model
 //! that fails to build is an error instead of a warning.
 
 use std::env;
@@ -22,10 +23,13 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(vfpga_verilator)");
     println!("cargo::rerun-if-env-changed=VFPGA_VERILATOR");
     println!("cargo::rerun-if-env-changed=VFPGA_VERILOG_TOP");
+    println!("cargo::rerun-if-env-changed=VFPGA_VERILOG_DIR");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-changed=src/backend/verilog_ports.rs");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let verilog_dir = manifest.join("../hdl/verilog");
+    let verilog_dir = env::var_os("VFPGA_VERILOG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../hdl/verilog"));
     println!("cargo::rerun-if-changed={}", verilog_dir.display());
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets it"));
     let ci = env::var("CI").is_ok_and(|v| v == "true");
@@ -33,7 +37,7 @@ fn main() {
     let status = match build_model(&verilog_dir, &out) {
         Ok(file) => {
             println!("cargo::rustc-cfg=vfpga_verilator");
-            format!("built from hdl/verilog/{file}")
+            format!("built from {}", verilog_dir.join(file).display())
         }
         Err(Skip::Missing(why)) => why,
         Err(Skip::Failed(why)) => {

@@ -11,6 +11,9 @@ pub enum SimError {
     /// The requested engine backend was not built into this binary.
     #[error("the {0} backend is unavailable: {1}")]
     BackendUnavailable(&'static str, &'static str),
+    /// The compiled model's ports do not match what the simulator drives.
+    #[error("the Verilator model does not match the simulator: {0}")]
+    BackendMismatch(String),
     /// A storage image could not be opened or sized.
     #[error("storage image {path}: {source}")]
     StorageImage {
@@ -23,6 +26,9 @@ pub enum SimError {
     /// A storage image whose size is not a whole number of sectors.
     #[error("storage size {0} is not a multiple of 512 bytes")]
     StorageSize(u64),
+    /// The firmware refused to start on the hardware.
+    #[error("firmware: {0}")]
+    Firmware(vfpga_firmware::Error),
     /// Writing a waveform failed.
     #[error("VCD trace: {0}")]
     Trace(#[source] io::Error),

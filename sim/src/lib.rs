@@ -17,11 +17,14 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod bus;
 pub mod clock;
+pub mod device;
 pub mod dma;
 pub mod error;
 pub mod idle;
 pub mod iommu;
+pub mod machine;
 pub mod mmio;
 pub mod msix;
 pub mod pci;
@@ -31,4 +34,5 @@ pub mod storage;
 pub mod vcd;
 
 pub use backend::{Backend, BackendKind};
+pub use device::{SimConfig, SimDevice};
 pub use error::SimError;

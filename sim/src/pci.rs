@@ -140,6 +140,17 @@ impl ConfigSpace {
         self.msix_control() & msix_cap::CONTROL_FUNCTION_MASK != 0
     }
 
+    /// Sets or clears memory space decoding, as a host kernel does when it
+    /// enables the function.
+    pub fn set_memory(&mut self, on: bool) {
+        let o = usize::from(header::COMMAND);
+        let mut c = self.command() & !header::COMMAND_MEMORY;
+        if on {
+            c |= header::COMMAND_MEMORY;
+        }
+        self.bytes[o..o + 2].copy_from_slice(&c.to_le_bytes());
+    }
+
     /// Sets MSI-X enable and function mask as a host kernel would.
     pub fn set_msix(&mut self, enable: bool, function_mask: bool) {
         let o = msix_cap_offset() + usize::from(msix_cap::MESSAGE_CONTROL);

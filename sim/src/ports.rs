@@ -80,6 +80,9 @@ pub struct TopOutputs {
     pub mgmt_rsp: Option<MgmtResponse>,
 }
 
+/// Number of signals [`TopOutputs::visit`] lists.
+pub const OUTPUT_SIGNALS: usize = 32;
+
 /// A port signal: name, width in bits, value.
 pub type Signal = (&'static str, u32, u128);
 
@@ -101,7 +104,7 @@ impl TopInputs {
         f(("mmio_req_write", 1, flag(m.write)));
         f(("mmio_req_wdata", 32, m.wdata.into()));
         f(("mmio_req_strb", 4, m.strb.into()));
-        f(("mmio_rsp_ready", 1, flag(self.mmio_rsp_ready)));
+        f(("mmio_resp_ready", 1, flag(self.mmio_rsp_ready)));
         f(("dma_rd_req_ready", 1, flag(self.dma_rd_req_ready)));
         let c = self.dma_rd_cpl.unwrap_or_default();
         f(("dma_rd_cpl_valid", 1, flag(self.dma_rd_cpl.is_some())));
@@ -122,16 +125,12 @@ impl TopInputs {
         ));
         f(("msix_ready", 1, flag(self.msix_ready)));
         f(("blk_cmd_ready", 1, flag(self.blk_cmd_ready)));
-        f(("blk_wdata_ready", 1, flag(self.blk_wdata_ready)));
+        f(("blk_wr_ready", 1, flag(self.blk_wdata_ready)));
         let r = self.blk_rdata.unwrap_or_default();
-        f(("blk_rdata_valid", 1, flag(self.blk_rdata.is_some())));
-        f((
-            "blk_rdata_tag",
-            vfpga_abi::ports::BLK_TAG_BITS,
-            r.tag.into(),
-        ));
-        f(("blk_rdata_data", 128, r.data));
-        f(("blk_rdata_last", 1, flag(r.last)));
+        f(("blk_rd_valid", 1, flag(self.blk_rdata.is_some())));
+        f(("blk_rd_tag", vfpga_abi::ports::BLK_TAG_BITS, r.tag.into()));
+        f(("blk_rd_data", 128, r.data));
+        f(("blk_rd_last", 1, flag(r.last)));
         let k = self.blk_cpl.unwrap_or_default();
         f(("blk_cpl_valid", 1, flag(self.blk_cpl.is_some())));
         f(("blk_cpl_tag", vfpga_abi::ports::BLK_TAG_BITS, k.tag.into()));
@@ -141,7 +140,7 @@ impl TopInputs {
         f(("mgmt_req_addr", vfpga_abi::mgmt::ADDR_BITS, g.addr.into()));
         f(("mgmt_req_write", 1, flag(g.write)));
         f(("mgmt_req_wdata", 32, g.wdata.into()));
-        f(("mgmt_rsp_ready", 1, flag(self.mgmt_rsp_ready)));
+        f(("mgmt_resp_ready", 1, flag(self.mgmt_rsp_ready)));
         f(("msix_enable", 1, flag(self.msix_enable)));
         f(("msix_function_mask", 1, flag(self.msix_function_mask)));
         f(("bus_master", 1, flag(self.bus_master)));
@@ -152,9 +151,9 @@ impl TopOutputs {
     /// Calls `f` with every output signal, in a fixed order.
     pub fn visit(&self, f: &mut impl FnMut(Signal)) {
         f(("mmio_req_ready", 1, flag(self.mmio_req_ready)));
-        f(("mmio_rsp_valid", 1, flag(self.mmio_rsp.is_some())));
+        f(("mmio_resp_valid", 1, flag(self.mmio_rsp.is_some())));
         f((
-            "mmio_rsp_rdata",
+            "mmio_resp_rdata",
             32,
             self.mmio_rsp.unwrap_or_default().rdata.into(),
         ));
@@ -191,70 +190,69 @@ impl TopOutputs {
         f(("blk_cmd_sector", 64, b.sector.into()));
         f(("blk_cmd_len", 32, b.len.into()));
         let d = self.blk_wdata.unwrap_or_default();
-        f(("blk_wdata_valid", 1, flag(self.blk_wdata.is_some())));
-        f((
-            "blk_wdata_tag",
-            vfpga_abi::ports::BLK_TAG_BITS,
-            d.tag.into(),
-        ));
-        f(("blk_wdata_data", 128, d.data));
-        f(("blk_wdata_last", 1, flag(d.last)));
-        f(("blk_rdata_ready", 1, flag(self.blk_rdata_ready)));
+        f(("blk_wr_valid", 1, flag(self.blk_wdata.is_some())));
+        f(("blk_wr_tag", vfpga_abi::ports::BLK_TAG_BITS, d.tag.into()));
+        f(("blk_wr_data", 128, d.data));
+        f(("blk_wr_last", 1, flag(d.last)));
+        f(("blk_rd_ready", 1, flag(self.blk_rdata_ready)));
         f(("blk_cpl_ready", 1, flag(self.blk_cpl_ready)));
         f(("mgmt_req_ready", 1, flag(self.mgmt_req_ready)));
-        f(("mgmt_rsp_valid", 1, flag(self.mgmt_rsp.is_some())));
+        f(("mgmt_resp_valid", 1, flag(self.mgmt_rsp.is_some())));
         f((
-            "mgmt_rsp_rdata",
+            "mgmt_resp_rdata",
             32,
             self.mgmt_rsp.unwrap_or_default().rdata.into(),
         ));
     }
 
-    /// Builds the outputs from signal values looked up by name (as
-    /// [`TopOutputs::visit`] lists them): how a backend that exposes its
-    /// ports by name (Verilator) fills this struct.
+    /// Builds the outputs from signal values looked up by name. `get` is
+    /// called exactly once per signal, in [`TopOutputs::visit`]'s order, so
+    /// a backend may answer positionally (Verilator does).
     pub fn from_signals(mut get: impl FnMut(&'static str) -> u128) -> TopOutputs {
-        let mut g = |n| get(n);
-        let on = |v: u128| v != 0;
+        let mut v = [0u128; OUTPUT_SIGNALS];
+        let mut i = 0;
+        TopOutputs::default().visit(&mut |(n, _, _)| {
+            v[i] = get(n);
+            i += 1;
+        });
+        let on = |x: u128| x != 0;
         TopOutputs {
-            mmio_req_ready: on(g("mmio_req_ready")),
-            mmio_rsp: on(g("mmio_rsp_valid")).then(|| MmioResponse {
-                rdata: g("mmio_rsp_rdata") as u32,
+            mmio_req_ready: on(v[0]),
+            mmio_rsp: on(v[1]).then(|| MmioResponse { rdata: v[2] as u32 }),
+            dma_rd_req: on(v[3]).then(|| DmaReadRequest {
+                tag: v[4] as u8,
+                addr: v[5] as u64,
+                len: v[6] as u16,
             }),
-            dma_rd_req: on(g("dma_rd_req_valid")).then(|| DmaReadRequest {
-                tag: g("dma_rd_req_tag") as u8,
-                addr: g("dma_rd_req_addr") as u64,
-                len: g("dma_rd_req_len") as u16,
+            dma_rd_cpl_ready: on(v[7]),
+            dma_wr: on(v[8]).then(|| DmaWrite {
+                addr: v[9] as u64,
+                len: v[10] as u16,
+                data: v[11],
+                last: on(v[12]),
             }),
-            dma_rd_cpl_ready: on(g("dma_rd_cpl_ready")),
-            dma_wr: on(g("dma_wr_valid")).then(|| DmaWrite {
-                addr: g("dma_wr_addr") as u64,
-                len: g("dma_wr_len") as u16,
-                data: g("dma_wr_data"),
-                last: on(g("dma_wr_last")),
+            dma_wr_rsp_ready: on(v[13]),
+            msix: on(v[14]).then(|| MsixMessage {
+                addr: v[15] as u64,
+                data: v[16] as u32,
+                vector: v[17] as u16,
             }),
-            dma_wr_rsp_ready: on(g("dma_wr_rsp_ready")),
-            msix: on(g("msix_valid")).then(|| MsixMessage {
-                addr: g("msix_addr") as u64,
-                data: g("msix_data") as u32,
-                vector: g("msix_vector") as u16,
+            blk_cmd: on(v[18]).then(|| BlkCommand {
+                tag: v[19] as u8,
+                op: v[20] as u8,
+                sector: v[21] as u64,
+                len: v[22] as u32,
             }),
-            blk_cmd: on(g("blk_cmd_valid")).then(|| BlkCommand {
-                tag: g("blk_cmd_tag") as u8,
-                op: g("blk_cmd_op") as u8,
-                sector: g("blk_cmd_sector") as u64,
-                len: g("blk_cmd_len") as u32,
+            blk_wdata: on(v[23]).then(|| BlkData {
+                tag: v[24] as u8,
+                data: v[25],
+                last: on(v[26]),
             }),
-            blk_wdata: on(g("blk_wdata_valid")).then(|| BlkData {
-                tag: g("blk_wdata_tag") as u8,
-                data: g("blk_wdata_data"),
-                last: on(g("blk_wdata_last")),
-            }),
-            blk_rdata_ready: on(g("blk_rdata_ready")),
-            blk_cpl_ready: on(g("blk_cpl_ready")),
-            mgmt_req_ready: on(g("mgmt_req_ready")),
-            mgmt_rsp: on(g("mgmt_rsp_valid")).then(|| MgmtResponse {
-                rdata: g("mgmt_rsp_rdata") as u32,
+            blk_rdata_ready: on(v[27]),
+            blk_cpl_ready: on(v[28]),
+            mgmt_req_ready: on(v[29]),
+            mgmt_rsp: on(v[30]).then(|| MgmtResponse {
+                rdata: v[31] as u32,
             }),
         }
     }
@@ -305,7 +303,17 @@ mod tests {
             assert!(w == 128 || v < 1u128 << w, "{n} fits its width");
             assert!(map.insert(n, v).is_none(), "{n} listed once");
         });
+        assert_eq!(map.len(), OUTPUT_SIGNALS);
         assert_eq!(TopOutputs::from_signals(|n| map[n]), out);
+        // Called once per signal in visit order, so answering by position works.
+        let mut order = Vec::new();
+        out.visit(&mut |(n, _, _)| order.push(n));
+        let mut i = 0;
+        TopOutputs::from_signals(|n| {
+            assert_eq!(n, order[i]);
+            i += 1;
+            0
+        });
     }
 
     #[test]

@@ -225,6 +225,11 @@ impl StorageModel {
         &self.image
     }
 
+    /// Gives the image back (commands in flight are dropped).
+    pub fn into_image(self) -> Image {
+        self.image
+    }
+
     /// Capacity in sectors.
     pub fn sectors(&self) -> u64 {
         self.image.sectors()

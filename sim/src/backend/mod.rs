@@ -15,6 +15,8 @@
 
 use crate::ports::{TopInputs, TopOutputs};
 
+#[cfg(vfpga_verilator)]
+pub mod verilator;
 pub mod verilog_ports;
 
 /// Which simulator runs the hardware.
@@ -84,4 +86,31 @@ pub trait Backend: Send {
     /// The rising clock edge ending the current cycle (with the inputs of
     /// the last [`Backend::settle`]).
     fn edge(&mut self);
+}
+
+/// Creates the backend `kind`, or the default one ([`BackendKind::default_available`]).
+pub fn create(kind: Option<BackendKind>) -> Result<Box<dyn Backend>, crate::SimError> {
+    let kind = kind.unwrap_or_else(BackendKind::default_available);
+    match kind {
+        BackendKind::Verilator => create_verilator(),
+        BackendKind::RustHdl => Err(crate::SimError::BackendUnavailable(
+            "rust-hdl",
+            "vfpga-hdl has no top level yet",
+        )),
+    }
+}
+
+#[cfg(vfpga_verilator)]
+fn create_verilator() -> Result<Box<dyn Backend>, crate::SimError> {
+    verilator::VerilatorBackend::new()
+        .map(|b| Box::new(b) as Box<dyn Backend>)
+        .map_err(crate::SimError::BackendMismatch)
+}
+
+#[cfg(not(vfpga_verilator))]
+fn create_verilator() -> Result<Box<dyn Backend>, crate::SimError> {
+    Err(crate::SimError::BackendUnavailable(
+        "verilator",
+        verilator_status(),
+    ))
 }

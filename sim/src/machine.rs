@@ -1,0 +1,389 @@
+//! The simulated board, one clock cycle at a time: the engine backend, the
+//! host-side models around its ports, and the firmware stepped with it.
+//!
+//! [`Machine::step`] runs one cycle. Every `fw_poll_interval` cycles the
+//! firmware's `poll()` runs; each of its management-port accesses is a real
+//! transaction on the engine's mgmt port, so the clock advances (and every
+//! model with it) while the firmware reads and writes registers, as on a
+//! board whose soft CPU shares the clock.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vfpga_abi::Personality;
+use vfpga_abi::mgmt;
+use vfpga_abi::ports::MgmtRequest;
+use vfpga_firmware::{BoardConfig, Firmware, Hal};
+
+use crate::backend::Backend;
+use crate::bus::HostBus;
+use crate::clock::{ClockRate, Cycle};
+use crate::dma::{DmaConfig, DmaFired, DmaModel};
+use crate::error::SimError;
+use crate::mmio::MmioModel;
+use crate::msix::MsixModel;
+use crate::ports::{TopInputs, TopOutputs};
+use crate::storage::{Image, StorageConfig, StorageFired, StorageModel};
+use crate::vcd::VcdWriter;
+
+/// Everything configurable about a simulated board.
+#[derive(Debug, Clone)]
+pub struct MachineConfig {
+    /// Which function the hardware presents (the hardware decides; this
+    /// chooses the configuration space image and must agree with it).
+    pub personality: Personality,
+    /// Nominal clock.
+    pub clock: ClockRate,
+    /// Host bus timing.
+    pub dma: DmaConfig,
+    /// Storage timing.
+    pub storage: StorageConfig,
+    /// Device configuration the firmware presents (capacity is set from
+    /// the storage image).
+    pub board: BoardConfig,
+    /// Cycles between firmware polls.
+    pub fw_poll_interval: u64,
+    /// Keep transaction logs in the models.
+    pub log: bool,
+    /// Write a waveform of the top-level ports here.
+    pub vcd: Option<PathBuf>,
+    /// Cycles of reset at start.
+    pub reset_cycles: u32,
+    /// Cycles a management access may take before it is abandoned (reads
+    /// then return all ones, like a bus error).
+    pub mgmt_timeout: u64,
+}
+
+impl Default for MachineConfig {
+    fn default() -> Self {
+        MachineConfig {
+            personality: Personality::Blk,
+            clock: ClockRate::default(),
+            dma: DmaConfig::default(),
+            storage: StorageConfig::default(),
+            board: BoardConfig::DEFAULT,
+            fw_poll_interval: 64,
+            log: false,
+            vcd: None,
+            reset_cycles: 8,
+            mgmt_timeout: 1 << 20,
+        }
+    }
+}
+
+/// The clocked part: the engine and the models on its ports.
+#[derive(Debug)]
+pub struct Core {
+    backend: Box<dyn Backend>,
+    now: Cycle,
+    /// The host's DMA target.
+    pub dma: DmaModel,
+    /// The block storage.
+    pub storage: StorageModel,
+    /// MSI-X delivery.
+    pub msix: MsixModel,
+    /// The host's MMIO master.
+    pub mmio: MmioModel,
+    bus: Arc<HostBus>,
+    vcd: Option<VcdWriter<BufWriter<File>>>,
+    mgmt_req: Option<MgmtRequest>,
+    mgmt_rsp: Option<u32>,
+    last_activity: Cycle,
+    engine_idle: bool,
+}
+
+impl std::fmt::Debug for dyn Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Backend({})", self.kind().name())
+    }
+}
+
+impl Core {
+    /// Current cycle.
+    pub fn now(&self) -> Cycle {
+        self.now
+    }
+
+    /// The shared host state.
+    pub fn bus(&self) -> &Arc<HostBus> {
+        &self.bus
+    }
+
+    /// Whether every host-side model has nothing in flight.
+    pub fn models_quiet(&self) -> bool {
+        self.dma.is_quiet()
+            && self.storage.is_quiet()
+            && self.mmio.is_quiet()
+            && self.mgmt_req.is_none()
+    }
+
+    /// One clock cycle.
+    pub fn step(&mut self) {
+        let now = self.now;
+        let dd = self.dma.drive(now);
+        let sd = self.storage.drive();
+        let md = self.mmio.drive();
+        let pci = self.bus.pci_inputs();
+        let inp = TopInputs {
+            mmio_req: md.req,
+            mmio_rsp_ready: md.rsp_ready,
+            dma_rd_req_ready: dd.rd_req_ready,
+            dma_rd_cpl: dd.rd_cpl,
+            dma_wr_ready: dd.wr_ready,
+            dma_wr_rsp: dd.wr_rsp,
+            msix_ready: true,
+            blk_cmd_ready: sd.cmd_ready,
+            blk_wdata_ready: sd.wdata_ready,
+            blk_rdata: sd.rdata,
+            blk_cpl: sd.cpl,
+            mgmt_req: self.mgmt_req,
+            mgmt_rsp_ready: true,
+            msix_enable: pci.msix_enable,
+            msix_function_mask: pci.msix_function_mask,
+            bus_master: pci.bus_master,
+        };
+        let out = self.backend.settle(&inp);
+        if let Some(v) = &mut self.vcd
+            && let Err(e) = v.sample(now, &inp, &out)
+        {
+            tracing::error!(%e, "VCD trace stopped");
+            self.vcd = None;
+        }
+        self.backend.edge();
+        self.clock_models(now, &inp, &out);
+        if out.any_valid() || !self.models_quiet() {
+            self.last_activity = now;
+        }
+        self.now += 1;
+    }
+
+    fn clock_models(&mut self, now: Cycle, inp: &TopInputs, out: &TopOutputs) {
+        let dma = DmaFired {
+            rd_req: out.dma_rd_req.filter(|_| inp.dma_rd_req_ready),
+            rd_cpl: inp.dma_rd_cpl.is_some() && out.dma_rd_cpl_ready,
+            wr: out.dma_wr.filter(|_| inp.dma_wr_ready),
+            wr_rsp: inp.dma_wr_rsp.is_some() && out.dma_wr_rsp_ready,
+        };
+        let storage = StorageFired {
+            cmd: out.blk_cmd.filter(|_| inp.blk_cmd_ready),
+            wdata: out.blk_wdata.filter(|_| inp.blk_wdata_ready),
+            rdata: inp.blk_rdata.is_some() && out.blk_rdata_ready,
+            cpl: inp.blk_cpl.is_some() && out.blk_cpl_ready,
+        };
+        {
+            let iommu = self.bus.iommu();
+            self.dma.clock(now, dma, &iommu, inp.bus_master);
+        }
+        self.storage.clock(now, storage);
+        self.msix.clock(now, out.msix.filter(|_| inp.msix_ready));
+        self.mmio.clock(
+            now,
+            inp.mmio_req.is_some() && out.mmio_req_ready,
+            out.mmio_rsp.filter(|_| inp.mmio_rsp_ready),
+        );
+        if self.mgmt_req.is_some() && out.mgmt_req_ready {
+            self.mgmt_req = None;
+        }
+        if let Some(r) = out.mgmt_rsp.filter(|_| inp.mgmt_rsp_ready) {
+            self.mgmt_rsp = Some(r.rdata);
+        }
+    }
+
+    /// One management-port transaction, clocking until it completes.
+    fn mgmt_access(&mut self, req: MgmtRequest, timeout: u64) -> u32 {
+        self.mgmt_req = Some(req);
+        self.mgmt_rsp = None;
+        let start = self.now;
+        while self.mgmt_req.is_some() || (!req.write && self.mgmt_rsp.is_none()) {
+            if self.now - start > timeout {
+                tracing::error!(?req, "management access timed out");
+                self.mgmt_req = None;
+                return u32::MAX;
+            }
+            self.step();
+        }
+        let v = self.mgmt_rsp.take().unwrap_or(0);
+        if !req.write {
+            match req.addr {
+                mgmt::ENGINE_STATUS => self.engine_idle = v & mgmt::ENGINE_STATUS_IDLE != 0,
+                mgmt::EVENT if v != 0 => self.last_activity = self.now,
+                _ => {}
+            }
+        }
+        v
+    }
+}
+
+/// The firmware's view of the management port: the [`Core`], lent to it
+/// for the duration of one `poll()`.
+#[derive(Debug)]
+pub struct MgmtHal {
+    core: Option<Box<Core>>,
+    timeout: u64,
+}
+
+impl MgmtHal {
+    fn core(&mut self) -> &mut Core {
+        self.core
+            .as_mut()
+            .expect("the core is lent to the firmware for every call into it")
+    }
+}
+
+impl Hal for MgmtHal {
+    fn read(&mut self, addr: u16) -> u32 {
+        let t = self.timeout;
+        self.core().mgmt_access(
+            MgmtRequest {
+                addr,
+                write: false,
+                wdata: 0,
+            },
+            t,
+        )
+    }
+
+    fn write(&mut self, addr: u16, value: u32) {
+        let t = self.timeout;
+        self.core().mgmt_access(
+            MgmtRequest {
+                addr,
+                write: true,
+                wdata: value,
+            },
+            t,
+        );
+    }
+}
+
+/// A simulated board.
+#[derive(Debug)]
+pub struct Machine {
+    cfg: MachineConfig,
+    core: Option<Box<Core>>,
+    fw: Firmware<MgmtHal>,
+    poll_interval: u64,
+    next_poll: Cycle,
+}
+
+impl Machine {
+    /// Resets the hardware, starts the firmware on it and returns the board.
+    pub fn new(
+        mut backend: Box<dyn Backend>,
+        cfg: MachineConfig,
+        image: Image,
+        bus: Arc<HostBus>,
+    ) -> Result<Self, SimError> {
+        backend.reset(cfg.reset_cycles);
+        let vcd = match &cfg.vcd {
+            Some(p) => {
+                let f = File::create(p).map_err(SimError::Trace)?;
+                Some(VcdWriter::new(BufWriter::new(f), cfg.clock).map_err(SimError::Trace)?)
+            }
+            None => None,
+        };
+        let keep = cfg.clone();
+        let mut board = cfg.board;
+        board.blk.capacity = image.sectors();
+        let core = Box::new(Core {
+            backend,
+            now: 0,
+            dma: DmaModel::new(DmaConfig {
+                log: cfg.log,
+                ..cfg.dma.clone()
+            }),
+            storage: StorageModel::new(cfg.storage.clone(), image),
+            msix: MsixModel::new(bus.msix_routes.clone(), cfg.log),
+            mmio: MmioModel::new(cfg.log),
+            bus,
+            vcd,
+            mgmt_req: None,
+            mgmt_rsp: None,
+            last_activity: 0,
+            engine_idle: false,
+        });
+        let hal = MgmtHal {
+            core: Some(core),
+            timeout: cfg.mgmt_timeout,
+        };
+        let mut fw = Firmware::new(hal, board).map_err(SimError::Firmware)?;
+        let core = fw.hal_mut().core.take();
+        Ok(Machine {
+            cfg: keep,
+            core,
+            fw,
+            poll_interval: cfg.fw_poll_interval.max(1),
+            next_poll: 0,
+        })
+    }
+
+    /// Function-level reset: the hardware is reset and the firmware
+    /// restarted on it; the storage image and the host state are kept.
+    pub fn reset(mut self) -> Result<Machine, SimError> {
+        let core = self.core.take().expect("the core is back after every poll");
+        let Core {
+            backend,
+            storage,
+            bus,
+            ..
+        } = *core;
+        Machine::new(backend, self.cfg, storage.into_image(), bus)
+    }
+
+    /// The clocked part.
+    pub fn core(&self) -> &Core {
+        self.core
+            .as_ref()
+            .expect("the core is back after every poll")
+    }
+
+    /// The clocked part, to queue MMIO or inspect models.
+    pub fn core_mut(&mut self) -> &mut Core {
+        self.core
+            .as_mut()
+            .expect("the core is back after every poll")
+    }
+
+    /// The firmware (its state, counters).
+    pub fn firmware(&self) -> &Firmware<MgmtHal> {
+        &self.fw
+    }
+
+    /// Current cycle.
+    pub fn now(&self) -> Cycle {
+        self.core().now
+    }
+
+    /// One clock cycle, and a firmware poll when one is due (which itself
+    /// runs cycles).
+    pub fn step(&mut self) {
+        self.core_mut().step();
+        if self.core().now >= self.next_poll {
+            self.fw.hal_mut().core = self.core.take();
+            self.fw.poll();
+            self.core = self.fw.hal_mut().core.take();
+            self.next_poll = self.core().now + self.poll_interval;
+        }
+    }
+
+    /// Runs `cycles` cycles (at least; a poll in progress finishes).
+    pub fn run(&mut self, cycles: u64) {
+        let end = self.now() + cycles;
+        while self.now() < end {
+            self.step();
+        }
+    }
+
+    /// Nothing to do until the host acts: no transaction in flight in any
+    /// model, the engine reported idle, the firmware has no work, and two
+    /// firmware polls passed since the last activity.
+    pub fn is_idle(&self) -> bool {
+        let c = self.core();
+        c.models_quiet()
+            && c.engine_idle
+            && !self.fw.is_resetting()
+            && c.now.saturating_sub(c.last_activity) > 2 * self.poll_interval
+    }
+}
