@@ -441,6 +441,38 @@ impl BlkDriver {
         }
     }
 
+    /// Waits up to `timeout` for a configuration-change interrupt (§4.1.5.3),
+    /// then checks DEVICE_NEEDS_RESET and re-reads the capacity with the
+    /// generation check. Returns the new capacity, or `None` on timeout.
+    pub fn wait_config_change(&mut self, timeout: Duration) -> Result<Option<u64>, BlkError> {
+        let mut p = libc::pollfd {
+            fd: self.config_irq.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // SAFETY: one valid pollfd.
+            let n = unsafe { libc::poll(&mut p, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(BlkError::Io("poll", e));
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+            break;
+        }
+        let _ = self.config_irq.read();
+        self.pci.check_needs_reset()?;
+        self.capacity = self.pci.config_u64(blk::config::CAPACITY)?;
+        Ok(Some(self.capacity))
+    }
+
     /// Waits for any of our eventfds; returns how many fired (0 on timeout).
     fn wait(&self, timeout: Duration) -> Result<usize, BlkError> {
         let mut pfds: Vec<libc::pollfd> = std::iter::once(&self.config_irq)

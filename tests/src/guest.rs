@@ -407,6 +407,12 @@ impl Guest {
 
     /// Boots, waits for power-off or the timeout, returns the console.
     pub fn run(&self) -> Result<GuestRun, GuestError> {
+        self.spawn()?.wait()
+    }
+
+    /// Boots and returns at once; the caller may watch the console and act
+    /// on the host (e.g. a monitor command) before [`RunningGuest::wait`].
+    pub fn spawn(&self) -> Result<RunningGuest, GuestError> {
         let mut cmd = Command::new(&self.assets.qemu);
         cmd.args([
             "-accel", "tcg", "-machine", "q35", "-cpu", "max", "-smp", "1",
@@ -447,30 +453,123 @@ impl Guest {
                 }
             }));
         }
+        Ok(RunningGuest {
+            child,
+            console,
+            readers,
+            start,
+            timeout: self.timeout,
+        })
+    }
+}
+
+/// A guest that is running; killed at its timeout (or when dropped).
+#[derive(Debug)]
+pub struct RunningGuest {
+    child: std::process::Child,
+    console: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    start: Instant,
+    timeout: Duration,
+}
+
+impl RunningGuest {
+    /// The console so far.
+    pub fn console(&self) -> String {
+        String::from_utf8_lossy(&self.console.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until the console contains `text`; false if the guest exits
+    /// or the guest's timeout passes first.
+    pub fn wait_for_console(&mut self, text: &str) -> bool {
+        loop {
+            if self.console().contains(text) {
+                return true;
+            }
+            if self.start.elapsed() > self.timeout || matches!(self.child.try_wait(), Ok(Some(_))) {
+                return self.console().contains(text);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for power-off, or kills the guest at the timeout.
+    pub fn wait(mut self) -> Result<GuestRun, GuestError> {
         let mut timed_out = false;
         loop {
-            if child.try_wait().map_err(io("waiting for qemu"))?.is_some() {
+            if self
+                .child
+                .try_wait()
+                .map_err(io("waiting for qemu"))?
+                .is_some()
+            {
                 break;
             }
-            if start.elapsed() > self.timeout {
+            if self.start.elapsed() > self.timeout {
                 timed_out = true;
-                let _ = child.kill();
-                let _ = child.wait();
+                let _ = self.child.kill();
+                let _ = self.child.wait();
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        for r in readers {
+        for r in self.readers.drain(..) {
             let _ = r.join();
         }
-        let console = String::from_utf8_lossy(&console.lock().unwrap()).into_owned();
+        let console = self.console();
         Ok(GuestRun {
             completed: console.contains("VFPGA-GUEST-DONE"),
             console,
             timed_out,
-            elapsed: start.elapsed(),
+            elapsed: self.start.elapsed(),
         })
     }
+}
+
+impl Drop for RunningGuest {
+    fn drop(&mut self) {
+        // Never leave a QEMU behind, whatever the test did.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Sends one human-monitor command to a QEMU started with
+/// `-monitor unix:<path>,server=on,wait=off` and returns its reply.
+pub fn monitor_command(socket: &Path, command: &str) -> Result<String, GuestError> {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let mut s =
+        UnixStream::connect(socket).map_err(io(format!("connecting {}", socket.display())))?;
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .map_err(io("monitor timeout"))?;
+    s.write_all(format!("{command}\n").as_bytes())
+        .map_err(io("monitor write"))?;
+    // The monitor answers with its banner, the echo and the result; read
+    // until it goes quiet.
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if !out.is_empty() {
+                    break;
+                }
+            }
+            Err(e) => return Err(GuestError::Io("monitor read".into(), e)),
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The repository root for a crate in it (its `CARGO_MANIFEST_DIR/..`).

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use vfpga_host::blk::{self, BlkDriver, BlkOptions, ReqKind, Request, RunStats};
+use vfpga_host::dma::DmaAllocator;
 use vfpga_host::vfio::VfioPciDevice;
 use vfpga_host::virtio_drivers_glue::{DeviceHal, DeviceTransport};
-use vfpga_host::{Device, DeviceError};
+use vfpga_host::{Device, DeviceError, DmaMapping};
 
 /// The line a passing selftest ends with; tests look for it.
 pub const PASS: &str = "selftest blk: PASS";
@@ -106,6 +107,10 @@ pub struct BlkArgs {
     /// Seed of the data pattern (see vfpga_host::blk::pattern_word).
     #[arg(long, default_value = "24301")]
     pub seed: u64,
+    /// After the I/O, wait up to this many seconds for a configuration-change
+    /// interrupt (e.g. a disk resize) and fail if none comes (vfpga driver).
+    #[arg(long, value_name = "SECONDS")]
+    pub expect_config_change: Option<u64>,
 }
 
 /// Runs a selftest.
@@ -126,7 +131,68 @@ fn open(spec: &DeviceSpec) -> anyhow::Result<Arc<dyn Device>> {
         Err(DeviceError::Unsupported(why)) => tracing::info!(why, "no function reset"),
         Err(e) => return Err(e).context("function reset"),
     }
+    dma_checks(&dev)?;
     Ok(dev)
+}
+
+/// Checks that the device refuses DMA mappings outside the IOMMU's IOVA
+/// ranges and over existing mappings, and that a good mapping round-trips.
+fn dma_checks(dev: &Arc<dyn Device>) -> anyhow::Result<()> {
+    let alloc = DmaAllocator::new(dev.clone());
+    let mem = alloc.alloc(1).context("mapping one page for DMA")?;
+    let page = dev.dma_page_size().max(4096);
+    let ranges = dev.iova_ranges();
+    let try_map = |iova: u64| {
+        // SAFETY: `mem` stays mapped in this process for the whole
+        // function, and any mapping that succeeds is removed again below.
+        unsafe {
+            dev.dma_map(DmaMapping {
+                iova,
+                size: page,
+                vaddr: mem.as_ptr() as u64,
+            })
+        }
+    };
+    let mut refused = Vec::new();
+    // Just past the end of the highest range, and inside a gap between
+    // ranges (the x86 MSI window on Intel IOMMUs).
+    let mut probes: Vec<(u64, &str)> = Vec::new();
+    if let Some(end) = ranges.iter().map(|r| r.end).max()
+        && end <= u64::MAX - page
+    {
+        probes.push((end.next_multiple_of(page), "beyond the last IOVA range"));
+    }
+    let mut sorted = ranges.clone();
+    sorted.sort_by_key(|r| r.start);
+    if let Some(w) = sorted.windows(2).find(|w| w[1].start - w[0].end >= page) {
+        probes.push((w[0].end.next_multiple_of(page), "in a reserved IOVA window"));
+    }
+    for (iova, what) in probes {
+        match try_map(iova) {
+            Err(DeviceError::IovaOutOfRange { .. }) => refused.push(what),
+            Err(e) => bail!("DMA mapping {what} at {iova:#x} failed with the wrong error: {e}"),
+            Ok(()) => {
+                let _ = dev.dma_unmap(iova, page);
+                bail!("DMA mapping {what} at {iova:#x} was accepted");
+            }
+        }
+    }
+    match try_map(mem.iova()) {
+        Err(DeviceError::MappingOverlap { .. }) => refused.push("over an existing mapping"),
+        Err(e) => bail!("overlapping DMA mapping failed with the wrong error: {e}"),
+        Ok(()) => bail!("overlapping DMA mapping at {:#x} was accepted", mem.iova()),
+    }
+    drop(mem);
+    println!(
+        "dma     IOVA ranges {}; refused mappings {}",
+        ranges
+            .iter()
+            .map(|r| format!("{:#x}..{:#x}", r.start, r.end))
+            .collect::<Vec<_>>()
+            .join(", "),
+        refused.join(", ")
+    );
+    Ok(())
 }
 
 fn check_size(args: &BlkArgs, capacity_bytes: u64) -> anyhow::Result<u64> {
@@ -263,6 +329,18 @@ fn blk_vfpga(args: &BlkArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u64, Optio
         },
     )?;
     report("read", r.bytes, r.requests, t.elapsed(), &stats_note(&r));
+    if let Some(secs) = args.expect_config_change {
+        println!("config  waiting up to {secs} s for a configuration change");
+        let t = Instant::now();
+        match drv.wait_config_change(Duration::from_secs(secs))? {
+            Some(cap) => println!(
+                "config  change interrupt after {:.3} s: capacity now {cap} sectors ({} bytes)",
+                t.elapsed().as_secs_f64(),
+                cap * 512
+            ),
+            None => bail!("--expect-config-change: no configuration-change interrupt in {secs} s"),
+        }
+    }
     if w.bytes != size || r.bytes != size {
         bail!(
             "moved {} bytes written / {} read, expected {size}",
@@ -278,6 +356,11 @@ fn blk_virtio_drivers(
     dev: Arc<dyn Device>,
 ) -> anyhow::Result<(u64, Option<String>)> {
     use virtio_drivers::device::blk::VirtIOBlk;
+    if args.expect_config_change.is_some() {
+        bail!(
+            "--expect-config-change: only with --driver vfpga (virtio-drivers polls, with no config interrupt)"
+        );
+    }
     if args.queues != 1 || args.depth != 16 {
         println!(
             "note: --queues and --depth apply to --driver vfpga; virtio-drivers uses one queue, one request at a time"

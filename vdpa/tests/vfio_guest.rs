@@ -8,19 +8,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use vfpga_host::blk::check_pattern;
-use vfpga_tests::guest::{Guest, GuestAssets, Initramfs, repo_root};
+use vfpga_tests::guest::{Guest, GuestAssets, Initramfs, monitor_command, repo_root};
 
 const BDF: &str = "0000:00:04.0";
 const DISK: u64 = 32 << 20;
 /// The virtio-drivers pass rewrites the start of the disk with its own seed.
 const SECOND_PASS: u64 = 8 << 20;
 const SEED_VFPGA: u64 = 111;
+/// Size the disk is resized to while the vfpga driver watches.
+const RESIZED: u64 = 48 << 20;
 const SEED_VIRTIO_DRIVERS: u64 = 222;
 
 fn check_image(img: &Path) {
     let data = std::fs::read(img).expect("reading the disk image");
-    assert_eq!(data.len() as u64, DISK);
-    let (a, b) = data.split_at(SECOND_PASS as usize);
+    assert_eq!(data.len() as u64, RESIZED);
+    let (a, b) = data[..DISK as usize].split_at(SECOND_PASS as usize);
     assert_eq!(
         check_pattern(SEED_VIRTIO_DRIVERS, 0, a),
         None,
@@ -55,7 +57,7 @@ echo "VFPGA-RC wrong-driver $?"
 echo $BDF > /sys/bus/pci/devices/$BDF/driver/unbind
 echo vfio-pci > /sys/bus/pci/devices/$BDF/driver_override
 echo $BDF > /sys/bus/pci/drivers_probe
-vfpga selftest blk --device vfio:$BDF --queues 2 --depth 8 --seed {SEED_VFPGA}
+vfpga selftest blk --device vfio:$BDF --queues 2 --depth 8 --seed {SEED_VFPGA} --expect-config-change 120
 echo "VFPGA-RC vfpga $?"
 vfpga selftest blk --device vfio:$BDF --driver virtio-drivers --size {SECOND_PASS} --seed {SEED_VIRTIO_DRIVERS}
 echo "VFPGA-RC virtio-drivers $?"
@@ -75,7 +77,9 @@ echo "VFPGA-RC virtio-drivers $?"
         .unwrap();
     let cpio = initrd.build(&work.join("initramfs.cpio")).unwrap();
 
-    let run = Guest::new(&assets, &cpio)
+    let monitor = work.join("monitor.sock");
+    let _ = std::fs::remove_file(&monitor);
+    let mut guest = Guest::new(&assets, &cpio)
         .cmdline("intel_iommu=on")
         .args([
             "-device".to_string(),
@@ -86,9 +90,23 @@ echo "VFPGA-RC virtio-drivers $?"
             "virtio-blk-pci,drive=d1,disable-legacy=on,iommu_platform=on,num-queues=2,addr=0x4"
                 .to_string(),
         ])
+        .args([
+            "-monitor".to_string(),
+            format!("unix:{},server=on,wait=off", monitor.display()),
+        ])
         .timeout(Duration::from_secs(300))
-        .run()
+        .spawn()
         .unwrap();
+    // §4.1.5.3: resizing the disk under the running driver must raise a
+    // configuration-change interrupt that the selftest waits for.
+    let resized = guest.wait_for_console("waiting up to 120 s for a configuration change");
+    if resized {
+        // HMP reads a bare number as MiB: say the unit.
+        let reply =
+            monitor_command(&monitor, &format!("block_resize d1 {}M", RESIZED >> 20)).unwrap();
+        assert!(!reply.contains("Error"), "block_resize: {reply}");
+    }
+    let run = guest.wait().unwrap();
 
     // The whole console stays next to the image for debugging.
     std::fs::write(work.join("console.log"), &run.console).unwrap();
@@ -97,6 +115,8 @@ echo "VFPGA-RC virtio-drivers $?"
         l.starts_with("write")
             || l.starts_with("read")
             || l.starts_with("flush")
+            || l.starts_with("dma")
+            || l.starts_with("config")
             || l.contains("selftest blk")
             || l.contains("VFPGA-")
     }) {
@@ -126,6 +146,17 @@ echo "VFPGA-RC virtio-drivers $?"
             && run.console.contains("bound to driver `virtio-pci`")
             && run.console.contains("driver_override"),
         "no clear wrong-driver error; console tail:\n{}",
+        tail()
+    );
+    assert!(
+        run.console
+            .contains(&format!("capacity now {} sectors", RESIZED / 512)),
+        "no configuration-change interrupt with the new capacity; console tail:\n{}",
+        tail()
+    );
+    assert!(
+        run.console.contains("refused mappings beyond the last IOVA range, in a reserved IOVA window, over an existing mapping"),
+        "DMA mapping checks missing; console tail:\n{}",
         tail()
     );
     assert!(
