@@ -152,9 +152,19 @@ impl VfioPciDevice {
             .get_irq_info(sys::VFIO_PCI_MSIX_IRQ_INDEX)
             .map_or(0, |irq| irq.count.min(u16::MAX as u32) as u16);
         let config_index = sys::VFIO_PCI_CONFIG_REGION_INDEX;
+        let bar_summary: Vec<String> = bars
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                b.as_ref().map(|b| {
+                    format!("BAR{i} {:#x} ({:#x} mmapped)", b.size(), b.mapped_bytes())
+                })
+            })
+            .collect();
         tracing::info!(
             bdf,
             group,
+            bars = ?bar_summary,
             iova_ranges = ?iommu.iova_ranges,
             msix_count,
             reset = info.flags & sys::VFIO_DEVICE_FLAGS_RESET != 0,
