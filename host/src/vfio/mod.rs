@@ -156,9 +156,8 @@ impl VfioPciDevice {
             .iter()
             .enumerate()
             .filter_map(|(i, b)| {
-                b.as_ref().map(|b| {
-                    format!("BAR{i} {:#x} ({:#x} mmapped)", b.size(), b.mapped_bytes())
-                })
+                b.as_ref()
+                    .map(|b| format!("BAR{i} {:#x} ({:#x} mmapped)", b.size(), b.mapped_bytes()))
             })
             .collect();
         tracing::info!(
