@@ -247,11 +247,16 @@ pub struct BlkEngine {
     /// Storage completion status.
     pub blk_cpl_status: Signal<In, Bits<8>>,
 
-    dma: DmaMaster<DATA_BITS>,
-    avail: AvailFetch,
-    walker: ChainWalker,
-    blk: BlkRequest,
-    used: UsedWriter,
+    /// The DMA master (public so that tests can look inside).
+    pub dma: DmaMaster<DATA_BITS>,
+    /// Avail-ring fetch.
+    pub avail: AvailFetch,
+    /// Chain walker.
+    pub walker: ChainWalker,
+    /// blk request processor.
+    pub blk: BlkRequest,
+    /// Used-ring writer.
+    pub used: UsedWriter,
     head_fifo: Fifo<Bits<17>, HEAD_FIFO_LOG2, { HEAD_FIFO_LOG2 + 1 }>,
     seg_fifo: Fifo<Bits<96>, SEG_FIFO_LOG2, { SEG_FIFO_LOG2 + 1 }>,
     chain_fifo: Fifo<Bits<209>, CHAIN_FIFO_LOG2, { CHAIN_FIFO_LOG2 + 1 }>,

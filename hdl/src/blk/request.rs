@@ -158,6 +158,8 @@ pub struct BlkRequest {
     pub scpl_status: Signal<In, Bits<8>>,
     /// Working on a request or waiting for storage.
     pub busy: Signal<Out, Bit>,
+    /// A storage command is outstanding.
+    pub storage_busy: Signal<Out, Bit>,
     /// Queue of the request.
     pub cur_queue: Signal<Out, Bits<QUEUE_BITS>>,
     /// Data bytes requested from host memory this cycle.
@@ -262,6 +264,7 @@ impl Logic for BlkRequest {
             && (self.state.q.val() != BlkState::Halted))
             || self.sto_busy.q.val();
         self.cur_queue.next = self.q.q.val();
+        self.storage_busy.next = self.sto_busy.q.val();
         self.chain_pop.next = false;
         self.seg_pop.next = false;
         self.done_push.next = false;
@@ -562,13 +565,6 @@ impl Logic for BlkRequest {
                 self.idn.d.next = self.idn.q.val() + 1;
             }
         }
-        // Storage command outstanding until its completion.
-        if self.cmd_valid.val() && self.cmd_ready.val() {
-            self.sto_busy.d.next = true;
-        }
-        if self.scpl_valid.val() && self.scpl_ready.val() {
-            self.sto_busy.d.next = false;
-        }
         if self.halt.val() {
             self.state.d.next = BlkState::Halted;
         }
@@ -584,6 +580,15 @@ impl Logic for BlkRequest {
             }
             self.rdata_ready.next = true;
             self.scpl_ready.next = true;
+        }
+        // Storage command outstanding until its completion. (After every
+        // assignment of the ready/valid outputs: reads of an output see the
+        // value assigned so far, as in the emitted Verilog.)
+        if self.cmd_valid.val() && self.cmd_ready.val() {
+            self.sto_busy.d.next = true;
+        }
+        if self.scpl_valid.val() && self.scpl_ready.val() {
+            self.sto_busy.d.next = false;
         }
         if self.reset.val() {
             self.state.d.next = BlkState::Idle;
