@@ -9,6 +9,7 @@
 // Modules are added below as each one compiles.
 pub mod mmio;
 pub mod msix;
+pub mod top;
 pub mod blk;
 pub mod dma;
 pub mod engine;
