@@ -57,6 +57,10 @@ echo "VFPGA-RC wrong-driver $?"
 echo $BDF > /sys/bus/pci/devices/$BDF/driver/unbind
 echo vfio-pci > /sys/bus/pci/devices/$BDF/driver_override
 echo $BDF > /sys/bus/pci/drivers_probe
+vfpga selftest blk --device vfio:$BDF --queues 3
+echo "VFPGA-RC too-many-queues $?"
+vfpga selftest blk --device vfio:$BDF --queues 1 --depth 1 --size 2M --request-size 4K --seed 333
+echo "VFPGA-RC vfpga-qd1 $?"
 vfpga selftest blk --device vfio:$BDF --queues 2 --depth 8 --seed {SEED_VFPGA} --expect-config-change 120
 echo "VFPGA-RC vfpga $?"
 vfpga selftest blk --device vfio:$BDF --driver virtio-drivers --size {SECOND_PASS} --seed {SEED_VIRTIO_DRIVERS}
@@ -160,6 +164,19 @@ echo "VFPGA-RC virtio-drivers $?"
         tail()
     );
     assert!(
+        run.console.contains("VFPGA-RC too-many-queues 1")
+            && run
+                .console
+                .contains("--queues: 3 requested, the device has 2"),
+        "no clear error for --queues beyond the device; console tail:\n{}",
+        tail()
+    );
+    assert!(
+        run.console.contains("VFPGA-RC vfpga-qd1 0"),
+        "vfpga driver selftest at queue depth 1 failed; console tail:\n{}",
+        tail()
+    );
+    assert!(
         run.console.contains("VFPGA-RC vfpga 0"),
         "vfpga driver selftest failed; console tail:\n{}",
         tail()
@@ -171,8 +188,8 @@ echo "VFPGA-RC virtio-drivers $?"
     );
     assert_eq!(
         run.console.matches(vfpga_vdpa::selftest::PASS).count(),
-        2,
-        "expected two PASS lines; console tail:\n{}",
+        3,
+        "expected three PASS lines; console tail:\n{}",
         tail()
     );
     check_image(&img);
