@@ -442,6 +442,7 @@ impl Logic for BlkEngine {
         self.walker.cpl_valid.next = self.dma.r1_cpl_valid.val();
         self.dma.r1_cpl_ready.next = self.walker.cpl_ready.val();
         self.walker.cpl_data.next = self.dma.cpl_data.val();
+        self.walker.cpl_last.next = self.dma.cpl_last.val();
         self.dma.r2_req_valid.next = self.blk.rd_valid.val();
         self.blk.rd_ready.next = self.dma.r2_req_ready.val();
         self.dma.r2_req_addr.next = self.blk.rd_addr.val();

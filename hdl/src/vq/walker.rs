@@ -118,6 +118,8 @@ pub struct ChainWalker {
     pub cpl_ready: Signal<Out, Bit>,
     /// Completion data.
     pub cpl_data: Signal<In, Bits<128>>,
+    /// Completion: last beat of its request.
+    pub cpl_last: Signal<In, Bit>,
     /// Walking a chain.
     pub busy: Signal<Out, Bit>,
     /// Queue of the chain being walked.
@@ -146,6 +148,15 @@ pub struct ChainWalker {
     have_first: DFF<Bit>,
     hdr: DFF<Bits<128>>,
     part: DFF<Bits<5>>,
+    win_base: DFF<Bits<16>>,
+    bk: DFF<Bits<16>>,
+    want: DFF<Bit>,
+    stale: DFF<Bit>,
+    hit: Signal<Local, Bit>,
+    lim: Signal<Local, Bits<28>>,
+    w1: Signal<Local, Bits<28>>,
+    w2: Signal<Local, Bits<28>>,
+    win_n: Signal<Local, Bits<9>>,
     qsize: Signal<Local, Bits<16>>,
     qdesc: Signal<Local, Bits<64>>,
     d_addr: Signal<Local, Bits<64>>,
@@ -180,7 +191,11 @@ impl Logic for ChainWalker {
             first_write,
             have_first,
             hdr,
-            part
+            part,
+            win_base,
+            bk,
+            want,
+            stale
         );
         self.qsize.next = self.q0_size.val();
         self.qdesc.next = self.q0_desc.val();
@@ -222,6 +237,34 @@ impl Logic for ChainWalker {
             self.rd_addr.next = self.ind_base.q.val() + (bit_cast::<64, 16>(self.idx.q.val()) << 4);
         }
         self.rd_len.next = 16.into();
+        // Descriptors in the prefetch window: up to DESC_WINDOW (8 in an
+        // indirect table), not past the table's end or a 4 KiB boundary.
+        self.hit.next = !self.stale.q.val()
+            && self.want.q.val()
+            && ((self.win_base.q.val() + self.bk.q.val()) == self.idx.q.val());
+        self.lim.next = bit_cast::<28, 16>(self.qsize.val()) - bit_cast::<28, 16>(self.idx.q.val());
+        if self.ind.q.val() {
+            self.lim.next = self.ind_count.q.val() - bit_cast::<28, 16>(self.idx.q.val());
+        }
+        self.w1.next = self.lim.val();
+        if self.ind.q.val() {
+            if self.lim.val() > 8 {
+                self.w1.next = 8.into();
+            }
+        } else if self.lim.val() > 4 {
+            self.w1.next = 4.into();
+        }
+        self.w2.next = self.w1.val();
+        if self.w1.val()
+            > (bit_cast::<28, 13>(
+                bits::<13>(4096) - bit_cast::<13, 12>(self.rd_addr.val().get_bits::<12>(0)),
+            ) >> 4)
+        {
+            self.w2.next = bit_cast::<28, 13>(
+                bits::<13>(4096) - bit_cast::<13, 12>(self.rd_addr.val().get_bits::<12>(0)),
+            ) >> 4;
+        }
+        self.win_n.next = bit_cast::<9, 28>(self.w2.val());
         self.cpl_ready.next = false;
         self.err.next = false;
         self.err_cause.next = 0.into();
@@ -245,6 +288,7 @@ impl Logic for ChainWalker {
                 self.seenw.d.next = false;
                 self.nseg.d.next = 0.into();
                 self.have_first.d.next = false;
+                self.want.d.next = true;
                 if self.head.q.val() >= self.qsize.val() {
                     self.err.next = true;
                     self.err_cause.next = 2.into();
@@ -254,13 +298,22 @@ impl Logic for ChainWalker {
                 }
             }
             WalkState::ReadDesc => {
+                // Prefetch a window of descriptors from idx: chains laid out
+                // in consecutive entries cost one round trip, not one each.
                 self.rd_valid.next = true;
+                self.rd_len.next = bit_cast::<13, 9>(self.win_n.val()) << 4;
                 if self.rd_ready.val() {
+                    self.win_base.d.next = self.idx.q.val();
+                    self.bk.d.next = 0.into();
+                    self.stale.d.next = false;
                     self.state.d.next = WalkState::WaitDesc;
                 }
             }
             WalkState::WaitDesc => {
-                if self.cpl_valid.val() {
+                if self.cpl_valid.val() && !self.hit.val() {
+                    // A prefetched descriptor the chain does not visit (next).
+                    self.cpl_ready.next = true;
+                } else if self.cpl_valid.val() {
                     // Hold the descriptor while the segment FIFO is full.
                     self.cpl_ready.next = self.seg_room.val() != 0;
                     if (self.count.q.val() + 1) > self.qsize.val() {
@@ -298,7 +351,8 @@ impl Logic for ChainWalker {
                             self.ind_count.d.next = self.d_len.val().get_bits::<28>(4);
                             self.idx.d.next = 0.into();
                             self.count.d.next = 0.into();
-                            self.state.d.next = WalkState::ReadDesc;
+                            // The rest of this window is the outer table's.
+                            self.stale.d.next = true;
                         }
                     } else if self.seenw.q.val() && !self.d_flags.val().get_bit(1) {
                         self.err.next = true;
@@ -340,9 +394,23 @@ impl Logic for ChainWalker {
                         }
                         if self.d_flags.val().get_bit(0) {
                             self.idx.d.next = self.d_next.val();
-                            self.state.d.next = WalkState::ReadDesc;
                         } else {
+                            self.want.d.next = false;
+                        }
+                    }
+                }
+                // End of the window: the chain is complete, or read on at idx.
+                if self.cpl_valid.val() && self.cpl_ready.val() && !self.err.val() {
+                    self.bk.d.next = self.bk.q.val() + 1;
+                    if self.cpl_last.val() {
+                        if !self.want.q.val()
+                            || (self.hit.val()
+                                && !self.d_flags.val().get_bit(2)
+                                && !self.d_flags.val().get_bit(0))
+                        {
                             self.state.d.next = WalkState::Finish;
+                        } else {
+                            self.state.d.next = WalkState::ReadDesc;
                         }
                     }
                 }
