@@ -155,3 +155,53 @@ impl<D: Synth, const N: usize, const NP1: usize> Logic for Fifo<D, N, NP1> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testbench::XorShift;
+    use std::collections::VecDeque;
+
+    #[test]
+    fn fifo_matches_a_queue_under_random_push_pop_clear() {
+        let mut f: Fifo<Bits<20>, 3, 4> = Fifo::default();
+        f.connect_all();
+        let mut rng = XorShift::new(3);
+        let mut model = VecDeque::new();
+        let mut popped = 0;
+        for i in 0..20_000u64 {
+            let w = rng.chance(50);
+            let r = rng.chance(45);
+            let c = rng.chance(1);
+            f.write.next = w;
+            f.data_in.next = (i & 0xfffff).into();
+            f.read.next = r;
+            f.clear.next = c;
+            assert!(simulate(&mut f, 100));
+            assert_eq!(f.count.val().to_u64() as usize, model.len());
+            assert_eq!(f.empty.val(), model.is_empty());
+            assert_eq!(f.full.val(), model.len() == 8);
+            if let Some(&head) = model.front() {
+                assert_eq!(f.data_out.val().to_u64(), head);
+            }
+            if c {
+                model.clear();
+            } else {
+                // A push is refused while full, even in a cycle that pops.
+                let room = model.len() < 8;
+                if r && !model.is_empty() {
+                    model.pop_front();
+                    popped += 1;
+                }
+                if w && room {
+                    model.push_back(i & 0xfffff);
+                }
+            }
+            f.clock.next = Clock { clk: true };
+            assert!(simulate(&mut f, 100));
+            f.clock.next = Clock { clk: false };
+            assert!(simulate(&mut f, 100));
+        }
+        assert!(popped > 5000);
+    }
+}
