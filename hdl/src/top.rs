@@ -332,7 +332,10 @@ pub fn blk_verilog() -> String {
     header + &rename_top(&generate_verilog(&uut), TOP_MODULE)
 }
 
+/// Every file the generator writes, with its top module.
+pub const VERILOG_TARGETS: [(&str, &str); 1] = [("vfpga_blk.v", TOP_MODULE)];
+
 /// Every file the generator writes: (file name, top module, contents).
 pub fn verilog_files() -> Vec<(String, &'static str, String)> {
-    vec![(format!("{TOP_MODULE}.v"), TOP_MODULE, blk_verilog())]
+    vec![(VERILOG_TARGETS[0].0.to_string(), TOP_MODULE, blk_verilog())]
 }

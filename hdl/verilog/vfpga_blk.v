@@ -6371,6 +6371,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
     reg  walker$cpl_valid;
     wire  walker$cpl_ready;
     reg  [127:0] walker$cpl_data;
+    reg  walker$cpl_last;
     wire  walker$busy;
     wire  walker$cur_queue;
     wire  walker$err;
@@ -6714,6 +6715,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         .cpl_valid(walker$cpl_valid),
         .cpl_ready(walker$cpl_ready),
         .cpl_data(walker$cpl_data),
+        .cpl_last(walker$cpl_last),
         .busy(walker$busy),
         .cur_queue(walker$cur_queue),
         .err(walker$err),
@@ -7083,6 +7085,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         walker$cpl_valid = dma$r1_cpl_valid;
         dma$r1_cpl_ready = walker$cpl_ready;
         walker$cpl_data = dma$cpl_data;
+        walker$cpl_last = dma$cpl_last;
         dma$r2_req_valid = blk$rd_valid;
         blk$rd_ready = dma$r2_req_ready;
         dma$r2_req_addr = blk$rd_addr;
@@ -10789,7 +10792,7 @@ module vfpga_blk$engine$used$u1(d,q,clock);
 endmodule // top$engine$used$u1
 
 
-module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,q1_desc,q1_size,head_valid,head_queue,head_idx,head_pop,seg_push,seg_addr,seg_len,seg_write,seg_room,chain_push,chain_room,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,busy,cur_queue,err,err_cause,err_detail);
+module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,q1_desc,q1_size,head_valid,head_queue,head_idx,head_pop,seg_push,seg_addr,seg_len,seg_write,seg_room,chain_push,chain_room,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,cpl_last,busy,cur_queue,err,err_cause,err_detail);
     
     // Module arguments
     input wire  clock;
@@ -10823,6 +10826,7 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
     input wire  cpl_valid;
     output reg  cpl_ready;
     input wire  [127:0] cpl_data;
+    input wire  cpl_last;
     output reg  busy;
     output reg  cur_queue;
     output reg  err;
@@ -10897,8 +10901,25 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
     reg  [4:0] part$d;
     wire  [4:0] part$q;
     reg  part$clock;
+    reg  [15:0] win_base$d;
+    wire  [15:0] win_base$q;
+    reg  win_base$clock;
+    reg  [15:0] bk$d;
+    wire  [15:0] bk$q;
+    reg  bk$clock;
+    reg  want$d;
+    wire  want$q;
+    reg  want$clock;
+    reg  stale$d;
+    wire  stale$q;
+    reg  stale$clock;
     
     // Local signals
+    reg  hit;
+    reg  [27:0] lim;
+    reg  [27:0] w1;
+    reg  [27:0] w2;
+    reg  [8:0] win_n;
     reg  [15:0] qsize;
     reg  [63:0] qdesc;
     reg  [63:0] d_addr;
@@ -11000,6 +11021,26 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
         .q(part$q),
         .clock(part$clock)
     );
+    vfpga_blk$engine$walker$win_base win_base(
+        .d(win_base$d),
+        .q(win_base$q),
+        .clock(win_base$clock)
+    );
+    vfpga_blk$engine$walker$bk bk(
+        .d(bk$d),
+        .q(bk$q),
+        .clock(bk$clock)
+    );
+    vfpga_blk$engine$walker$want want(
+        .d(want$d),
+        .q(want$q),
+        .clock(want$clock)
+    );
+    vfpga_blk$engine$walker$stale stale(
+        .d(stale$d),
+        .q(stale$q),
+        .clock(stale$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -11021,6 +11062,10 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
         have_first$clock = clock;
         hdr$clock = clock;
         part$clock = clock;
+        win_base$clock = clock;
+        bk$clock = clock;
+        want$clock = clock;
+        stale$clock = clock;
         state$d = state$q;
         q$d = q$q;
         head$d = head$q;
@@ -11039,6 +11084,10 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
         have_first$d = have_first$q;
         hdr$d = hdr$q;
         part$d = part$q;
+        win_base$d = win_base$q;
+        bk$d = bk$q;
+        want$d = want$q;
+        stale$d = stale$q;
         qsize = q0_size;
         qdesc = q0_desc;
         if (q$q == 32'h1) begin
@@ -11074,6 +11123,25 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
             rd_addr = ind_base$q + (((idx$q) & 64'hffffffffffffffff) << 32'h4);
         end
         rd_len = 32'h10;
+        hit = ~stale$q && want$q && ((win_base$q + bk$q) == idx$q);
+        lim = ((qsize) & 28'hfffffff) - ((idx$q) & 28'hfffffff);
+        if (ind$q) begin
+            lim = ind_count$q - ((idx$q) & 28'hfffffff);
+        end
+        w1 = lim;
+        if (ind$q) begin
+            if (lim > 32'h8) begin
+                w1 = 32'h8;
+            end
+        end
+        else if (lim > 32'h4) begin
+            w1 = 32'h4;
+        end
+        w2 = w1;
+        if (w1 > (((((32'h1000) & 13'h1fff) - ((rd_addr[(32'h0)+:(12)]) & 13'h1fff)) & 28'hfffffff) >> 32'h4)) begin
+            w2 = ((((32'h1000) & 13'h1fff) - ((rd_addr[(32'h0)+:(12)]) & 13'h1fff)) & 28'hfffffff) >> 32'h4;
+        end
+        win_n = ((w2) & 9'h1ff);
         cpl_ready = 1'b0;
         err = 1'b0;
         err_cause = 32'h0;
@@ -11098,6 +11166,7 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
                     seenw$d = 1'b0;
                     nseg$d = 32'h0;
                     have_first$d = 1'b0;
+                    want$d = 1'b1;
                     if (head$q >= qsize) begin
                         err = 1'b1;
                         err_cause = 32'h2;
@@ -11110,13 +11179,20 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
             WalkState$ReadDesc:
                 begin
                     rd_valid = 1'b1;
+                    rd_len = ((win_n) & 13'h1fff) << 32'h4;
                     if (rd_ready) begin
+                        win_base$d = idx$q;
+                        bk$d = 32'h0;
+                        stale$d = 1'b0;
                         state$d = WalkState$WaitDesc;
                     end
                 end
             WalkState$WaitDesc:
                 begin
-                    if (cpl_valid) begin
+                    if (cpl_valid && ~hit) begin
+                        cpl_ready = 1'b1;
+                    end
+                    else if (cpl_valid) begin
                         cpl_ready = seg_room != 32'h0;
                         if ((count$q + 32'h1) > qsize) begin
                             err = 1'b1;
@@ -11152,7 +11228,7 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
                                 ind_count$d = d_len[(32'h4)+:(28)];
                                 idx$d = 32'h0;
                                 count$d = 32'h0;
-                                state$d = WalkState$ReadDesc;
+                                stale$d = 1'b1;
                             end
                         end
                         else if (seenw$q && ~d_flags[32'h1]) begin
@@ -11198,10 +11274,20 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
                             end
                             if (d_flags[32'h0]) begin
                                 idx$d = d_next;
-                                state$d = WalkState$ReadDesc;
                             end
                             else begin
+                                want$d = 1'b0;
+                            end
+                        end
+                    end
+                    if (cpl_valid && cpl_ready && ~err) begin
+                        bk$d = bk$q + 32'h1;
+                        if (cpl_last) begin
+                            if (~want$q || (hit && ~d_flags[32'h2] && ~d_flags[32'h0])) begin
                                 state$d = WalkState$Finish;
+                            end
+                            else begin
+                                state$d = WalkState$ReadDesc;
                             end
                         end
                     end
@@ -11293,6 +11379,25 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
     end
     
 endmodule // top$engine$walker
+
+
+module vfpga_blk$engine$walker$bk(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$bk
 
 
 module vfpga_blk$engine$walker$count(d,q,clock);
@@ -11599,6 +11704,25 @@ module vfpga_blk$engine$walker$seenw(d,q,clock);
 endmodule // top$engine$walker$seenw
 
 
+module vfpga_blk$engine$walker$stale(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$stale
+
+
 module vfpga_blk$engine$walker$state(d,q,clock);
     
     // Module arguments
@@ -11629,6 +11753,44 @@ module vfpga_blk$engine$walker$state(d,q,clock);
     end
           
 endmodule // top$engine$walker$state
+
+
+module vfpga_blk$engine$walker$want(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$want
+
+
+module vfpga_blk$engine$walker$win_base(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$win_base
 
 
 module vfpga_blk$engine$walker$wlen(d,q,clock);
