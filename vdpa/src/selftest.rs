@@ -294,6 +294,16 @@ fn blk_vfpga(args: &BlkArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u64, Optio
     };
     let mut drv = BlkDriver::new(dev, opts)?;
     let size = check_size(args, drv.capacity() * 512)?;
+    println!(
+        "device  {} sectors, features {:#x}, vendor region {}",
+        drv.capacity(),
+        drv.pci().negotiated(),
+        if drv.pci().vendor().is_some() {
+            "present"
+        } else {
+            "absent (not a vfpga function)"
+        }
+    );
     let seed = args.seed;
     let req = args.request_size;
 
@@ -340,6 +350,15 @@ fn blk_vfpga(args: &BlkArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u64, Optio
             ),
             None => bail!("--expect-config-change: no configuration-change interrupt in {secs} s"),
         }
+    }
+    if let Some(v) = drv.pci().vendor() {
+        let c = v.counters()?;
+        let named: Vec<String> = vfpga_abi::vendor::COUNTER_NAMES
+            .iter()
+            .zip(c)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        println!("counters {}", named.join(" "));
     }
     if w.bytes != size || r.bytes != size {
         bail!(
