@@ -547,12 +547,21 @@ pub fn monitor_command(socket: &Path, command: &str) -> Result<String, GuestErro
         .map_err(io("monitor timeout"))?;
     s.write_all(format!("{command}\n").as_bytes())
         .map_err(io("monitor write"))?;
-    // The monitor answers with its banner, the echo and the result; read
-    // until it goes quiet.
+    // The monitor prints its banner and a prompt, echoes the command, runs
+    // it and prints the next prompt: the second prompt means it is done.
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while String::from_utf8_lossy(&out).matches("(qemu)").count() < 2 {
+        if Instant::now() > deadline {
+            return Err(GuestError::Command {
+                cmd: format!("monitor: {command}"),
+                detail: format!(
+                    "no prompt after the command within 30 s: {}",
+                    String::from_utf8_lossy(&out)
+                ),
+            });
+        }
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => out.extend_from_slice(&buf[..n]),
@@ -560,12 +569,7 @@ pub fn monitor_command(socket: &Path, command: &str) -> Result<String, GuestErro
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                if !out.is_empty() {
-                    break;
-                }
-            }
+                ) => {}
             Err(e) => return Err(GuestError::Io("monitor read".into(), e)),
         }
     }
