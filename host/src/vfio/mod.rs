@@ -465,6 +465,5 @@ impl Drop for VfioPciDevice {
         for (iova, size) in maps {
             let _ = self.container.vfio_dma_unmap(iova, size as usize);
         }
-        let _ = &self.device;
     }
 }

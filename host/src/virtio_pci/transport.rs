@@ -318,8 +318,8 @@ impl VirtioPci {
         Ok(())
     }
 
-    /// Disables queue `q` is not possible in virtio 1.x without a reset or
-    /// RING_RESET; this reports whether it is enabled.
+    /// Whether queue `q` is enabled. (virtio 1.x PCI cannot disable a single
+    /// queue without RING_RESET; a device reset disables them all.)
     pub fn queue_enabled(&self, q: u16) -> Result<bool, VirtioError> {
         self.w16(cc::QUEUE_SELECT, q)?;
         Ok(self.c16(cc::QUEUE_ENABLE)? != 0)
