@@ -49,6 +49,8 @@ pub struct VfioPciDevice {
     mappings: Mutex<BTreeMap<u64, u64>>,
     msix_enabled: Mutex<bool>,
     device_fd: RawFd,
+    // Owns the device fd (and the group's place in the container) for as
+    // long as the BARs and mappings above use it.
     device: VfioDevice,
     container: Arc<VfioContainer>,
 }
@@ -57,6 +59,7 @@ impl std::fmt::Debug for VfioPciDevice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VfioPciDevice")
             .field("bdf", &self.bdf)
+            .field("device_fd", &self.device.as_raw_fd())
             .field("iommu", &self.iommu)
             .field("msix_count", &self.msix_count)
             .finish_non_exhaustive()
