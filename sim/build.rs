@@ -111,7 +111,11 @@ fn build_model(verilog_dir: &Path, out: &Path) -> Result<String, Skip> {
 
     let source =
         fs::read_to_string(&top).map_err(|e| Skip::Failed(format!("{}: {e}", top.display())))?;
-    let module = verilog_ports::last_module(&source)
+    let stem = top
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let module = verilog_ports::top_module(&source, &stem)
         .ok_or_else(|| Skip::Failed(format!("no module in {}", top.display())))?;
     let ports = verilog_ports::parse_ports(&source, &module).map_err(Skip::Failed)?;
     let shim = verilog_ports::shim_cpp(&ports, CLASS).map_err(Skip::Failed)?;

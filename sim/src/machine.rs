@@ -191,12 +191,13 @@ impl Core {
         }
     }
 
-    /// One management-port transaction, clocking until it completes.
+    /// One management-port transaction, clocking until it completes. Every
+    /// request, write or read, gets one response beat (writes return 0).
     fn mgmt_access(&mut self, req: MgmtRequest, timeout: u64) -> u32 {
         self.mgmt_req = Some(req);
         self.mgmt_rsp = None;
         let start = self.now;
-        while self.mgmt_req.is_some() || (!req.write && self.mgmt_rsp.is_none()) {
+        while self.mgmt_req.is_some() || self.mgmt_rsp.is_none() {
             if self.now - start > timeout {
                 tracing::error!(?req, "management access timed out");
                 self.mgmt_req = None;

@@ -15,6 +15,7 @@
 
 use crate::ports::{TopInputs, TopOutputs};
 
+pub mod rust_hdl;
 #[cfg(vfpga_verilator)]
 pub mod verilator;
 pub mod verilog_ports;
@@ -93,10 +94,7 @@ pub fn create(kind: Option<BackendKind>) -> Result<Box<dyn Backend>, crate::SimE
     let kind = kind.unwrap_or_else(BackendKind::default_available);
     match kind {
         BackendKind::Verilator => create_verilator(),
-        BackendKind::RustHdl => Err(crate::SimError::BackendUnavailable(
-            "rust-hdl",
-            "vfpga-hdl has no top level yet",
-        )),
+        BackendKind::RustHdl => Ok(Box::new(rust_hdl::RustHdlBackend::new())),
     }
 }
 

@@ -39,12 +39,12 @@ impl Port {
     }
 }
 
-/// Name of the last module in the file: rust-hdl writes submodules first
-/// and the top module last.
-pub fn last_module(verilog: &str) -> Option<String> {
-    verilog
+/// The top module of a file: the module named like the file's `stem` when
+/// there is one, else the first module (rust-hdl writes the top module
+/// first, its submodules after it).
+pub fn top_module(verilog: &str, stem: &str) -> Option<String> {
+    let modules: Vec<String> = verilog
         .lines()
-        .rev()
         .filter_map(|l| l.trim_start().strip_prefix("module "))
         .filter_map(|rest| {
             let name: String = rest
@@ -53,7 +53,12 @@ pub fn last_module(verilog: &str) -> Option<String> {
                 .collect();
             (!name.is_empty()).then_some(name)
         })
-        .next()
+        .collect();
+    modules
+        .iter()
+        .find(|m| *m == stem)
+        .or_else(|| modules.first())
+        .cloned()
 }
 
 /// Parses the ANSI-less port declarations (`input wire [7:0] x;`,
@@ -301,7 +306,8 @@ endmodule // top
 
     #[test]
     fn finds_the_top_module_and_its_ports() {
-        assert_eq!(last_module(SAMPLE).as_deref(), Some("top"));
+        assert_eq!(top_module(SAMPLE, "top").as_deref(), Some("top"));
+        assert_eq!(top_module(SAMPLE, "other").as_deref(), Some("sub"));
         let p = parse_ports(SAMPLE, "top").unwrap();
         let names: Vec<(&str, Dir, u32)> = p
             .iter()
