@@ -381,10 +381,26 @@ impl Machine {
     /// model, the engine reported idle, the firmware has no work, and two
     /// firmware polls passed since the last activity.
     pub fn is_idle(&self) -> bool {
+        self.busy_reason().is_none()
+    }
+
+    /// What keeps the board from being idle, if anything (for logs and tests).
+    pub fn busy_reason(&self) -> Option<&'static str> {
         let c = self.core();
-        c.models_quiet()
-            && c.engine_idle
-            && !self.fw.is_resetting()
-            && c.now.saturating_sub(c.last_activity) > 2 * self.poll_interval
+        if !c.dma.is_quiet() {
+            Some("DMA in flight")
+        } else if !c.storage.is_quiet() {
+            Some("storage command in flight")
+        } else if !c.mmio.is_quiet() {
+            Some("MMIO transaction pending")
+        } else if !c.engine_idle {
+            Some("engine not idle (ENGINE_STATUS)")
+        } else if self.fw.is_resetting() {
+            Some("firmware reset in progress")
+        } else if c.now.saturating_sub(c.last_activity) <= 2 * self.poll_interval {
+            Some("recent activity")
+        } else {
+            None
+        }
     }
 }

@@ -257,7 +257,8 @@ impl TopOutputs {
         }
     }
 
-    /// Any channel towards the host or storage is valid this cycle.
+    /// Any channel towards the host or storage is valid this cycle (the
+    /// firmware's management responses do not count: it polls forever).
     pub fn any_valid(&self) -> bool {
         self.mmio_rsp.is_some()
             || self.dma_rd_req.is_some()
@@ -265,7 +266,6 @@ impl TopOutputs {
             || self.msix.is_some()
             || self.blk_cmd.is_some()
             || self.blk_wdata.is_some()
-            || self.mgmt_rsp.is_some()
     }
 }
 

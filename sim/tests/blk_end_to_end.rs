@@ -135,6 +135,12 @@ fn write_read_flush(kind: BackendKind) {
     assert!(core.msix.delivered() >= 1, "used-buffer notification sent");
     assert!(irq.read().unwrap() >= 1, "and it reached the eventfd");
     assert_eq!(b.bus.iommu().faults(), 0);
+    // With nothing left to do the board reports idle (and a SimDevice sleeps).
+    assert!(
+        b.run_until(100_000, |b| b.machine.is_idle()),
+        "idle after the requests: busy with {:?}",
+        b.machine.busy_reason()
+    );
 }
 
 #[test]
