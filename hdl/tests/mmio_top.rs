@@ -275,3 +275,50 @@ fn spec_4_1_4_4_blk_read_request_through_bar0_ends_in_an_msix_message() {
         1
     );
 }
+
+#[test]
+fn spec_2_1_2_engine_error_reaches_firmware_as_an_event_and_the_vendor_region() {
+    let mut b = TopBench::new();
+    let c = |off: u32| bar0::COMMON_CFG + off;
+    let vq = SplitQueue::new(&mut b.mem, 0x1_0000, 16);
+    b.write16(c(cc::QUEUE_SELECT), 1);
+    // Not a power of two: the engine refuses the ring when it first fetches.
+    b.write16(c(cc::QUEUE_SIZE), 12);
+    b.write(c(cc::QUEUE_DESC), vq.desc as u32);
+    b.write(c(cc::QUEUE_DRIVER), vq.avail as u32);
+    b.write(c(cc::QUEUE_DEVICE), vq.used as u32);
+    b.mgmt(mgmt::QUEUE_SEL, true, 1);
+    b.mgmt(mgmt::Q_ENABLE, true, 1);
+    b.mgmt(mgmt::Q_RUN, true, 1);
+    b.mgmt(mgmt::ENGINE_CTRL, true, mgmt::ENGINE_CTRL_DMA_ENABLE);
+    b.write(bar0::doorbell(1), 1);
+    let cause = vendor::ErrorCause::BadRingAddress as u32;
+    b.until("engine error", 5_000, |b| {
+        b.t.clock.next = Clock { clk: false };
+        b.settle();
+        b.t.engine.error.val()
+    });
+    b.ticks(5);
+    let ev = mgmt::Event::decode(b.mgmt(mgmt::EVENT, false, 0)).expect("event");
+    assert_eq!(ev.kind, mgmt::EventKind::EngineError);
+    assert_eq!((ev.queue, ev.value as u32), (1, cause));
+    assert_ne!(
+        b.mgmt(mgmt::ENGINE_STATUS, false, 0) & mgmt::ENGINE_STATUS_ERROR,
+        0
+    );
+    assert_eq!(b.read(bar0::VENDOR + vendor::ERROR_CAUSE), cause);
+    assert_eq!(b.read(bar0::VENDOR + vendor::ERROR_QUEUE), 1);
+    // Firmware's device reset clears the error once the engine is idle.
+    b.until("idle", 5_000, |b| {
+        b.t.clock.next = Clock { clk: false };
+        b.settle();
+        b.t.engine.idle.val()
+    });
+    b.mgmt(mgmt::ENGINE_RESET, true, 1);
+    b.ticks(3);
+    assert_eq!(
+        b.mgmt(mgmt::ENGINE_STATUS, false, 0) & mgmt::ENGINE_STATUS_ERROR,
+        0
+    );
+    assert_eq!(b.read(bar0::VENDOR + vendor::ERROR_CAUSE), 0);
+}
