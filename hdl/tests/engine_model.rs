@@ -56,8 +56,9 @@ fn expected(gm: &GuestMemoryMmap, descs: &[SplitDescriptor]) -> (u32, u8, u32, u
         .filter(|d| d.is_write_only())
         .map(|d| d.len())
         .sum();
-    let in_range =
-        |len: u32| len % SECTOR_SIZE as u32 == 0 && sector + (len as u64 / SECTOR_SIZE) <= SECTORS;
+    let in_range = |len: u32| {
+        len.is_multiple_of(SECTOR_SIZE as u32) && sector + (len as u64 / SECTOR_SIZE) <= SECTORS
+    };
     match typ {
         req::IN if wlen == 1 => (1, status::OK, typ, sector),
         req::IN if in_range(wlen - 1) => (wlen, status::OK, typ, sector),

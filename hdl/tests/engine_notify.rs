@@ -82,7 +82,7 @@ fn spec_2_7_10_entries_added_while_busy_are_seen_without_a_kick() {
     d.submit(0, req::IN, 0, &[512]);
     d.kick(0);
     // Wait until the engine has read avail.idx once, then publish more.
-    assert!(d.b.run_until(2_000, |b| b.mem.reads.len() >= 1));
+    assert!(d.b.run_until(2_000, |b| !b.mem.reads.is_empty()));
     d.b.run(3);
     d.submit(0, req::IN, 1, &[512]);
     assert!(d.run_until_used(0, 2, 30_000));

@@ -155,8 +155,8 @@ fn stress(seed: u64, n: usize, event_idx: bool) {
         }
         // Run a while, then kick every queue with work so nothing starves.
         d.b.run(rng.below(300));
-        for q in 0..2 {
-            if !pending[q].is_empty() && rng.chance(30) {
+        for (q, p) in pending.iter().enumerate() {
+            if !p.is_empty() && rng.chance(30) {
                 d.kick(q);
             }
         }

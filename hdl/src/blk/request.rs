@@ -8,6 +8,9 @@
 //! then OUT data) and the writable buffers (IN data or the id string, then
 //! the status byte, which is the last writable byte).
 
+// rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
+#![allow(clippy::collapsible_match)]
+
 use crate::dma::Gearbox;
 use crate::vq::QUEUE_BITS;
 use rust_hdl::prelude::*;

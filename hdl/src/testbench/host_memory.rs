@@ -292,18 +292,18 @@ impl HostMemory {
                 error,
             });
         }
-        if let Some(i) = self.presenting {
-            if e.dma_rd_cpl_ready.val() {
-                self.read_beats += 1;
-                let p = &mut self.pending[i];
-                let (_, last, _) = p.beats.pop_front().unwrap();
-                if last {
-                    let tag = p.tag;
-                    self.pending.remove(i);
-                    self.in_flight_tags.retain(|&t| t != tag);
-                }
-                self.presenting = None;
+        if let Some(i) = self.presenting
+            && e.dma_rd_cpl_ready.val()
+        {
+            self.read_beats += 1;
+            let p = &mut self.pending[i];
+            let (_, last, _) = p.beats.pop_front().unwrap();
+            if last {
+                let tag = p.tag;
+                self.pending.remove(i);
+                self.in_flight_tags.retain(|&t| t != tag);
             }
+            self.presenting = None;
         }
         if e.dma_wr_valid.val() && self.wr_ready {
             self.write_beats += 1;

@@ -166,7 +166,7 @@ impl Storage {
             match rec.op {
                 0 | 1 => {
                     assert!(
-                        rec.len > 0 && rec.len as u64 % SECTOR_SIZE == 0,
+                        rec.len > 0 && (rec.len as u64).is_multiple_of(SECTOR_SIZE),
                         "storage length {}",
                         rec.len
                     );
@@ -221,24 +221,24 @@ impl Storage {
                 self.cpls.push((now + d, tag, st));
             }
         }
-        if let Some(i) = self.rd_presenting {
-            if e.blk_rd_ready.val() {
-                self.reads[i].beats.pop_front();
-                if self.reads[i].beats.is_empty() {
-                    let j = self.reads.remove(i);
-                    let rec = *self.log.iter().rev().find(|r| r.tag == j.tag).unwrap();
-                    let st = self.status_for(rec.sector, rec.len);
-                    self.cpls.push((now + 1, j.tag, st));
-                }
-                self.rd_presenting = None;
+        if let Some(i) = self.rd_presenting
+            && e.blk_rd_ready.val()
+        {
+            self.reads[i].beats.pop_front();
+            if self.reads[i].beats.is_empty() {
+                let j = self.reads.remove(i);
+                let rec = *self.log.iter().rev().find(|r| r.tag == j.tag).unwrap();
+                let st = self.status_for(rec.sector, rec.len);
+                self.cpls.push((now + 1, j.tag, st));
             }
+            self.rd_presenting = None;
         }
-        if let Some(i) = self.cpl_presenting {
-            if e.blk_cpl_ready.val() {
-                let (_, tag, _) = self.cpls.remove(i);
-                self.outstanding.retain(|&t| t != tag);
-                self.cpl_presenting = None;
-            }
+        if let Some(i) = self.cpl_presenting
+            && e.blk_cpl_ready.val()
+        {
+            let (_, tag, _) = self.cpls.remove(i);
+            self.outstanding.retain(|&t| t != tag);
+            self.cpl_presenting = None;
         }
     }
 }

@@ -4,6 +4,9 @@
 //! consuming and read `avail.idx` again, so an entry the driver added without
 //! notifying (it saw the old `avail_event`) is not missed (§2.7.10).
 
+// rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
+#![allow(clippy::collapsible_match)]
+
 use crate::vq::QUEUE_BITS;
 use rust_hdl::prelude::*;
 use vfpga_abi::vendor::ErrorCause;

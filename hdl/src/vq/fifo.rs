@@ -24,7 +24,7 @@ pub struct AsyncRam<D: Synth, const N: usize> {
     pub write_data: Signal<In, D>,
     /// Write on the rising edge of `write_clock` when high.
     pub write_enable: Signal<In, Bit>,
-    _sim: Box<BTreeMap<Bits<N>, D>>,
+    _sim: BTreeMap<Bits<N>, D>,
 }
 
 impl<D: Synth, const N: usize> Logic for AsyncRam<D, N> {

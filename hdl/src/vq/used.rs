@@ -7,6 +7,9 @@
 //! a read that cannot pass the posted writes before it — to decide whether
 //! to request an interrupt.
 
+// rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
+#![allow(clippy::collapsible_match)]
+
 use crate::vq::QUEUE_BITS;
 use rust_hdl::prelude::*;
 
