@@ -450,7 +450,8 @@ impl Logic for BlkEngine {
         self.blk.rd_ready.next = self.dma.r2_req_ready.val();
         self.dma.r2_req_addr.next = self.blk.rd_addr.val();
         self.dma.r2_req_len.next = self.blk.rd_len.val();
-        self.dma.r2_req_sub.next = 0.into();
+        self.dma.r2_req_sub.next = self.blk.rd_sub.val();
+        self.blk.cpl_sub.next = self.dma.cpl_sub.val();
         self.blk.cpl_valid.next = self.dma.r2_cpl_valid.val();
         self.dma.r2_cpl_ready.next = self.blk.cpl_ready.val();
         self.blk.cpl_data.next = self.dma.cpl_data.val();

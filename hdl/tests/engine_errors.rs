@@ -325,7 +325,8 @@ fn dma_error_on_data_buffer_stops_the_device() {
         ],
     );
     let mem0 = d.b.mem.snapshot();
-    expect_fault(&mut d, 0, ErrorCause::DmaError, Some(16), false);
+    // The blk reader's second data read (tag 16 + reorder slot 1) fails.
+    expect_fault(&mut d, 0, ErrorCause::DmaError, Some(17), false);
     assert!(d.b.mem.snapshot() == mem0, "host memory changed");
     assert!(d.b.mem.writes.is_empty());
     // The storage port has no abort: the write already started is finished

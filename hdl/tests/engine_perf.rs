@@ -47,3 +47,24 @@ fn perf_bus_utilisation_depth_32_4k_reads() {
         d.b.mem.max_reads_in_flight
     );
 }
+
+#[test]
+fn perf_bus_utilisation_depth_32_4k_writes() {
+    let mut d = Blk::new(BenchConfig::default(), 128);
+    let reqs: Vec<_> = (0..32)
+        .map(|i| d.submit(0, req::OUT, i * 8, &[4096]))
+        .collect();
+    d.kick(0);
+    assert!(d.run_until_used(0, 32, 200_000));
+    let cycles = d.b.cycle - d.b.doorbell_cycles[0];
+    for (i, r) in reqs.iter().enumerate() {
+        d.check(r, i as u16, status::OK);
+    }
+    println!(
+        "queue depth 32, 4 KiB OUT: {} bytes in {cycles} cycles: read-completion bus utilisation {:.1}% \
+         (at most {} DMA reads in flight)",
+        32 * 4096,
+        100.0 * (32.0 * 4096.0) / (cycles as f64 * DMA_DATA_BYTES as f64),
+        d.b.mem.max_reads_in_flight
+    );
+}

@@ -4,6 +4,11 @@
 //! byte, and only then report the chain as used, so the used element is
 //! issued after every write it covers.
 //!
+//! OUT data is read with up to [`READS_IN_FLIGHT`] requests of at most
+//! [`READ_CHUNK`] bytes in flight (one DMA tag each); their completions,
+//! which may come back in any order and interleaved, land in a slot per
+//! tag of a reorder RAM and are drained to storage in request order.
+//!
 //! The chain is consumed as two byte streams: the readable buffers (header,
 //! then OUT data) and the writable buffers (IN data or the id string, then
 //! the status byte, which is the last writable byte).
@@ -13,6 +18,7 @@
 
 use crate::dma::Gearbox;
 use crate::vq::QUEUE_BITS;
+use crate::vq::fifo::AsyncRam;
 use rust_hdl::prelude::*;
 use vfpga_abi::blk::{req, status};
 
@@ -38,6 +44,13 @@ const _: () = {
 const ID_LO: u64 = 0x6c62_2d61_6770_6676;
 /// Byte 8 of the id string (the rest is zero).
 const ID_HI: u64 = 0x6b;
+
+/// OUT data reads in flight (one DMA tag and one reorder slot each).
+pub const READS_IN_FLIGHT: usize = 8;
+/// Largest OUT data read (one reorder slot of 32 beats).
+pub const READ_CHUNK: u32 = 512;
+const _: () = assert!(READS_IN_FLIGHT == crate::dma::master::TAGS_PER_CLIENT);
+const _: () = assert!(READ_CHUNK == 512 && vfpga_abi::ports::DMA_DATA_BYTES == 16);
 
 #[derive(Copy, Clone, PartialEq, Debug, LogicState)]
 enum BlkState {
@@ -107,6 +120,10 @@ pub struct BlkRequest {
     pub rd_addr: Signal<Out, Bits<64>>,
     /// DMA read length.
     pub rd_len: Signal<Out, Bits<13>>,
+    /// DMA read tag within this client's range (the reorder slot).
+    pub rd_sub: Signal<Out, Bits<3>>,
+    /// Completion's tag within this client's range.
+    pub cpl_sub: Signal<In, Bits<3>>,
     /// Completion valid.
     pub cpl_valid: Signal<In, Bit>,
     /// Completion ready.
@@ -185,8 +202,13 @@ pub struct BlkRequest {
     skip: DFF<Bits<32>>,
     sto_left: DFF<Bits<32>>,
     sto_busy: DFF<Bit>,
-    req_left: DFF<Bits<13>>,
-    rd_out: DFF<Bit>,
+    rob: AsyncRam<Bits<128>, 8>,
+    slot_wr: DFF<Bits<3>>,
+    slot_rd: DFF<Bits<3>>,
+    inflight: DFF<Bits<4>>,
+    slot_cnt: DFF<Bits<48>>,
+    slot_len: DFF<Bits<80>>,
+    di: DFF<Bits<6>>,
     wa: DFF<Bits<64>>,
     wl: DFF<Bits<13>>,
     beat_left: DFF<Bits<13>>,
@@ -205,7 +227,18 @@ pub struct BlkRequest {
     s1: Signal<Local, Bits<32>>,
     take: Signal<Local, Bits<5>>,
     sto_take: Signal<Local, Bits<5>>,
-    req_take: Signal<Local, Bits<5>>,
+    chunk_r: Signal<Local, Bits<32>>,
+    rd_cnt: Signal<Local, Bits<6>>,
+    rd_len_b: Signal<Local, Bits<10>>,
+    rd_beats: Signal<Local, Bits<6>>,
+    rd_take: Signal<Local, Bits<10>>,
+    cpl_cnt: Signal<Local, Bits<6>>,
+    cnt_inc: Signal<Local, Bits<48>>,
+    cpl_cnt_sh: Signal<Local, Bits<48>>,
+    rd_len_b_sh: Signal<Local, Bits<80>>,
+    rd_cnt_sh: Signal<Local, Bits<48>>,
+    drained: Signal<Local, Bit>,
+    issued: Signal<Local, Bit>,
 }
 
 impl Logic for BlkRequest {
@@ -213,7 +246,8 @@ impl Logic for BlkRequest {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, q, head, rlen, wlen, sector, op, stat, dlen, cur_addr, cur_len,
-            todo, skip, sto_left, sto_busy, req_left, rd_out, wa, wl, beat_left, idn, used
+            todo, skip, sto_left, sto_busy, slot_wr, slot_rd, inflight, slot_cnt, slot_len, di, wa,
+            wl, beat_left, idn, used
         );
         clock!(self, clock, gb);
         // Header fields (virtio_blk_outhdr: type, reserved, sector).
@@ -258,10 +292,37 @@ impl Logic for BlkRequest {
         if self.sto_left.q.val() < 16 {
             self.sto_take.next = bit_cast::<5, 32>(self.sto_left.q.val());
         }
-        self.req_take.next = 16.into();
-        if self.req_left.q.val() < 16 {
-            self.req_take.next = bit_cast::<5, 13>(self.req_left.q.val());
+        // OUT reads: at most one reorder slot each.
+        self.chunk_r.next = self.chunk.val();
+        if self.chunk.val() > 512 {
+            self.chunk_r.next = 512.into();
         }
+        // The slot being drained: beats arrived, bytes, beats in all.
+        self.rd_cnt_sh.next = self.slot_cnt.q.val()
+            >> ((bit_cast::<8, 3>(self.slot_rd.q.val()) << 2)
+                + (bit_cast::<8, 3>(self.slot_rd.q.val()) << 1));
+        self.rd_cnt.next = self.rd_cnt_sh.val().get_bits::<6>(0);
+        self.rd_len_b_sh.next = self.slot_len.q.val()
+            >> ((bit_cast::<8, 3>(self.slot_rd.q.val()) << 3)
+                + (bit_cast::<8, 3>(self.slot_rd.q.val()) << 1));
+        self.rd_len_b.next = self.rd_len_b_sh.val().get_bits::<10>(0);
+        self.rd_beats.next = bit_cast::<6, 10>((self.rd_len_b.val() + 15) >> 4);
+        self.rd_take.next = self.rd_len_b.val() - (bit_cast::<10, 6>(self.di.q.val()) << 4);
+        // Beats already in the slot a completion is for.
+        self.cpl_cnt_sh.next = self.slot_cnt.q.val()
+            >> ((bit_cast::<8, 3>(self.cpl_sub.val()) << 2)
+                + (bit_cast::<8, 3>(self.cpl_sub.val()) << 1));
+        self.cpl_cnt.next = self.cpl_cnt_sh.val().get_bits::<6>(0);
+        self.cnt_inc.next = self.slot_cnt.q.val();
+        self.drained.next = false;
+        self.issued.next = false;
+        self.rob.write_clock.next = self.clock.val();
+        self.rob.write_address.next =
+            (bit_cast::<8, 3>(self.cpl_sub.val()) << 5) + bit_cast::<8, 6>(self.cpl_cnt.val());
+        self.rob.write_data.next = self.cpl_data.val();
+        self.rob.write_enable.next = false;
+        self.rob.read_address.next =
+            (bit_cast::<8, 3>(self.slot_rd.q.val()) << 5) + bit_cast::<8, 6>(self.di.q.val());
 
         self.busy.next = ((self.state.q.val() != BlkState::Idle)
             && (self.state.q.val() != BlkState::Halted))
@@ -276,7 +337,8 @@ impl Logic for BlkRequest {
         self.done_len.next = self.used.q.val();
         self.rd_valid.next = false;
         self.rd_addr.next = self.cur_addr.q.val();
-        self.rd_len.next = bit_cast::<13, 32>(self.chunk.val());
+        self.rd_len.next = bit_cast::<13, 32>(self.chunk_r.val());
+        self.rd_sub.next = self.slot_wr.q.val();
         self.cpl_ready.next = false;
         self.wr_valid.next = false;
         self.wr_addr.next = self.wa.q.val();
@@ -379,8 +441,8 @@ impl Logic for BlkRequest {
                 }
             }
             BlkState::RPhase => {
-                // OUT: host buffers -> gearbox -> storage, one read in flight.
-                if !self.rd_out.q.val() && (self.todo.q.val() != 0) {
+                // OUT: host buffers -> reorder slots -> gearbox -> storage.
+                if (self.todo.q.val() != 0) && (self.inflight.q.val() < 8) {
                     if self.cur_len.q.val() == 0 {
                         self.seg_pop.next = true;
                         self.cur_addr.d.next = self.seg_addr.val();
@@ -388,13 +450,20 @@ impl Logic for BlkRequest {
                     } else {
                         self.rd_valid.next = true;
                         if self.rd_ready.val() {
-                            self.cnt_read.next = bit_cast::<13, 32>(self.chunk.val());
-                            self.rd_out.d.next = true;
-                            self.req_left.d.next = bit_cast::<13, 32>(self.chunk.val());
+                            self.issued.next = true;
+                            self.cnt_read.next = bit_cast::<13, 32>(self.chunk_r.val());
+                            self.slot_len.d.next = (self.slot_len.q.val()
+                                & !(bits::<80>(0x3ff)
+                                    << ((bit_cast::<8, 3>(self.slot_wr.q.val()) << 3)
+                                        + (bit_cast::<8, 3>(self.slot_wr.q.val()) << 1))))
+                                | (bit_cast::<80, 32>(self.chunk_r.val())
+                                    << ((bit_cast::<8, 3>(self.slot_wr.q.val()) << 3)
+                                        + (bit_cast::<8, 3>(self.slot_wr.q.val()) << 1)));
+                            self.slot_wr.d.next = self.slot_wr.q.val() + 1;
                             self.cur_addr.d.next =
-                                self.cur_addr.q.val() + bit_cast::<64, 32>(self.chunk.val());
-                            self.cur_len.d.next = self.cur_len.q.val() - self.chunk.val();
-                            self.todo.d.next = self.todo.q.val() - self.chunk.val();
+                                self.cur_addr.q.val() + bit_cast::<64, 32>(self.chunk_r.val());
+                            self.cur_len.d.next = self.cur_len.q.val() - self.chunk_r.val();
+                            self.todo.d.next = self.todo.q.val() - self.chunk_r.val();
                         }
                     }
                 } else if (self.todo.q.val() == 0) && (self.skip.q.val() != 0) {
@@ -409,18 +478,43 @@ impl Logic for BlkRequest {
                         self.skip.d.next = self.skip.q.val() - self.s1.val();
                     }
                 }
-                if self.rd_out.q.val() {
-                    self.gb.in_data.next = self.cpl_data.val();
-                    self.gb.in_bytes.next = self.req_take.val();
-                    self.gb.in_valid.next = self.cpl_valid.val();
-                    self.cpl_ready.next = self.gb.in_ready.val();
-                    if self.cpl_valid.val() && self.gb.in_ready.val() {
-                        self.req_left.d.next =
-                            self.req_left.q.val() - bit_cast::<13, 5>(self.req_take.val());
-                        if self.req_left.q.val() <= 16 {
-                            self.rd_out.d.next = false;
+                // Completions land in their slot, whatever the order.
+                self.cpl_ready.next = true;
+                if self.cpl_valid.val() {
+                    self.rob.write_enable.next = true;
+                    self.cnt_inc.next = self.slot_cnt.q.val()
+                        + (bits::<48>(1)
+                            << ((bit_cast::<8, 3>(self.cpl_sub.val()) << 2)
+                                + (bit_cast::<8, 3>(self.cpl_sub.val()) << 1)));
+                }
+                // The oldest slot drains into the gearbox as its beats arrive.
+                if (self.inflight.q.val() != 0) && (self.di.q.val() < self.rd_cnt.val()) {
+                    self.gb.in_valid.next = true;
+                    self.gb.in_data.next = self.rob.read_data.val();
+                    self.gb.in_bytes.next = 16.into();
+                    if self.rd_take.val() < 16 {
+                        self.gb.in_bytes.next = bit_cast::<5, 10>(self.rd_take.val());
+                    }
+                    if self.gb.in_ready.val() {
+                        self.di.d.next = self.di.q.val() + 1;
+                        if (self.di.q.val() + 1) == self.rd_beats.val() {
+                            self.drained.next = true;
+                            self.di.d.next = 0.into();
+                            self.slot_rd.d.next = self.slot_rd.q.val() + 1;
                         }
                     }
+                }
+                self.slot_cnt.d.next = self.cnt_inc.val();
+                if self.drained.val() {
+                    self.slot_cnt.d.next = self.cnt_inc.val()
+                        & !(bits::<48>(0x3f)
+                            << ((bit_cast::<8, 3>(self.slot_rd.q.val()) << 2)
+                                + (bit_cast::<8, 3>(self.slot_rd.q.val()) << 1)));
+                }
+                if self.issued.val() && !self.drained.val() {
+                    self.inflight.d.next = self.inflight.q.val() + 1;
+                } else if !self.issued.val() && self.drained.val() {
+                    self.inflight.d.next = self.inflight.q.val() - 1;
                 }
                 if (self.sto_left.q.val() != 0)
                     && (bit_cast::<32, 6>(self.gb.fill.val())
@@ -436,7 +530,7 @@ impl Logic for BlkRequest {
                 }
                 if (self.todo.q.val() == 0)
                     && (self.skip.q.val() == 0)
-                    && !self.rd_out.q.val()
+                    && (self.inflight.q.val() == 0)
                     && (self.sto_left.q.val() == 0)
                 {
                     // Writable bytes before the status byte.
@@ -597,7 +691,11 @@ impl Logic for BlkRequest {
             self.state.d.next = BlkState::Idle;
             self.sto_busy.d.next = false;
             self.sto_left.d.next = 0.into();
-            self.rd_out.d.next = false;
+            self.inflight.d.next = 0.into();
+            self.slot_cnt.d.next = 0.into();
+            self.slot_rd.d.next = 0.into();
+            self.slot_wr.d.next = 0.into();
+            self.di.d.next = 0.into();
             self.gb.clear.next = true;
         }
     }
