@@ -33,8 +33,13 @@
 //! `blk_rd_{valid,ready,tag: Bits<5>,data: Bits<128>,last}` (storage -> device),
 //! `blk_cpl_{valid,ready,tag: Bits<5>,status: Bits<8>}`.
 //!
-//! `error_detail` for DmaError: the failed read's tag, or bit 31 set for a
-//! failed write. `notification_data` and `doorbell_data` are accepted but
+//! `error_detail` for DmaError: the failed read's tag (0 avail fetch, 8
+//! walker, 16..=23 blk data, 24 used writer), or bit 31 set for a failed
+//! write. `idle` covers DMA, chains and storage commands in flight; a
+//! doorbell pending on a queue whose `q_run` is low is not work in flight.
+//!
+//! Read tags: each internal client owns eight (`client * 8 + sub`); the blk
+//! OUT reader keeps up to eight reads in flight, the other clients one. `notification_data` and `doorbell_data` are accepted but
 //! not used: the engine always reads `avail.idx` itself.
 
 // rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
