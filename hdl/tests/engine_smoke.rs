@@ -1,3 +1,5 @@
+//! Smoke test: one 4 KiB IN through the whole engine, printing its DMA trace.
+
 use std::time::Instant;
 use vfpga_hdl::testbench::*;
 
@@ -10,7 +12,7 @@ fn hdr(t: u32, sector: u64) -> Vec<u8> {
 }
 
 #[test]
-fn one_in() {
+fn smoke_one_4k_in_end_to_end() {
     let mut b = Bench::new(BenchConfig::default());
     let mut vq = SplitQueue::new(&mut b.mem, 0x10000, 64);
     b.mem.map(0x100000, 0x100000);
