@@ -73,3 +73,32 @@ fn q_set_idx_is_ignored_while_running() {
     assert_eq!(d.b.e.q_last_avail_0.val().to_u64(), 0);
     assert_eq!(d.b.e.q_used_idx_0.val().to_u64(), 0);
 }
+
+#[test]
+fn spec_2_7_indices_wrap_at_65536() {
+    let mut d = Blk::new(
+        BenchConfig {
+            event_idx: true,
+            ..Default::default()
+        },
+        16,
+    );
+    d.b.set_run(0, false);
+    d.vq[0].avail_idx = 65534;
+    d.b.mem.write_u16(d.vq[0].used + 2, 65534);
+    d.vq[0].set_used_event(&mut d.b.mem, 65535);
+    d.b.set_indices(0, 65534, 65534);
+    d.b.run(2);
+    let reqs: Vec<_> = (0..4).map(|i| d.submit(0, req::IN, i, &[512])).collect();
+    d.b.set_run(0, true);
+    d.kick(0);
+    assert!(d.run_until_used(0, 2, 30_000));
+    assert!(d.settle(5_000));
+    for (i, r) in reqs.iter().enumerate() {
+        d.check(r, 65534u16.wrapping_add(i as u16), status::OK);
+    }
+    assert_eq!(d.b.e.q_last_avail_0.val().to_u64(), 2);
+    assert_eq!(d.vq[0].avail_event(&d.b.mem), 2);
+    // used_event 65535: exactly one interrupt, when used.idx went 65535 -> 0.
+    assert_eq!(d.b.irqs.len(), 1);
+}
