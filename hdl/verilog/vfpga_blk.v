@@ -3363,153 +3363,206 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                     end
                 end
         endcase
-        if (g_addr$q == 32'h0) begin
-            g_rd = 64'h47504656;
-        end
-        else if (g_addr$q == 32'h1) begin
-            g_rd = 32'h2;
-        end
-        else if (g_addr$q == 32'h2) begin
-            g_rd = ((qi$count) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'h3) begin
-            g_rd = 32'h100;
-        end
-        else if (g_addr$q == 32'h4) begin
-            g_rd = events$head;
-        end
-        else if (g_addr$q == 32'h5) begin
-            g_rd = ((events$count) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'h8) begin
-            g_rd = ((dev_status$q) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'h9) begin
-            g_rd = ((config_gen$q) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'ha) begin
-            g_rd = dev_feat_lo$q;
-        end
-        else if (g_addr$q == 32'hb) begin
-            g_rd = dev_feat_hi$q;
-        end
-        else if (g_addr$q == 32'hc) begin
-            g_rd = drv_feat_lo$q;
-        end
-        else if (g_addr$q == 32'hd) begin
-            g_rd = drv_feat_hi$q;
-        end
-        else if (g_addr$q == 32'he) begin
-            g_rd = ((cfg_vector$q) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'h10) begin
-            g_rd = ((engine_ctrl$q) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'h11) begin
-            g_rd = ((idle) & 32'hffffffff) | (((error) & 32'hffffffff) << 32'h1) | (((events$overflow) & 32'hffffffff) << 32'h2);
-        end
-        else if (g_addr$q == 32'h12) begin
-            g_rd = ((error_cause) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'h13) begin
-            g_rd = ((error_queue) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'h14) begin
-            g_rd = error_detail;
-        end
-        else if (g_addr$q == 32'h17) begin
-            g_rd = fw_status$q;
-        end
-        else if (g_addr$q == 32'h20) begin
-            g_rd = ((g_qsel$q) & 32'hffffffff);
-        end
-        else if ((g_addr$q >= 32'h21) && (g_addr$q <= 32'h2d)) begin
-            g_rd = t_rd;
-        end
-        else if (g_addr$q == 32'h30) begin
-            g_rd = ((devcfg_addr$q) & 32'hffffffff);
-        end
-        else if (g_addr$q == 32'h31) begin
-            g_rd = cfg_ram_g$read_data;
-        end
-        else if (g_addr$q == 32'h46) begin
-            g_rd = fw_cnt0$q;
-        end
-        else if (g_addr$q == 32'h47) begin
-            g_rd = fw_cnt1$q;
-        end
-        else if (g_addr$q == 32'h48) begin
-            g_rd = cnt_requests[(32'h0)+:(32)];
-        end
-        else if (g_addr$q == 32'h49) begin
-            g_rd = cnt_bytes_read[(32'h0)+:(32)];
-        end
-        else if (g_addr$q == 32'h4a) begin
-            g_rd = cnt_bytes_written[(32'h0)+:(32)];
-        end
-        else if (g_addr$q == 32'h4b) begin
-            g_rd = cnt_notifies[(32'h0)+:(32)];
-        end
-        else if (g_addr$q == 32'h4c) begin
-            g_rd = interrupts[(32'h0)+:(32)];
-        end
-        else if (g_addr$q == 32'h4d) begin
-            g_rd = cnt_dma_errors[(32'h0)+:(32)];
-        end
+        case (g_addr$q)
+            0:
+                begin
+                    g_rd = 64'h47504656;
+                end
+            1:
+                begin
+                    g_rd = 32'h2;
+                end
+            2:
+                begin
+                    g_rd = ((qi$count) & 32'hffffffff);
+                end
+            3:
+                begin
+                    g_rd = 32'h100;
+                end
+            4:
+                begin
+                    g_rd = events$head;
+                end
+            5:
+                begin
+                    g_rd = ((events$count) & 32'hffffffff);
+                end
+            8:
+                begin
+                    g_rd = ((dev_status$q) & 32'hffffffff);
+                end
+            9:
+                begin
+                    g_rd = ((config_gen$q) & 32'hffffffff);
+                end
+            10:
+                begin
+                    g_rd = dev_feat_lo$q;
+                end
+            11:
+                begin
+                    g_rd = dev_feat_hi$q;
+                end
+            12:
+                begin
+                    g_rd = drv_feat_lo$q;
+                end
+            13:
+                begin
+                    g_rd = drv_feat_hi$q;
+                end
+            14:
+                begin
+                    g_rd = ((cfg_vector$q) & 32'hffffffff);
+                end
+            16:
+                begin
+                    g_rd = ((engine_ctrl$q) & 32'hffffffff);
+                end
+            17:
+                begin
+                    g_rd = ((idle) & 32'hffffffff) | (((error) & 32'hffffffff) << 32'h1) | (((events$overflow) & 32'hffffffff) << 32'h2);
+                end
+            18:
+                begin
+                    g_rd = ((error_cause) & 32'hffffffff);
+                end
+            19:
+                begin
+                    g_rd = ((error_queue) & 32'hffffffff);
+                end
+            20:
+                begin
+                    g_rd = error_detail;
+                end
+            23:
+                begin
+                    g_rd = fw_status$q;
+                end
+            32:
+                begin
+                    g_rd = ((g_qsel$q) & 32'hffffffff);
+                end
+            48:
+                begin
+                    g_rd = ((devcfg_addr$q) & 32'hffffffff);
+                end
+            49:
+                begin
+                    g_rd = cfg_ram_g$read_data;
+                end
+            70:
+                begin
+                    g_rd = fw_cnt0$q;
+                end
+            71:
+                begin
+                    g_rd = fw_cnt1$q;
+                end
+            72:
+                begin
+                    g_rd = cnt_requests[(32'h0)+:(32)];
+                end
+            73:
+                begin
+                    g_rd = cnt_bytes_read[(32'h0)+:(32)];
+                end
+            74:
+                begin
+                    g_rd = cnt_bytes_written[(32'h0)+:(32)];
+                end
+            75:
+                begin
+                    g_rd = cnt_notifies[(32'h0)+:(32)];
+                end
+            76:
+                begin
+                    g_rd = interrupts[(32'h0)+:(32)];
+                end
+            77:
+                begin
+                    g_rd = cnt_dma_errors[(32'h0)+:(32)];
+                end
+            default:
+                begin
+                    if ((g_addr$q >= 32'h21) && (g_addr$q <= 32'h2d)) begin
+                        g_rd = t_rd;
+                    end
+                end
+        endcase
         if (g_go) begin
             if (g_write$q) begin
                 g_rdata$d = 32'h0;
-                if (g_addr$q == 32'h8) begin
-                    dev_status$d = g_wdata$q[(32'h0)+:(8)];
-                    status_pending$d = 1'b0;
-                end
-                else if (g_addr$q == 32'h9) begin
-                    config_gen$d = g_wdata$q[(32'h0)+:(8)];
-                end
-                else if (g_addr$q == 32'ha) begin
-                    dev_feat_lo$d = g_wdata$q;
-                end
-                else if (g_addr$q == 32'hb) begin
-                    dev_feat_hi$d = g_wdata$q;
-                end
-                else if (g_addr$q == 32'h10) begin
-                    engine_ctrl$d = g_wdata$q[(32'h0)+:(4)];
-                end
-                else if (g_addr$q == 32'h15) begin
-                    if (g_wdata$q[32'h0] && idle) begin
-                        do_ereset = 1'b1;
-                    end
-                end
-                else if (g_addr$q == 32'h16) begin
-                    if (g_wdata$q[32'h0]) begin
-                        config_irq = 1'b1;
-                    end
-                end
-                else if (g_addr$q == 32'h17) begin
-                    fw_status$d = g_wdata$q;
-                end
-                else if (g_addr$q == 32'h20) begin
-                    g_qsel$d = g_wdata$q[(32'h0)+:(16)];
-                end
-                else if (g_addr$q == 32'h30) begin
-                    devcfg_addr$d = g_wdata$q[(32'h0)+:(8)];
-                end
-                else if (g_addr$q == 32'h31) begin
-                    cfg_ram_m$write_enable = 1'b1;
-                    cfg_ram_g$write_enable = 1'b1;
-                    if (devcfg_addr$q[(32'h2)+:(6)] == 32'h0) begin
-                        cap_lo$d = g_wdata$q;
-                    end
-                    if (devcfg_addr$q[(32'h2)+:(6)] == 32'h1) begin
-                        cap_hi$d = g_wdata$q;
-                    end
-                end
-                else if (g_addr$q == 32'h46) begin
-                    fw_cnt0$d = g_wdata$q;
-                end
-                else if (g_addr$q == 32'h47) begin
-                    fw_cnt1$d = g_wdata$q;
-                end
+                case (g_addr$q)
+                    8:
+                        begin
+                            dev_status$d = g_wdata$q[(32'h0)+:(8)];
+                            status_pending$d = 1'b0;
+                        end
+                    9:
+                        begin
+                            config_gen$d = g_wdata$q[(32'h0)+:(8)];
+                        end
+                    10:
+                        begin
+                            dev_feat_lo$d = g_wdata$q;
+                        end
+                    11:
+                        begin
+                            dev_feat_hi$d = g_wdata$q;
+                        end
+                    16:
+                        begin
+                            engine_ctrl$d = g_wdata$q[(32'h0)+:(4)];
+                        end
+                    21:
+                        begin
+                            if (g_wdata$q[32'h0] && idle) begin
+                                do_ereset = 1'b1;
+                            end
+                        end
+                    22:
+                        begin
+                            if (g_wdata$q[32'h0]) begin
+                                config_irq = 1'b1;
+                            end
+                        end
+                    23:
+                        begin
+                            fw_status$d = g_wdata$q;
+                        end
+                    32:
+                        begin
+                            g_qsel$d = g_wdata$q[(32'h0)+:(16)];
+                        end
+                    48:
+                        begin
+                            devcfg_addr$d = g_wdata$q[(32'h0)+:(8)];
+                        end
+                    49:
+                        begin
+                            cfg_ram_m$write_enable = 1'b1;
+                            cfg_ram_g$write_enable = 1'b1;
+                            if (devcfg_addr$q[(32'h2)+:(6)] == 32'h0) begin
+                                cap_lo$d = g_wdata$q;
+                            end
+                            if (devcfg_addr$q[(32'h2)+:(6)] == 32'h1) begin
+                                cap_hi$d = g_wdata$q;
+                            end
+                        end
+                    70:
+                        begin
+                            fw_cnt0$d = g_wdata$q;
+                        end
+                    71:
+                        begin
+                            fw_cnt1$d = g_wdata$q;
+                        end
+                    default:
+                        begin
+                        end
+                endcase
                 if (g_qsel$q == qi$idx$0) begin
                     if (g_addr$q == 32'h29) begin
                         qen$0$d = g_wdata$q[32'h0];
@@ -3610,71 +3663,91 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         m_rd = 32'h0;
         m_hold = 1'b0;
         if (m_region == 32'h0) begin
-            if (m_off == 32'h0) begin
-                m_rd = dfsel$q;
-            end
-            else if (m_off == 32'h4) begin
-                if (dfsel$q == 32'h0) begin
-                    m_rd = dev_feat_lo$q;
-                end
-                else if (dfsel$q == 32'h1) begin
-                    m_rd = dev_feat_hi$q;
-                end
-            end
-            else if (m_off == 32'h8) begin
-                m_rd = drfsel$q;
-            end
-            else if (m_off == 32'hc) begin
-                if (drfsel$q == 32'h0) begin
-                    m_rd = drv_feat_lo$q;
-                end
-                else if (drfsel$q == 32'h1) begin
-                    m_rd = drv_feat_hi$q;
-                end
-            end
-            else if (m_off == 32'h10) begin
-                m_rd = ((cfg_vector$q) & 32'hffffffff) | ((((qi$count) & 32'hffffffff)) << 32'h10);
-            end
-            else if (m_off == 32'h14) begin
-                m_rd = ((dev_status$q) & 32'hffffffff) | (((config_gen$q) & 32'hffffffff) << 32'h8) | (((queue_select$q) & 32'hffffffff) << 32'h10);
-                if (m_strb$q[32'h0] && status_pending$q) begin
-                    m_hold = 1'b1;
-                end
-            end
-            else if (m_off == 32'h18) begin
-                m_rd = ((s_size) & 32'hffffffff) | (((s_vec) & 32'hffffffff) << 32'h10);
-            end
-            else if (m_off == 32'h1c) begin
-                if (s_valid) begin
-                    m_rd = ((s_en) & 32'hffffffff) | (((queue_select$q) & 32'hffffffff) << 32'h10);
-                end
-                if ((m_strb$q[(32'h0)+:(2)] != 32'h0) && s_pend) begin
-                    m_hold = 1'b1;
-                end
-            end
-            else if (m_off == 32'h20) begin
-                m_rd = s_desc[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h24) begin
-                m_rd = s_desc[(32'h20)+:(32)];
-            end
-            else if (m_off == 32'h28) begin
-                m_rd = s_avail[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h2c) begin
-                m_rd = s_avail[(32'h20)+:(32)];
-            end
-            else if (m_off == 32'h30) begin
-                m_rd = s_used[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h34) begin
-                m_rd = s_used[(32'h20)+:(32)];
-            end
-            else if (m_off == 32'h38) begin
-                if (s_valid) begin
-                    m_rd = ((queue_select$q) & 32'hffffffff) | (((s_reset) & 32'hffffffff) << 32'h10);
-                end
-            end
+            case (m_off)
+                0:
+                    begin
+                        m_rd = dfsel$q;
+                    end
+                4:
+                    begin
+                        if (dfsel$q == 32'h0) begin
+                            m_rd = dev_feat_lo$q;
+                        end
+                        else if (dfsel$q == 32'h1) begin
+                            m_rd = dev_feat_hi$q;
+                        end
+                    end
+                8:
+                    begin
+                        m_rd = drfsel$q;
+                    end
+                12:
+                    begin
+                        if (drfsel$q == 32'h0) begin
+                            m_rd = drv_feat_lo$q;
+                        end
+                        else if (drfsel$q == 32'h1) begin
+                            m_rd = drv_feat_hi$q;
+                        end
+                    end
+                16:
+                    begin
+                        m_rd = ((cfg_vector$q) & 32'hffffffff) | ((((qi$count) & 32'hffffffff)) << 32'h10);
+                    end
+                20:
+                    begin
+                        m_rd = ((dev_status$q) & 32'hffffffff) | (((config_gen$q) & 32'hffffffff) << 32'h8) | (((queue_select$q) & 32'hffffffff) << 32'h10);
+                        if (m_strb$q[32'h0] && status_pending$q) begin
+                            m_hold = 1'b1;
+                        end
+                    end
+                24:
+                    begin
+                        m_rd = ((s_size) & 32'hffffffff) | (((s_vec) & 32'hffffffff) << 32'h10);
+                    end
+                28:
+                    begin
+                        if (s_valid) begin
+                            m_rd = ((s_en) & 32'hffffffff) | (((queue_select$q) & 32'hffffffff) << 32'h10);
+                        end
+                        if ((m_strb$q[(32'h0)+:(2)] != 32'h0) && s_pend) begin
+                            m_hold = 1'b1;
+                        end
+                    end
+                32:
+                    begin
+                        m_rd = s_desc[(32'h0)+:(32)];
+                    end
+                36:
+                    begin
+                        m_rd = s_desc[(32'h20)+:(32)];
+                    end
+                40:
+                    begin
+                        m_rd = s_avail[(32'h0)+:(32)];
+                    end
+                44:
+                    begin
+                        m_rd = s_avail[(32'h20)+:(32)];
+                    end
+                48:
+                    begin
+                        m_rd = s_used[(32'h0)+:(32)];
+                    end
+                52:
+                    begin
+                        m_rd = s_used[(32'h20)+:(32)];
+                    end
+                56:
+                    begin
+                        if (s_valid) begin
+                            m_rd = ((queue_select$q) & 32'hffffffff) | (((s_reset) & 32'hffffffff) << 32'h10);
+                        end
+                    end
+                default:
+                    begin
+                    end
+            endcase
         end
         else if (m_region == 32'h1) begin
             if (m_off == 32'h0) begin
@@ -3687,54 +3760,74 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             end
         end
         else if (m_region == 32'h4) begin
-            if (m_off == 32'h0) begin
-                m_rd = 64'h47504656;
-            end
-            else if (m_off == 32'h4) begin
-                m_rd = 32'h1;
-            end
-            else if (m_off == 32'h8) begin
-                m_rd = ((qi$count) & 32'hffffffff);
-            end
-            else if (m_off == 32'hc) begin
-                m_rd = fw_status$q;
-            end
-            else if (m_off == 32'h10) begin
-                m_rd = ((error_cause) & 32'hffffffff);
-            end
-            else if (m_off == 32'h14) begin
-                m_rd = ((error_queue) & 32'hffffffff);
-            end
-            else if (m_off == 32'h18) begin
-                m_rd = error_detail;
-            end
-            else if (m_off == 32'h40) begin
-                m_rd = cnt_requests[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h48) begin
-                m_rd = cnt_bytes_read[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h50) begin
-                m_rd = cnt_bytes_written[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h58) begin
-                m_rd = cnt_notifies[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h60) begin
-                m_rd = interrupts[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h68) begin
-                m_rd = cnt_dma_errors[(32'h0)+:(32)];
-            end
-            else if (m_off == 32'h70) begin
-                m_rd = fw_cnt0$q;
-            end
-            else if (m_off == 32'h78) begin
-                m_rd = fw_cnt1$q;
-            end
-            else if ((m_off >= 32'h40) && (m_off < 32'h80) && m_off[32'h2]) begin
-                m_rd = cnt_shadow$q;
-            end
+            case (m_off)
+                0:
+                    begin
+                        m_rd = 64'h47504656;
+                    end
+                4:
+                    begin
+                        m_rd = 32'h1;
+                    end
+                8:
+                    begin
+                        m_rd = ((qi$count) & 32'hffffffff);
+                    end
+                12:
+                    begin
+                        m_rd = fw_status$q;
+                    end
+                16:
+                    begin
+                        m_rd = ((error_cause) & 32'hffffffff);
+                    end
+                20:
+                    begin
+                        m_rd = ((error_queue) & 32'hffffffff);
+                    end
+                24:
+                    begin
+                        m_rd = error_detail;
+                    end
+                64:
+                    begin
+                        m_rd = cnt_requests[(32'h0)+:(32)];
+                    end
+                72:
+                    begin
+                        m_rd = cnt_bytes_read[(32'h0)+:(32)];
+                    end
+                80:
+                    begin
+                        m_rd = cnt_bytes_written[(32'h0)+:(32)];
+                    end
+                88:
+                    begin
+                        m_rd = cnt_notifies[(32'h0)+:(32)];
+                    end
+                96:
+                    begin
+                        m_rd = interrupts[(32'h0)+:(32)];
+                    end
+                104:
+                    begin
+                        m_rd = cnt_dma_errors[(32'h0)+:(32)];
+                    end
+                112:
+                    begin
+                        m_rd = fw_cnt0$q;
+                    end
+                120:
+                    begin
+                        m_rd = fw_cnt1$q;
+                    end
+                default:
+                    begin
+                        if ((m_off >= 32'h40) && (m_off < 32'h80) && m_off[32'h2]) begin
+                            m_rd = cnt_shadow$q;
+                        end
+                    end
+            endcase
             if (v_hit) begin
                 if (m_off[(32'h0)+:(4)] == 32'h0) begin
                     m_rd = ((v_stop) & 32'hffffffff) | ((((v_stop && (v_infl == 32'h0))) & 32'hffffffff) << 32'h1);
@@ -4516,187 +4609,31 @@ module vfpga_blk$bar0$regs$events(clock,reset,push,push_data,pop,head,count,over
     output reg  overflow;
     input wire  clear_overflow;
     
-    // Constant declarations
-    localparam  index$0 = 5'b0;
-    localparam  index$1 = 5'b1;
-    localparam  index$2 = 5'b10;
-    localparam  index$3 = 5'b11;
-    localparam  index$4 = 5'b100;
-    localparam  index$5 = 5'b101;
-    localparam  index$6 = 5'b110;
-    localparam  index$7 = 5'b111;
-    localparam  index$8 = 5'b1000;
-    localparam  index$9 = 5'b1001;
-    localparam  index$10 = 5'b1010;
-    localparam  index$11 = 5'b1011;
-    localparam  index$12 = 5'b1100;
-    localparam  index$13 = 5'b1101;
-    localparam  index$14 = 5'b1110;
-    localparam  index$15 = 5'b1111;
-    localparam  last = 5'b1111;
-    localparam  depth = 5'b10000;
-    
     // Stub signals
-    reg  [31:0] mem$0$d;
-    wire  [31:0] mem$0$q;
-    reg  mem$0$clock;
-    reg  [31:0] mem$1$d;
-    wire  [31:0] mem$1$q;
-    reg  mem$1$clock;
-    reg  [31:0] mem$2$d;
-    wire  [31:0] mem$2$q;
-    reg  mem$2$clock;
-    reg  [31:0] mem$3$d;
-    wire  [31:0] mem$3$q;
-    reg  mem$3$clock;
-    reg  [31:0] mem$4$d;
-    wire  [31:0] mem$4$q;
-    reg  mem$4$clock;
-    reg  [31:0] mem$5$d;
-    wire  [31:0] mem$5$q;
-    reg  mem$5$clock;
-    reg  [31:0] mem$6$d;
-    wire  [31:0] mem$6$q;
-    reg  mem$6$clock;
-    reg  [31:0] mem$7$d;
-    wire  [31:0] mem$7$q;
-    reg  mem$7$clock;
-    reg  [31:0] mem$8$d;
-    wire  [31:0] mem$8$q;
-    reg  mem$8$clock;
-    reg  [31:0] mem$9$d;
-    wire  [31:0] mem$9$q;
-    reg  mem$9$clock;
-    reg  [31:0] mem$10$d;
-    wire  [31:0] mem$10$q;
-    reg  mem$10$clock;
-    reg  [31:0] mem$11$d;
-    wire  [31:0] mem$11$q;
-    reg  mem$11$clock;
-    reg  [31:0] mem$12$d;
-    wire  [31:0] mem$12$q;
-    reg  mem$12$clock;
-    reg  [31:0] mem$13$d;
-    wire  [31:0] mem$13$q;
-    reg  mem$13$clock;
-    reg  [31:0] mem$14$d;
-    wire  [31:0] mem$14$q;
-    reg  mem$14$clock;
-    reg  [31:0] mem$15$d;
-    wire  [31:0] mem$15$q;
-    reg  mem$15$clock;
-    reg  [4:0] rptr$d;
-    wire  [4:0] rptr$q;
-    reg  rptr$clock;
-    reg  [4:0] wptr$d;
-    wire  [4:0] wptr$q;
-    reg  wptr$clock;
-    reg  [4:0] fill$d;
-    wire  [4:0] fill$q;
-    reg  fill$clock;
+    reg  fifo$clock;
+    reg  fifo$clear;
+    reg  fifo$write;
+    reg  [31:0] fifo$data_in;
+    reg  fifo$read;
+    wire  [31:0] fifo$data_out;
+    wire  fifo$empty;
+    wire  fifo$full;
+    wire  [4:0] fifo$count;
     reg  lost$d;
     wire  lost$q;
     reg  lost$clock;
     
-    // Local signals
-    reg  do_push;
-    reg  do_pop;
-    
     // Sub module instances
-    vfpga_blk$bar0$regs$events$mem$0 mem$0(
-        .d(mem$0$d),
-        .q(mem$0$q),
-        .clock(mem$0$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$1 mem$1(
-        .d(mem$1$d),
-        .q(mem$1$q),
-        .clock(mem$1$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$2 mem$2(
-        .d(mem$2$d),
-        .q(mem$2$q),
-        .clock(mem$2$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$3 mem$3(
-        .d(mem$3$d),
-        .q(mem$3$q),
-        .clock(mem$3$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$4 mem$4(
-        .d(mem$4$d),
-        .q(mem$4$q),
-        .clock(mem$4$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$5 mem$5(
-        .d(mem$5$d),
-        .q(mem$5$q),
-        .clock(mem$5$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$6 mem$6(
-        .d(mem$6$d),
-        .q(mem$6$q),
-        .clock(mem$6$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$7 mem$7(
-        .d(mem$7$d),
-        .q(mem$7$q),
-        .clock(mem$7$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$8 mem$8(
-        .d(mem$8$d),
-        .q(mem$8$q),
-        .clock(mem$8$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$9 mem$9(
-        .d(mem$9$d),
-        .q(mem$9$q),
-        .clock(mem$9$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$10 mem$10(
-        .d(mem$10$d),
-        .q(mem$10$q),
-        .clock(mem$10$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$11 mem$11(
-        .d(mem$11$d),
-        .q(mem$11$q),
-        .clock(mem$11$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$12 mem$12(
-        .d(mem$12$d),
-        .q(mem$12$q),
-        .clock(mem$12$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$13 mem$13(
-        .d(mem$13$d),
-        .q(mem$13$q),
-        .clock(mem$13$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$14 mem$14(
-        .d(mem$14$d),
-        .q(mem$14$q),
-        .clock(mem$14$clock)
-    );
-    vfpga_blk$bar0$regs$events$mem$15 mem$15(
-        .d(mem$15$d),
-        .q(mem$15$q),
-        .clock(mem$15$clock)
-    );
-    vfpga_blk$bar0$regs$events$rptr rptr(
-        .d(rptr$d),
-        .q(rptr$q),
-        .clock(rptr$clock)
-    );
-    vfpga_blk$bar0$regs$events$wptr wptr(
-        .d(wptr$d),
-        .q(wptr$q),
-        .clock(wptr$clock)
-    );
-    vfpga_blk$bar0$regs$events$fill fill(
-        .d(fill$d),
-        .q(fill$q),
-        .clock(fill$clock)
+    vfpga_blk$bar0$regs$events$fifo fifo(
+        .clock(fifo$clock),
+        .clear(fifo$clear),
+        .write(fifo$write),
+        .data_in(fifo$data_in),
+        .read(fifo$read),
+        .data_out(fifo$data_out),
+        .empty(fifo$empty),
+        .full(fifo$full),
+        .count(fifo$count)
     );
     vfpga_blk$bar0$regs$events$lost lost(
         .d(lost$d),
@@ -4706,187 +4643,144 @@ module vfpga_blk$bar0$regs$events(clock,reset,push,push_data,pop,head,count,over
     
     // Update code
     always @(*) begin
-        rptr$clock = clock;
-        wptr$clock = clock;
-        fill$clock = clock;
         lost$clock = clock;
-        rptr$d = rptr$q;
-        wptr$d = wptr$q;
-        fill$d = fill$q;
         lost$d = lost$q;
-        mem$0$clock = clock;
-        mem$0$d = mem$0$q;
-        mem$1$clock = clock;
-        mem$1$d = mem$1$q;
-        mem$2$clock = clock;
-        mem$2$d = mem$2$q;
-        mem$3$clock = clock;
-        mem$3$d = mem$3$q;
-        mem$4$clock = clock;
-        mem$4$d = mem$4$q;
-        mem$5$clock = clock;
-        mem$5$d = mem$5$q;
-        mem$6$clock = clock;
-        mem$6$d = mem$6$q;
-        mem$7$clock = clock;
-        mem$7$d = mem$7$q;
-        mem$8$clock = clock;
-        mem$8$d = mem$8$q;
-        mem$9$clock = clock;
-        mem$9$d = mem$9$q;
-        mem$10$clock = clock;
-        mem$10$d = mem$10$q;
-        mem$11$clock = clock;
-        mem$11$d = mem$11$q;
-        mem$12$clock = clock;
-        mem$12$d = mem$12$q;
-        mem$13$clock = clock;
-        mem$13$d = mem$13$q;
-        mem$14$clock = clock;
-        mem$14$d = mem$14$q;
-        mem$15$clock = clock;
-        mem$15$d = mem$15$q;
-        do_pop = pop && (fill$q != 32'h0);
-        do_push = push && (fill$q != depth);
-        if (push && (fill$q == depth)) begin
+        fifo$clock = clock;
+        fifo$clear = reset;
+        fifo$write = push;
+        fifo$data_in = push_data;
+        fifo$read = pop;
+        if (push && fifo$full) begin
             lost$d = 1'b1;
         end
         head = 32'h0;
-        if ((rptr$q == index$0) && (fill$q != 32'h0)) begin
-            head = mem$0$q;
-        end
-        if (do_push && (wptr$q == index$0)) begin
-            mem$0$d = push_data;
-        end
-        if ((rptr$q == index$1) && (fill$q != 32'h0)) begin
-            head = mem$1$q;
-        end
-        if (do_push && (wptr$q == index$1)) begin
-            mem$1$d = push_data;
-        end
-        if ((rptr$q == index$2) && (fill$q != 32'h0)) begin
-            head = mem$2$q;
-        end
-        if (do_push && (wptr$q == index$2)) begin
-            mem$2$d = push_data;
-        end
-        if ((rptr$q == index$3) && (fill$q != 32'h0)) begin
-            head = mem$3$q;
-        end
-        if (do_push && (wptr$q == index$3)) begin
-            mem$3$d = push_data;
-        end
-        if ((rptr$q == index$4) && (fill$q != 32'h0)) begin
-            head = mem$4$q;
-        end
-        if (do_push && (wptr$q == index$4)) begin
-            mem$4$d = push_data;
-        end
-        if ((rptr$q == index$5) && (fill$q != 32'h0)) begin
-            head = mem$5$q;
-        end
-        if (do_push && (wptr$q == index$5)) begin
-            mem$5$d = push_data;
-        end
-        if ((rptr$q == index$6) && (fill$q != 32'h0)) begin
-            head = mem$6$q;
-        end
-        if (do_push && (wptr$q == index$6)) begin
-            mem$6$d = push_data;
-        end
-        if ((rptr$q == index$7) && (fill$q != 32'h0)) begin
-            head = mem$7$q;
-        end
-        if (do_push && (wptr$q == index$7)) begin
-            mem$7$d = push_data;
-        end
-        if ((rptr$q == index$8) && (fill$q != 32'h0)) begin
-            head = mem$8$q;
-        end
-        if (do_push && (wptr$q == index$8)) begin
-            mem$8$d = push_data;
-        end
-        if ((rptr$q == index$9) && (fill$q != 32'h0)) begin
-            head = mem$9$q;
-        end
-        if (do_push && (wptr$q == index$9)) begin
-            mem$9$d = push_data;
-        end
-        if ((rptr$q == index$10) && (fill$q != 32'h0)) begin
-            head = mem$10$q;
-        end
-        if (do_push && (wptr$q == index$10)) begin
-            mem$10$d = push_data;
-        end
-        if ((rptr$q == index$11) && (fill$q != 32'h0)) begin
-            head = mem$11$q;
-        end
-        if (do_push && (wptr$q == index$11)) begin
-            mem$11$d = push_data;
-        end
-        if ((rptr$q == index$12) && (fill$q != 32'h0)) begin
-            head = mem$12$q;
-        end
-        if (do_push && (wptr$q == index$12)) begin
-            mem$12$d = push_data;
-        end
-        if ((rptr$q == index$13) && (fill$q != 32'h0)) begin
-            head = mem$13$q;
-        end
-        if (do_push && (wptr$q == index$13)) begin
-            mem$13$d = push_data;
-        end
-        if ((rptr$q == index$14) && (fill$q != 32'h0)) begin
-            head = mem$14$q;
-        end
-        if (do_push && (wptr$q == index$14)) begin
-            mem$14$d = push_data;
-        end
-        if ((rptr$q == index$15) && (fill$q != 32'h0)) begin
-            head = mem$15$q;
-        end
-        if (do_push && (wptr$q == index$15)) begin
-            mem$15$d = push_data;
-        end
-        if (do_push) begin
-            if (wptr$q == last) begin
-                wptr$d = 32'h0;
-            end
-            else begin
-                wptr$d = wptr$q + 32'h1;
-            end
-        end
-        if (do_pop) begin
-            if (rptr$q == last) begin
-                rptr$d = 32'h0;
-            end
-            else begin
-                rptr$d = rptr$q + 32'h1;
-            end
-        end
-        if (do_push && ~do_pop) begin
-            fill$d = fill$q + 32'h1;
-        end
-        if (~do_push && do_pop) begin
-            fill$d = fill$q - 32'h1;
+        if (~fifo$empty) begin
+            head = fifo$data_out;
         end
         if (clear_overflow) begin
             lost$d = 1'b0;
         end
         if (reset) begin
-            rptr$d = 32'h0;
-            wptr$d = 32'h0;
-            fill$d = 32'h0;
             lost$d = 1'b0;
         end
-        count = fill$q;
+        count = fifo$count;
         overflow = lost$q;
     end
     
 endmodule // top$bar0$regs$events
 
 
-module vfpga_blk$bar0$regs$events$fill(d,q,clock);
+module vfpga_blk$bar0$regs$events$fifo(clock,clear,write,data_in,read,data_out,empty,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  write;
+    input wire  [31:0] data_in;
+    input wire  read;
+    output reg  [31:0] data_out;
+    output reg  empty;
+    output reg  full;
+    output reg  [4:0] count;
+    
+    // Constant declarations
+    localparam  depth = 5'b10000;
+    
+    // Stub signals
+    reg  [3:0] ram$read_address;
+    wire  [31:0] ram$read_data;
+    reg  [3:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [31:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [4:0] rd$d;
+    wire  [4:0] rd$q;
+    reg  rd$clock;
+    reg  [4:0] wr$d;
+    wire  [4:0] wr$q;
+    reg  wr$clock;
+    
+    // Local signals
+    reg  [4:0] fill;
+    
+    // Sub module instances
+    vfpga_blk$bar0$regs$events$fifo$ram ram(
+        .read_address(ram$read_address),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    vfpga_blk$bar0$regs$events$fifo$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
+    );
+    vfpga_blk$bar0$regs$events$fifo$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd$clock = clock;
+        wr$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        fill = wr$q - rd$q;
+        count = fill;
+        empty = fill == 32'h0;
+        full = fill == depth;
+        ram$write_clock = clock;
+        ram$write_address = ((wr$q) & 4'hf);
+        ram$write_data = data_in;
+        ram$write_enable = 1'b0;
+        ram$read_address = ((rd$q) & 4'hf);
+        data_out = ram$read_data;
+        if (write && (fill != depth)) begin
+            ram$write_enable = 1'b1;
+            wr$d = wr$q + 32'h1;
+        end
+        if (read && (fill != 32'h0)) begin
+            rd$d = rd$q + 32'h1;
+        end
+        if (clear) begin
+            rd$d = 32'h0;
+            wr$d = 32'h0;
+        end
+    end
+    
+endmodule // top$bar0$regs$events$fifo
+
+
+module vfpga_blk$bar0$regs$events$fifo$ram(read_address,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    output reg  [31:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [31:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[31:0] mem[15:0];
+    
+    always @(*) begin
+       read_data = mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+endmodule // top$bar0$regs$events$fifo$ram
+
+
+module vfpga_blk$bar0$regs$events$fifo$rd(d,q,clock);
     
     // Module arguments
     input wire  [4:0] d;
@@ -4902,7 +4796,26 @@ module vfpga_blk$bar0$regs$events$fill(d,q,clock);
        q <= d;
     end
           
-endmodule // top$bar0$regs$events$fill
+endmodule // top$bar0$regs$events$fifo$rd
+
+
+module vfpga_blk$bar0$regs$events$fifo$wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$bar0$regs$events$fifo$wr
 
 
 module vfpga_blk$bar0$regs$events$lost(d,q,clock);
@@ -4922,348 +4835,6 @@ module vfpga_blk$bar0$regs$events$lost(d,q,clock);
     end
           
 endmodule // top$bar0$regs$events$lost
-
-
-module vfpga_blk$bar0$regs$events$mem$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$0
-
-
-module vfpga_blk$bar0$regs$events$mem$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$1
-
-
-module vfpga_blk$bar0$regs$events$mem$10(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$10
-
-
-module vfpga_blk$bar0$regs$events$mem$11(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$11
-
-
-module vfpga_blk$bar0$regs$events$mem$12(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$12
-
-
-module vfpga_blk$bar0$regs$events$mem$13(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$13
-
-
-module vfpga_blk$bar0$regs$events$mem$14(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$14
-
-
-module vfpga_blk$bar0$regs$events$mem$15(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$15
-
-
-module vfpga_blk$bar0$regs$events$mem$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$2
-
-
-module vfpga_blk$bar0$regs$events$mem$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$3
-
-
-module vfpga_blk$bar0$regs$events$mem$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$4
-
-
-module vfpga_blk$bar0$regs$events$mem$5(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$5
-
-
-module vfpga_blk$bar0$regs$events$mem$6(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$6
-
-
-module vfpga_blk$bar0$regs$events$mem$7(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$7
-
-
-module vfpga_blk$bar0$regs$events$mem$8(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$8
-
-
-module vfpga_blk$bar0$regs$events$mem$9(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$mem$9
-
-
-module vfpga_blk$bar0$regs$events$rptr(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$rptr
-
-
-module vfpga_blk$bar0$regs$events$wptr(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$wptr
 
 
 module vfpga_blk$bar0$regs$fw_cnt0(d,q,clock);
@@ -6401,6 +5972,8 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
     reg  blk$rd_ready;
     wire  [63:0] blk$rd_addr;
     wire  [12:0] blk$rd_len;
+    wire  [2:0] blk$rd_sub;
+    reg  [2:0] blk$cpl_sub;
     reg  blk$cpl_valid;
     wire  blk$cpl_ready;
     reg  [127:0] blk$cpl_data;
@@ -6747,6 +6320,8 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         .rd_ready(blk$rd_ready),
         .rd_addr(blk$rd_addr),
         .rd_len(blk$rd_len),
+        .rd_sub(blk$rd_sub),
+        .cpl_sub(blk$cpl_sub),
         .cpl_valid(blk$cpl_valid),
         .cpl_ready(blk$cpl_ready),
         .cpl_data(blk$cpl_data),
@@ -7090,7 +6665,8 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         blk$rd_ready = dma$r2_req_ready;
         dma$r2_req_addr = blk$rd_addr;
         dma$r2_req_len = blk$rd_len;
-        dma$r2_req_sub = 32'h0;
+        dma$r2_req_sub = blk$rd_sub;
+        blk$cpl_sub = dma$cpl_sub;
         blk$cpl_valid = dma$r2_cpl_valid;
         dma$r2_cpl_ready = blk$cpl_ready;
         blk$cpl_data = dma$cpl_data;
@@ -7823,7 +7399,7 @@ module vfpga_blk$engine$avail$state(d,q,clock);
 endmodule // top$engine$avail$state
 
 
-module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,seg_valid,seg_pop,seg_addr,seg_len,done_push,done_room,done_queue,done_head,done_len,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,wr_valid,wr_ready,wr_addr,wr_len,wr_data,wr_last,cmd_valid,cmd_ready,cmd_tag,cmd_op,cmd_sector,cmd_len,wdata_valid,wdata_ready,wdata_tag,wdata_data,wdata_last,rdata_valid,rdata_ready,rdata_data,scpl_valid,scpl_ready,scpl_status,busy,storage_busy,cur_queue,cnt_read,cnt_written);
+module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,seg_valid,seg_pop,seg_addr,seg_len,done_push,done_room,done_queue,done_head,done_len,rd_valid,rd_ready,rd_addr,rd_len,rd_sub,cpl_sub,cpl_valid,cpl_ready,cpl_data,wr_valid,wr_ready,wr_addr,wr_len,wr_data,wr_last,cmd_valid,cmd_ready,cmd_tag,cmd_op,cmd_sector,cmd_len,wdata_valid,wdata_ready,wdata_tag,wdata_data,wdata_last,rdata_valid,rdata_ready,rdata_data,scpl_valid,scpl_ready,scpl_status,busy,storage_busy,cur_queue,cnt_read,cnt_written);
     
     // Module arguments
     input wire  clock;
@@ -7850,6 +7426,8 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     input wire  rd_ready;
     output reg  [63:0] rd_addr;
     output reg  [12:0] rd_len;
+    output reg  [2:0] rd_sub;
+    input wire  [2:0] cpl_sub;
     input wire  cpl_valid;
     output reg  cpl_ready;
     input wire  [127:0] cpl_data;
@@ -7950,12 +7528,30 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     reg  sto_busy$d;
     wire  sto_busy$q;
     reg  sto_busy$clock;
-    reg  [12:0] req_left$d;
-    wire  [12:0] req_left$q;
-    reg  req_left$clock;
-    reg  rd_out$d;
-    wire  rd_out$q;
-    reg  rd_out$clock;
+    reg  [7:0] rob$read_address;
+    wire  [127:0] rob$read_data;
+    reg  [7:0] rob$write_address;
+    reg  rob$write_clock;
+    reg  [127:0] rob$write_data;
+    reg  rob$write_enable;
+    reg  [2:0] slot_wr$d;
+    wire  [2:0] slot_wr$q;
+    reg  slot_wr$clock;
+    reg  [2:0] slot_rd$d;
+    wire  [2:0] slot_rd$q;
+    reg  slot_rd$clock;
+    reg  [3:0] inflight$d;
+    wire  [3:0] inflight$q;
+    reg  inflight$clock;
+    reg  [47:0] slot_cnt$d;
+    wire  [47:0] slot_cnt$q;
+    reg  slot_cnt$clock;
+    reg  [79:0] slot_len$d;
+    wire  [79:0] slot_len$q;
+    reg  slot_len$clock;
+    reg  [5:0] di$d;
+    wire  [5:0] di$q;
+    reg  di$clock;
     reg  [63:0] wa$d;
     wire  [63:0] wa$q;
     reg  wa$clock;
@@ -7986,7 +7582,18 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     reg  [31:0] s1;
     reg  [4:0] take;
     reg  [4:0] sto_take;
-    reg  [4:0] req_take;
+    reg  [31:0] chunk_r;
+    reg  [5:0] rd_cnt;
+    reg  [9:0] rd_len_b;
+    reg  [5:0] rd_beats;
+    reg  [9:0] rd_take;
+    reg  [5:0] cpl_cnt;
+    reg  [47:0] cnt_inc;
+    reg  [47:0] cpl_cnt_sh;
+    reg  [79:0] rd_len_b_sh;
+    reg  [47:0] rd_cnt_sh;
+    reg  drained;
+    reg  issued;
     
     // Sub module instances
     vfpga_blk$engine$blk$gb gb(
@@ -8076,15 +7683,43 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         .q(sto_busy$q),
         .clock(sto_busy$clock)
     );
-    vfpga_blk$engine$blk$req_left req_left(
-        .d(req_left$d),
-        .q(req_left$q),
-        .clock(req_left$clock)
+    vfpga_blk$engine$blk$rob rob(
+        .read_address(rob$read_address),
+        .read_data(rob$read_data),
+        .write_address(rob$write_address),
+        .write_clock(rob$write_clock),
+        .write_data(rob$write_data),
+        .write_enable(rob$write_enable)
     );
-    vfpga_blk$engine$blk$rd_out rd_out(
-        .d(rd_out$d),
-        .q(rd_out$q),
-        .clock(rd_out$clock)
+    vfpga_blk$engine$blk$slot_wr slot_wr(
+        .d(slot_wr$d),
+        .q(slot_wr$q),
+        .clock(slot_wr$clock)
+    );
+    vfpga_blk$engine$blk$slot_rd slot_rd(
+        .d(slot_rd$d),
+        .q(slot_rd$q),
+        .clock(slot_rd$clock)
+    );
+    vfpga_blk$engine$blk$inflight inflight(
+        .d(inflight$d),
+        .q(inflight$q),
+        .clock(inflight$clock)
+    );
+    vfpga_blk$engine$blk$slot_cnt slot_cnt(
+        .d(slot_cnt$d),
+        .q(slot_cnt$q),
+        .clock(slot_cnt$clock)
+    );
+    vfpga_blk$engine$blk$slot_len slot_len(
+        .d(slot_len$d),
+        .q(slot_len$q),
+        .clock(slot_len$clock)
+    );
+    vfpga_blk$engine$blk$di di(
+        .d(di$d),
+        .q(di$q),
+        .clock(di$clock)
     );
     vfpga_blk$engine$blk$wa wa(
         .d(wa$d),
@@ -8129,8 +7764,12 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         skip$clock = clock;
         sto_left$clock = clock;
         sto_busy$clock = clock;
-        req_left$clock = clock;
-        rd_out$clock = clock;
+        slot_wr$clock = clock;
+        slot_rd$clock = clock;
+        inflight$clock = clock;
+        slot_cnt$clock = clock;
+        slot_len$clock = clock;
+        di$clock = clock;
         wa$clock = clock;
         wl$clock = clock;
         beat_left$clock = clock;
@@ -8151,8 +7790,12 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         skip$d = skip$q;
         sto_left$d = sto_left$q;
         sto_busy$d = sto_busy$q;
-        req_left$d = req_left$q;
-        rd_out$d = rd_out$q;
+        slot_wr$d = slot_wr$q;
+        slot_rd$d = slot_rd$q;
+        inflight$d = inflight$q;
+        slot_cnt$d = slot_cnt$q;
+        slot_len$d = slot_len$q;
+        di$d = di$q;
         wa$d = wa$q;
         wl$d = wl$q;
         beat_left$d = beat_left$q;
@@ -8190,10 +7833,26 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         if (sto_left$q < 32'h10) begin
             sto_take = ((sto_left$q) & 5'h1f);
         end
-        req_take = 32'h10;
-        if (req_left$q < 32'h10) begin
-            req_take = ((req_left$q) & 5'h1f);
+        chunk_r = chunk;
+        if (chunk > 32'h200) begin
+            chunk_r = 32'h200;
         end
+        rd_cnt_sh = slot_cnt$q >> ((((slot_rd$q) & 8'hff) << 32'h2) + (((slot_rd$q) & 8'hff) << 32'h1));
+        rd_cnt = rd_cnt_sh[(32'h0)+:(6)];
+        rd_len_b_sh = slot_len$q >> ((((slot_rd$q) & 8'hff) << 32'h3) + (((slot_rd$q) & 8'hff) << 32'h1));
+        rd_len_b = rd_len_b_sh[(32'h0)+:(10)];
+        rd_beats = (((rd_len_b + 32'hf) >> 32'h4) & 6'h3f);
+        rd_take = rd_len_b - (((di$q) & 10'h3ff) << 32'h4);
+        cpl_cnt_sh = slot_cnt$q >> ((((cpl_sub) & 8'hff) << 32'h2) + (((cpl_sub) & 8'hff) << 32'h1));
+        cpl_cnt = cpl_cnt_sh[(32'h0)+:(6)];
+        cnt_inc = slot_cnt$q;
+        drained = 1'b0;
+        issued = 1'b0;
+        rob$write_clock = clock;
+        rob$write_address = (((cpl_sub) & 8'hff) << 32'h5) + ((cpl_cnt) & 8'hff);
+        rob$write_data = cpl_data;
+        rob$write_enable = 1'b0;
+        rob$read_address = (((slot_rd$q) & 8'hff) << 32'h5) + ((di$q) & 8'hff);
         busy = ((state$q != BlkState$Idle) && (state$q != BlkState$Halted)) || sto_busy$q;
         cur_queue = q$q;
         storage_busy = sto_busy$q;
@@ -8205,7 +7864,8 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         done_len = used$q;
         rd_valid = 1'b0;
         rd_addr = cur_addr$q;
-        rd_len = ((chunk) & 13'h1fff);
+        rd_len = ((chunk_r) & 13'h1fff);
+        rd_sub = slot_wr$q;
         cpl_ready = 1'b0;
         wr_valid = 1'b0;
         wr_addr = wa$q;
@@ -8317,7 +7977,7 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                 end
             BlkState$RPhase:
                 begin
-                    if (~rd_out$q && (todo$q != 32'h0)) begin
+                    if ((todo$q != 32'h0) && (inflight$q < 32'h8)) begin
                         if (cur_len$q == 32'h0) begin
                             seg_pop = 1'b1;
                             cur_addr$d = seg_addr;
@@ -8326,12 +7986,13 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                         else begin
                             rd_valid = 1'b1;
                             if (rd_ready) begin
-                                cnt_read = ((chunk) & 13'h1fff);
-                                rd_out$d = 1'b1;
-                                req_left$d = ((chunk) & 13'h1fff);
-                                cur_addr$d = cur_addr$q + ((chunk) & 64'hffffffffffffffff);
-                                cur_len$d = cur_len$q - chunk;
-                                todo$d = todo$q - chunk;
+                                issued = 1'b1;
+                                cnt_read = ((chunk_r) & 13'h1fff);
+                                slot_len$d = (slot_len$q & ~(((32'h3ff) & 80'hffffffffffffffffffff) << ((((slot_wr$q) & 8'hff) << 32'h3) + (((slot_wr$q) & 8'hff) << 32'h1)))) | (((chunk_r) & 80'hffffffffffffffffffff) << ((((slot_wr$q) & 8'hff) << 32'h3) + (((slot_wr$q) & 8'hff) << 32'h1)));
+                                slot_wr$d = slot_wr$q + 32'h1;
+                                cur_addr$d = cur_addr$q + ((chunk_r) & 64'hffffffffffffffff);
+                                cur_len$d = cur_len$q - chunk_r;
+                                todo$d = todo$q - chunk_r;
                             end
                         end
                     end
@@ -8347,17 +8008,36 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                             skip$d = skip$q - s1;
                         end
                     end
-                    if (rd_out$q) begin
-                        gb$in_data = cpl_data;
-                        gb$in_bytes = req_take;
-                        gb$in_valid = cpl_valid;
-                        cpl_ready = gb$in_ready;
-                        if (cpl_valid && gb$in_ready) begin
-                            req_left$d = req_left$q - ((req_take) & 13'h1fff);
-                            if (req_left$q <= 32'h10) begin
-                                rd_out$d = 1'b0;
+                    cpl_ready = 1'b1;
+                    if (cpl_valid) begin
+                        rob$write_enable = 1'b1;
+                        cnt_inc = slot_cnt$q + (((32'h1) & 48'hffffffffffff) << ((((cpl_sub) & 8'hff) << 32'h2) + (((cpl_sub) & 8'hff) << 32'h1)));
+                    end
+                    if ((inflight$q != 32'h0) && (di$q < rd_cnt)) begin
+                        gb$in_valid = 1'b1;
+                        gb$in_data = rob$read_data;
+                        gb$in_bytes = 32'h10;
+                        if (rd_take < 32'h10) begin
+                            gb$in_bytes = ((rd_take) & 5'h1f);
+                        end
+                        if (gb$in_ready) begin
+                            di$d = di$q + 32'h1;
+                            if ((di$q + 32'h1) == rd_beats) begin
+                                drained = 1'b1;
+                                di$d = 32'h0;
+                                slot_rd$d = slot_rd$q + 32'h1;
                             end
                         end
+                    end
+                    slot_cnt$d = cnt_inc;
+                    if (drained) begin
+                        slot_cnt$d = cnt_inc & ~(((32'h3f) & 48'hffffffffffff) << ((((slot_rd$q) & 8'hff) << 32'h2) + (((slot_rd$q) & 8'hff) << 32'h1)));
+                    end
+                    if (issued && ~drained) begin
+                        inflight$d = inflight$q + 32'h1;
+                    end
+                    else if (~issued && drained) begin
+                        inflight$d = inflight$q - 32'h1;
                     end
                     if ((sto_left$q != 32'h0) && (((gb$fill) & 32'hffffffff) >= ((sto_take) & 32'hffffffff))) begin
                         wdata_valid = 1'b1;
@@ -8367,7 +8047,7 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                             sto_left$d = sto_left$q - ((sto_take) & 32'hffffffff);
                         end
                     end
-                    if ((todo$q == 32'h0) && (skip$q == 32'h0) && ~rd_out$q && (sto_left$q == 32'h0)) begin
+                    if ((todo$q == 32'h0) && (skip$q == 32'h0) && (inflight$q == 32'h0) && (sto_left$q == 32'h0)) begin
                         gb$clear = 1'b1;
                         todo$d = 32'h0;
                         skip$d = wlen$q - 32'h1;
@@ -8516,7 +8196,11 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
             state$d = BlkState$Idle;
             sto_busy$d = 1'b0;
             sto_left$d = 32'h0;
-            rd_out$d = 1'b0;
+            inflight$d = 32'h0;
+            slot_cnt$d = 32'h0;
+            slot_rd$d = 32'h0;
+            slot_wr$d = 32'h0;
+            di$d = 32'h0;
             gb$clear = 1'b1;
         end
     end
@@ -8579,6 +8263,25 @@ module vfpga_blk$engine$blk$cur_len(d,q,clock);
     end
           
 endmodule // top$engine$blk$cur_len
+
+
+module vfpga_blk$engine$blk$di(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$di
 
 
 module vfpga_blk$engine$blk$dlen(d,q,clock);
@@ -8748,6 +8451,25 @@ module vfpga_blk$engine$blk$idn(d,q,clock);
 endmodule // top$engine$blk$idn
 
 
+module vfpga_blk$engine$blk$inflight(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$inflight
+
+
 module vfpga_blk$engine$blk$op(d,q,clock);
     
     // Module arguments
@@ -8786,44 +8508,6 @@ module vfpga_blk$engine$blk$q(d,q,clock);
 endmodule // top$engine$blk$q
 
 
-module vfpga_blk$engine$blk$rd_out(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$rd_out
-
-
-module vfpga_blk$engine$blk$req_left(d,q,clock);
-    
-    // Module arguments
-    input wire  [12:0] d;
-    output reg  [12:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 13'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$req_left
-
-
 module vfpga_blk$engine$blk$rlen(d,q,clock);
     
     // Module arguments
@@ -8841,6 +8525,31 @@ module vfpga_blk$engine$blk$rlen(d,q,clock);
     end
           
 endmodule // top$engine$blk$rlen
+
+
+module vfpga_blk$engine$blk$rob(read_address,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [7:0] read_address;
+    output reg  [127:0] read_data;
+    input wire  [7:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[255:0];
+    
+    always @(*) begin
+       read_data = mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+endmodule // top$engine$blk$rob
 
 
 module vfpga_blk$engine$blk$sector(d,q,clock);
@@ -8879,6 +8588,82 @@ module vfpga_blk$engine$blk$skip(d,q,clock);
     end
           
 endmodule // top$engine$blk$skip
+
+
+module vfpga_blk$engine$blk$slot_cnt(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$slot_cnt
+
+
+module vfpga_blk$engine$blk$slot_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [79:0] d;
+    output reg  [79:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 80'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$slot_len
+
+
+module vfpga_blk$engine$blk$slot_rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$slot_rd
+
+
+module vfpga_blk$engine$blk$slot_wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$slot_wr
 
 
 module vfpga_blk$engine$blk$stat(d,q,clock);

@@ -373,7 +373,11 @@ impl core::fmt::Debug for RegFile {
 }
 
 // The decode reads as a table of regions and offsets; keep it nested.
-#[allow(clippy::collapsible_if, clippy::collapsible_else_if)]
+#[allow(
+    clippy::collapsible_if,
+    clippy::collapsible_else_if,
+    clippy::collapsible_match
+)]
 impl Logic for RegFile {
     #[hdl_gen]
     fn update(&mut self) {
@@ -607,115 +611,165 @@ impl Logic for RegFile {
                 }
             }
         }
-        // Read data of the register at g_addr.
-        if self.g_addr.q.val() == 0x00 {
-            self.g_rd.next = 0x4750_4656_u64.into();
-        } else if self.g_addr.q.val() == 0x01 {
-            self.g_rd.next = 2.into();
-        } else if self.g_addr.q.val() == 0x02 {
-            self.g_rd.next = bit_cast::<32, 16>(self.qi.count.val());
-        } else if self.g_addr.q.val() == 0x03 {
-            self.g_rd.next = 256.into();
-        } else if self.g_addr.q.val() == 0x04 {
-            self.g_rd.next = self.events.head.val();
-        } else if self.g_addr.q.val() == 0x05 {
-            self.g_rd.next = bit_cast::<32, 5>(self.events.count.val());
-        } else if self.g_addr.q.val() == 0x08 {
-            self.g_rd.next = bit_cast::<32, 8>(self.dev_status.q.val());
-        } else if self.g_addr.q.val() == 0x09 {
-            self.g_rd.next = bit_cast::<32, 8>(self.config_gen.q.val());
-        } else if self.g_addr.q.val() == 0x0A {
-            self.g_rd.next = self.dev_feat_lo.q.val();
-        } else if self.g_addr.q.val() == 0x0B {
-            self.g_rd.next = self.dev_feat_hi.q.val();
-        } else if self.g_addr.q.val() == 0x0C {
-            self.g_rd.next = self.drv_feat_lo.q.val();
-        } else if self.g_addr.q.val() == 0x0D {
-            self.g_rd.next = self.drv_feat_hi.q.val();
-        } else if self.g_addr.q.val() == 0x0E {
-            self.g_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val());
-        } else if self.g_addr.q.val() == 0x10 {
-            self.g_rd.next = bit_cast::<32, 4>(self.engine_ctrl.q.val());
-        } else if self.g_addr.q.val() == 0x11 {
-            self.g_rd.next = bit_cast::<32, 1>(self.idle.val().into())
-                | (bit_cast::<32, 1>(self.error.val().into()) << 1)
-                | (bit_cast::<32, 1>(self.events.overflow.val().into()) << 2);
-        } else if self.g_addr.q.val() == 0x12 {
-            self.g_rd.next = bit_cast::<32, 8>(self.error_cause.val());
-        } else if self.g_addr.q.val() == 0x13 {
-            self.g_rd.next = bit_cast::<32, 8>(self.error_queue.val());
-        } else if self.g_addr.q.val() == 0x14 {
-            self.g_rd.next = self.error_detail.val();
-        } else if self.g_addr.q.val() == 0x17 {
-            self.g_rd.next = self.fw_status.q.val();
-        } else if self.g_addr.q.val() == 0x20 {
-            self.g_rd.next = bit_cast::<32, 16>(self.g_qsel.q.val());
-        } else if (self.g_addr.q.val() >= 0x21) && (self.g_addr.q.val() <= 0x2D) {
-            self.g_rd.next = self.t_rd.val();
-        } else if self.g_addr.q.val() == 0x30 {
-            self.g_rd.next = bit_cast::<32, 8>(self.devcfg_addr.q.val());
-        } else if self.g_addr.q.val() == 0x31 {
-            self.g_rd.next = self.cfg_ram_g.read_data.val();
-        } else if self.g_addr.q.val() == 0x46 {
-            self.g_rd.next = self.fw_cnt0.q.val();
-        } else if self.g_addr.q.val() == 0x47 {
-            self.g_rd.next = self.fw_cnt1.q.val();
-        } else if self.g_addr.q.val() == 0x48 {
-            self.g_rd.next = self.cnt_requests.val().get_bits::<32>(0);
-        } else if self.g_addr.q.val() == 0x49 {
-            self.g_rd.next = self.cnt_bytes_read.val().get_bits::<32>(0);
-        } else if self.g_addr.q.val() == 0x4A {
-            self.g_rd.next = self.cnt_bytes_written.val().get_bits::<32>(0);
-        } else if self.g_addr.q.val() == 0x4B {
-            self.g_rd.next = self.cnt_notifies.val().get_bits::<32>(0);
-        } else if self.g_addr.q.val() == 0x4C {
-            self.g_rd.next = self.interrupts.val().get_bits::<32>(0);
-        } else if self.g_addr.q.val() == 0x4D {
-            self.g_rd.next = self.cnt_dma_errors.val().get_bits::<32>(0);
+        // Read data of the register at g_addr. Match arms are decimal: rust-hdl
+        // copies patterns into Verilog, which has no 0x literals.
+        match self.g_addr.q.val().index() {
+            0 => {
+                self.g_rd.next = 0x4750_4656_u64.into();
+            }
+            1 => {
+                self.g_rd.next = 2.into();
+            }
+            2 => {
+                self.g_rd.next = bit_cast::<32, 16>(self.qi.count.val());
+            }
+            3 => {
+                self.g_rd.next = 256.into();
+            }
+            4 => {
+                self.g_rd.next = self.events.head.val();
+            }
+            5 => {
+                self.g_rd.next = bit_cast::<32, 5>(self.events.count.val());
+            }
+            8 => {
+                self.g_rd.next = bit_cast::<32, 8>(self.dev_status.q.val());
+            }
+            9 => {
+                self.g_rd.next = bit_cast::<32, 8>(self.config_gen.q.val());
+            }
+            10 => {
+                self.g_rd.next = self.dev_feat_lo.q.val();
+            }
+            11 => {
+                self.g_rd.next = self.dev_feat_hi.q.val();
+            }
+            12 => {
+                self.g_rd.next = self.drv_feat_lo.q.val();
+            }
+            13 => {
+                self.g_rd.next = self.drv_feat_hi.q.val();
+            }
+            14 => {
+                self.g_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val());
+            }
+            16 => {
+                self.g_rd.next = bit_cast::<32, 4>(self.engine_ctrl.q.val());
+            }
+            17 => {
+                self.g_rd.next = bit_cast::<32, 1>(self.idle.val().into())
+                    | (bit_cast::<32, 1>(self.error.val().into()) << 1)
+                    | (bit_cast::<32, 1>(self.events.overflow.val().into()) << 2);
+            }
+            18 => {
+                self.g_rd.next = bit_cast::<32, 8>(self.error_cause.val());
+            }
+            19 => {
+                self.g_rd.next = bit_cast::<32, 8>(self.error_queue.val());
+            }
+            20 => {
+                self.g_rd.next = self.error_detail.val();
+            }
+            23 => {
+                self.g_rd.next = self.fw_status.q.val();
+            }
+            32 => {
+                self.g_rd.next = bit_cast::<32, 16>(self.g_qsel.q.val());
+            }
+            48 => {
+                self.g_rd.next = bit_cast::<32, 8>(self.devcfg_addr.q.val());
+            }
+            49 => {
+                self.g_rd.next = self.cfg_ram_g.read_data.val();
+            }
+            70 => {
+                self.g_rd.next = self.fw_cnt0.q.val();
+            }
+            71 => {
+                self.g_rd.next = self.fw_cnt1.q.val();
+            }
+            72 => {
+                self.g_rd.next = self.cnt_requests.val().get_bits::<32>(0);
+            }
+            73 => {
+                self.g_rd.next = self.cnt_bytes_read.val().get_bits::<32>(0);
+            }
+            74 => {
+                self.g_rd.next = self.cnt_bytes_written.val().get_bits::<32>(0);
+            }
+            75 => {
+                self.g_rd.next = self.cnt_notifies.val().get_bits::<32>(0);
+            }
+            76 => {
+                self.g_rd.next = self.interrupts.val().get_bits::<32>(0);
+            }
+            77 => {
+                self.g_rd.next = self.cnt_dma_errors.val().get_bits::<32>(0);
+            }
+            _ => {
+                if (self.g_addr.q.val() >= 0x21) && (self.g_addr.q.val() <= 0x2D) {
+                    self.g_rd.next = self.t_rd.val();
+                }
+            }
         }
         if self.g_go.val() {
             if self.g_write.q.val() {
                 self.g_rdata.d.next = 0.into();
-                if self.g_addr.q.val() == 0x08 {
-                    self.dev_status.d.next = self.g_wdata.q.val().get_bits::<8>(0);
-                    self.status_pending.d.next = false;
-                } else if self.g_addr.q.val() == 0x09 {
-                    self.config_gen.d.next = self.g_wdata.q.val().get_bits::<8>(0);
-                } else if self.g_addr.q.val() == 0x0A {
-                    self.dev_feat_lo.d.next = self.g_wdata.q.val();
-                } else if self.g_addr.q.val() == 0x0B {
-                    self.dev_feat_hi.d.next = self.g_wdata.q.val();
-                } else if self.g_addr.q.val() == 0x10 {
-                    self.engine_ctrl.d.next = self.g_wdata.q.val().get_bits::<4>(0);
-                } else if self.g_addr.q.val() == 0x15 {
-                    // Only while idle: clearing queue state under DMA would
-                    // corrupt guest memory.
-                    if self.g_wdata.q.val().get_bit(0) && self.idle.val() {
-                        self.do_ereset.next = true;
+                match self.g_addr.q.val().index() {
+                    8 => {
+                        self.dev_status.d.next = self.g_wdata.q.val().get_bits::<8>(0);
+                        self.status_pending.d.next = false;
                     }
-                } else if self.g_addr.q.val() == 0x16 {
-                    if self.g_wdata.q.val().get_bit(0) {
-                        self.config_irq.next = true;
+                    9 => {
+                        self.config_gen.d.next = self.g_wdata.q.val().get_bits::<8>(0);
                     }
-                } else if self.g_addr.q.val() == 0x17 {
-                    self.fw_status.d.next = self.g_wdata.q.val();
-                } else if self.g_addr.q.val() == 0x20 {
-                    self.g_qsel.d.next = self.g_wdata.q.val().get_bits::<16>(0);
-                } else if self.g_addr.q.val() == 0x30 {
-                    self.devcfg_addr.d.next = self.g_wdata.q.val().get_bits::<8>(0);
-                } else if self.g_addr.q.val() == 0x31 {
-                    self.cfg_ram_m.write_enable.next = true;
-                    self.cfg_ram_g.write_enable.next = true;
-                    if self.devcfg_addr.q.val().get_bits::<6>(2) == 0 {
-                        self.cap_lo.d.next = self.g_wdata.q.val();
+                    10 => {
+                        self.dev_feat_lo.d.next = self.g_wdata.q.val();
                     }
-                    if self.devcfg_addr.q.val().get_bits::<6>(2) == 1 {
-                        self.cap_hi.d.next = self.g_wdata.q.val();
+                    11 => {
+                        self.dev_feat_hi.d.next = self.g_wdata.q.val();
                     }
-                } else if self.g_addr.q.val() == 0x46 {
-                    self.fw_cnt0.d.next = self.g_wdata.q.val();
-                } else if self.g_addr.q.val() == 0x47 {
-                    self.fw_cnt1.d.next = self.g_wdata.q.val();
+                    16 => {
+                        self.engine_ctrl.d.next = self.g_wdata.q.val().get_bits::<4>(0);
+                    }
+                    21 => {
+                        // Only while idle: clearing queue state under DMA would
+                        // corrupt guest memory.
+                        if self.g_wdata.q.val().get_bit(0) && self.idle.val() {
+                            self.do_ereset.next = true;
+                        }
+                    }
+                    22 => {
+                        if self.g_wdata.q.val().get_bit(0) {
+                            self.config_irq.next = true;
+                        }
+                    }
+                    23 => {
+                        self.fw_status.d.next = self.g_wdata.q.val();
+                    }
+                    32 => {
+                        self.g_qsel.d.next = self.g_wdata.q.val().get_bits::<16>(0);
+                    }
+                    48 => {
+                        self.devcfg_addr.d.next = self.g_wdata.q.val().get_bits::<8>(0);
+                    }
+                    49 => {
+                        self.cfg_ram_m.write_enable.next = true;
+                        self.cfg_ram_g.write_enable.next = true;
+                        if self.devcfg_addr.q.val().get_bits::<6>(2) == 0 {
+                            self.cap_lo.d.next = self.g_wdata.q.val();
+                        }
+                        if self.devcfg_addr.q.val().get_bits::<6>(2) == 1 {
+                            self.cap_hi.d.next = self.g_wdata.q.val();
+                        }
+                    }
+                    70 => {
+                        self.fw_cnt0.d.next = self.g_wdata.q.val();
+                    }
+                    71 => {
+                        self.fw_cnt1.d.next = self.g_wdata.q.val();
+                    }
+                    _ => {}
                 }
                 for i in 0..NQ {
                     if self.g_qsel.q.val() == self.qi.idx[i].val() {
@@ -793,65 +847,83 @@ impl Logic for RegFile {
             }
         }
 
-        // Read data and hold conditions at m_addr.
+        // Read data and hold conditions at m_addr (decimal byte offsets in the
+        // match arms: rust-hdl copies patterns into Verilog verbatim).
         self.m_rd.next = 0.into();
         self.m_hold.next = false;
         if self.m_region.val() == 0 {
-            if self.m_off.val() == 0x00 {
-                self.m_rd.next = self.dfsel.q.val();
-            } else if self.m_off.val() == 0x04 {
-                if self.dfsel.q.val() == 0 {
-                    self.m_rd.next = self.dev_feat_lo.q.val();
-                } else if self.dfsel.q.val() == 1 {
-                    self.m_rd.next = self.dev_feat_hi.q.val();
+            match self.m_off.val().index() {
+                0 => {
+                    self.m_rd.next = self.dfsel.q.val();
                 }
-            } else if self.m_off.val() == 0x08 {
-                self.m_rd.next = self.drfsel.q.val();
-            } else if self.m_off.val() == 0x0C {
-                if self.drfsel.q.val() == 0 {
-                    self.m_rd.next = self.drv_feat_lo.q.val();
-                } else if self.drfsel.q.val() == 1 {
-                    self.m_rd.next = self.drv_feat_hi.q.val();
+                4 => {
+                    if self.dfsel.q.val() == 0 {
+                        self.m_rd.next = self.dev_feat_lo.q.val();
+                    } else if self.dfsel.q.val() == 1 {
+                        self.m_rd.next = self.dev_feat_hi.q.val();
+                    }
                 }
-            } else if self.m_off.val() == 0x10 {
-                self.m_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val())
-                    | ((bit_cast::<32, 16>(self.qi.count.val())) << 16);
-            } else if self.m_off.val() == 0x14 {
-                self.m_rd.next = bit_cast::<32, 8>(self.dev_status.q.val())
-                    | (bit_cast::<32, 8>(self.config_gen.q.val()) << 8)
-                    | (bit_cast::<32, 16>(self.queue_select.q.val()) << 16);
-                // The driver must see firmware's answer to its status write.
-                if self.m_strb.q.val().get_bit(0) && self.status_pending.q.val() {
-                    self.m_hold.next = true;
+                8 => {
+                    self.m_rd.next = self.drfsel.q.val();
                 }
-            } else if self.m_off.val() == 0x18 {
-                self.m_rd.next = bit_cast::<32, 16>(self.s_size.val())
-                    | (bit_cast::<32, 16>(self.s_vec.val()) << 16);
-            } else if self.m_off.val() == 0x1C {
-                if self.s_valid.val() {
-                    self.m_rd.next = bit_cast::<32, 1>(self.s_en.val().into())
+                12 => {
+                    if self.drfsel.q.val() == 0 {
+                        self.m_rd.next = self.drv_feat_lo.q.val();
+                    } else if self.drfsel.q.val() == 1 {
+                        self.m_rd.next = self.drv_feat_hi.q.val();
+                    }
+                }
+                16 => {
+                    self.m_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val())
+                        | ((bit_cast::<32, 16>(self.qi.count.val())) << 16);
+                }
+                20 => {
+                    self.m_rd.next = bit_cast::<32, 8>(self.dev_status.q.val())
+                        | (bit_cast::<32, 8>(self.config_gen.q.val()) << 8)
                         | (bit_cast::<32, 16>(self.queue_select.q.val()) << 16);
+                    // The driver must see firmware's answer to its status write.
+                    if self.m_strb.q.val().get_bit(0) && self.status_pending.q.val() {
+                        self.m_hold.next = true;
+                    }
                 }
-                if (self.m_strb.q.val().get_bits::<2>(0) != 0) && self.s_pend.val() {
-                    self.m_hold.next = true;
+                24 => {
+                    self.m_rd.next = bit_cast::<32, 16>(self.s_size.val())
+                        | (bit_cast::<32, 16>(self.s_vec.val()) << 16);
                 }
-            } else if self.m_off.val() == 0x20 {
-                self.m_rd.next = self.s_desc.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x24 {
-                self.m_rd.next = self.s_desc.val().get_bits::<32>(32);
-            } else if self.m_off.val() == 0x28 {
-                self.m_rd.next = self.s_avail.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x2C {
-                self.m_rd.next = self.s_avail.val().get_bits::<32>(32);
-            } else if self.m_off.val() == 0x30 {
-                self.m_rd.next = self.s_used.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x34 {
-                self.m_rd.next = self.s_used.val().get_bits::<32>(32);
-            } else if self.m_off.val() == 0x38 {
-                if self.s_valid.val() {
-                    self.m_rd.next = bit_cast::<32, 16>(self.queue_select.q.val())
-                        | (bit_cast::<32, 1>(self.s_reset.val().into()) << 16);
+                28 => {
+                    if self.s_valid.val() {
+                        self.m_rd.next = bit_cast::<32, 1>(self.s_en.val().into())
+                            | (bit_cast::<32, 16>(self.queue_select.q.val()) << 16);
+                    }
+                    if (self.m_strb.q.val().get_bits::<2>(0) != 0) && self.s_pend.val() {
+                        self.m_hold.next = true;
+                    }
                 }
+                32 => {
+                    self.m_rd.next = self.s_desc.val().get_bits::<32>(0);
+                }
+                36 => {
+                    self.m_rd.next = self.s_desc.val().get_bits::<32>(32);
+                }
+                40 => {
+                    self.m_rd.next = self.s_avail.val().get_bits::<32>(0);
+                }
+                44 => {
+                    self.m_rd.next = self.s_avail.val().get_bits::<32>(32);
+                }
+                48 => {
+                    self.m_rd.next = self.s_used.val().get_bits::<32>(0);
+                }
+                52 => {
+                    self.m_rd.next = self.s_used.val().get_bits::<32>(32);
+                }
+                56 => {
+                    if self.s_valid.val() {
+                        self.m_rd.next = bit_cast::<32, 16>(self.queue_select.q.val())
+                            | (bit_cast::<32, 1>(self.s_reset.val().into()) << 16);
+                    }
+                }
+                _ => {}
             }
         } else if self.m_region.val() == 1 {
             if self.m_off.val() == 0 {
@@ -862,43 +934,63 @@ impl Logic for RegFile {
                 self.m_rd.next = self.cfg_ram_m.read_data.val();
             }
         } else if self.m_region.val() == 4 {
-            if self.m_off.val() == 0x000 {
-                self.m_rd.next = 0x4750_4656_u64.into();
-            } else if self.m_off.val() == 0x004 {
-                self.m_rd.next = 1.into();
-            } else if self.m_off.val() == 0x008 {
-                self.m_rd.next = bit_cast::<32, 16>(self.qi.count.val());
-            } else if self.m_off.val() == 0x00C {
-                self.m_rd.next = self.fw_status.q.val();
-            } else if self.m_off.val() == 0x010 {
-                self.m_rd.next = bit_cast::<32, 8>(self.error_cause.val());
-            } else if self.m_off.val() == 0x014 {
-                self.m_rd.next = bit_cast::<32, 8>(self.error_queue.val());
-            } else if self.m_off.val() == 0x018 {
-                self.m_rd.next = self.error_detail.val();
-            } else if self.m_off.val() == 0x040 {
-                self.m_rd.next = self.cnt_requests.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x048 {
-                self.m_rd.next = self.cnt_bytes_read.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x050 {
-                self.m_rd.next = self.cnt_bytes_written.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x058 {
-                self.m_rd.next = self.cnt_notifies.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x060 {
-                self.m_rd.next = self.interrupts.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x068 {
-                self.m_rd.next = self.cnt_dma_errors.val().get_bits::<32>(0);
-            } else if self.m_off.val() == 0x070 {
-                self.m_rd.next = self.fw_cnt0.q.val();
-            } else if self.m_off.val() == 0x078 {
-                self.m_rd.next = self.fw_cnt1.q.val();
-            } else if (self.m_off.val() >= 0x040)
-                && (self.m_off.val() < 0x080)
-                && self.m_off.val().get_bit(2)
-            {
-                // High dwords: the value latched when the low dword was read,
-                // so a 64-bit counter reads consistently low then high.
-                self.m_rd.next = self.cnt_shadow.q.val();
+            match self.m_off.val().index() {
+                0 => {
+                    self.m_rd.next = 0x4750_4656_u64.into();
+                }
+                4 => {
+                    self.m_rd.next = 1.into();
+                }
+                8 => {
+                    self.m_rd.next = bit_cast::<32, 16>(self.qi.count.val());
+                }
+                12 => {
+                    self.m_rd.next = self.fw_status.q.val();
+                }
+                16 => {
+                    self.m_rd.next = bit_cast::<32, 8>(self.error_cause.val());
+                }
+                20 => {
+                    self.m_rd.next = bit_cast::<32, 8>(self.error_queue.val());
+                }
+                24 => {
+                    self.m_rd.next = self.error_detail.val();
+                }
+                64 => {
+                    self.m_rd.next = self.cnt_requests.val().get_bits::<32>(0);
+                }
+                72 => {
+                    self.m_rd.next = self.cnt_bytes_read.val().get_bits::<32>(0);
+                }
+                80 => {
+                    self.m_rd.next = self.cnt_bytes_written.val().get_bits::<32>(0);
+                }
+                88 => {
+                    self.m_rd.next = self.cnt_notifies.val().get_bits::<32>(0);
+                }
+                96 => {
+                    self.m_rd.next = self.interrupts.val().get_bits::<32>(0);
+                }
+                104 => {
+                    self.m_rd.next = self.cnt_dma_errors.val().get_bits::<32>(0);
+                }
+                112 => {
+                    self.m_rd.next = self.fw_cnt0.q.val();
+                }
+                120 => {
+                    self.m_rd.next = self.fw_cnt1.q.val();
+                }
+                _ => {
+                    if (self.m_off.val() >= 0x040)
+                        && (self.m_off.val() < 0x080)
+                        && self.m_off.val().get_bit(2)
+                    {
+                        // High dwords: the value latched when the low dword
+                        // was read, so a 64-bit counter reads consistently
+                        // low then high.
+                        self.m_rd.next = self.cnt_shadow.q.val();
+                    }
+                }
             }
             if self.v_hit.val() {
                 if self.m_off.val().get_bits::<4>(0) == 0x0 {
