@@ -215,6 +215,12 @@ impl TopOutputs {
             v[i] = get(n);
             i += 1;
         });
+        TopOutputs::from_values(&v)
+    }
+
+    /// Builds the outputs from every signal's value in
+    /// [`TopOutputs::visit`]'s order.
+    pub fn from_values(v: &[u128; OUTPUT_SIGNALS]) -> TopOutputs {
         let on = |x: u128| x != 0;
         TopOutputs {
             mmio_req_ready: on(v[0]),

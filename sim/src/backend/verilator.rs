@@ -5,7 +5,7 @@
 
 use crate::backend::verilog_ports::same_signal;
 use crate::backend::{Backend, BackendKind};
-use crate::ports::{TopInputs, TopOutputs};
+use crate::ports::{OUTPUT_SIGNALS, TopInputs, TopOutputs};
 
 mod layout {
     include!(concat!(env!("OUT_DIR"), "/verilator_ports.rs"));
@@ -34,6 +34,11 @@ pub struct VerilatorBackend {
     outputs: Vec<Slot>,
     in_buf: Vec<u32>,
     out_buf: Vec<u32>,
+    /// The inputs packed in `in_buf` (most cycles repeat the last ones).
+    last_in: Option<TopInputs>,
+    /// `out_buf` of the last settle and the outputs decoded from it.
+    last_out_buf: Vec<u32>,
+    last_out: TopOutputs,
 }
 
 // SAFETY: the model is owned by this value alone and only used through
@@ -80,6 +85,9 @@ impl VerilatorBackend {
             outputs: outputs.into_iter().flatten().collect(),
             in_buf: vec![0; layout::IN_WORDS.max(1)],
             out_buf: vec![0; layout::OUT_WORDS.max(1)],
+            last_in: None,
+            last_out_buf: vec![0; layout::OUT_WORDS.max(1)],
+            last_out: TopOutputs::default(),
         })
     }
 
@@ -132,16 +140,25 @@ impl Backend for VerilatorBackend {
     }
 
     fn settle(&mut self, inputs: &TopInputs) -> TopOutputs {
-        self.pack(inputs);
+        // Packing and decoding cost as much as a third of a cycle; most
+        // cycles repeat the previous inputs and outputs, so skip both then.
+        if self.last_in.as_ref() != Some(inputs) {
+            self.pack(inputs);
+            self.last_in = Some(*inputs);
+        }
         // SAFETY: the buffers have IN_WORDS / OUT_WORDS words, the sizes the
         // shim was generated with.
         unsafe { vfpga_model_settle(self.model, self.in_buf.as_ptr(), self.out_buf.as_mut_ptr()) };
-        let mut i = 0;
-        TopOutputs::from_signals(|_| {
-            let v = self.read(self.outputs[i]);
-            i += 1;
-            v
-        })
+        if self.out_buf == self.last_out_buf {
+            return self.last_out;
+        }
+        let mut v = [0u128; OUTPUT_SIGNALS];
+        for (v, s) in v.iter_mut().zip(&self.outputs) {
+            *v = self.read(*s);
+        }
+        self.last_out = TopOutputs::from_values(&v);
+        self.last_out_buf.copy_from_slice(&self.out_buf);
+        self.last_out
     }
 
     fn edge(&mut self) {
