@@ -6,6 +6,8 @@
 //! `vq` (split-ring engine), `blk` (virtio-blk request processing) and `top`
 //! (the blk personality's top level, written out as Verilog by `vfpga-hdl-gen`).
 
+#![deny(missing_docs)]
+
 // Modules are added below as each one compiles.
 pub mod mmio;
 pub mod msix;
