@@ -60,8 +60,20 @@ fn board(kind: BackendKind) -> Board {
     Board::new(kind, 1 << 16, cfg)
 }
 
+/// CPU time of this thread: on a shared machine the wall-clock rate
+/// depends on the load, the per-CPU-second rate much less.
+fn thread_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
 fn measure(b: &mut Board, secs: f64, mut between: impl FnMut(&mut Board)) -> (u64, Duration) {
     let start_cycle = b.machine.now();
+    let cpu = thread_cpu();
     let t = Instant::now();
     let limit = Duration::from_secs_f64(secs);
     while t.elapsed() < limit {
@@ -70,7 +82,12 @@ fn measure(b: &mut Board, secs: f64, mut between: impl FnMut(&mut Board)) -> (u6
         }
         between(b);
     }
-    (b.machine.now() - start_cycle, t.elapsed())
+    let cycles = b.machine.now() - start_cycle;
+    println!(
+        "           ({:.0} cycles per CPU second of the clock thread)",
+        cycles as f64 / (thread_cpu() - cpu).as_secs_f64()
+    );
+    (cycles, t.elapsed())
 }
 
 fn idle(kind: BackendKind, secs: f64) {
