@@ -100,3 +100,54 @@ fn host_blk_driver_writes_then_reads_back_the_pattern() {
     assert!(r.interrupts > 0, "completions were signalled by MSI-X");
     assert_eq!(dev.bus().iommu().faults(), 0);
 }
+
+#[test]
+fn function_reset_keeps_the_disk_and_the_device_comes_back() {
+    let dev = sim(1024);
+    let opts = BlkOptions {
+        queues: 1,
+        depth: 4,
+        request_size: 4096,
+        timeout: Duration::from_secs(120),
+    };
+    let seed = 11;
+    let reqs = |kind| {
+        (0..4u64).map(move |i| Request {
+            kind,
+            sector: i * 8,
+            len: 4096,
+        })
+    };
+    {
+        let mut drv = BlkDriver::new(dev.clone() as Arc<dyn Device>, opts).unwrap();
+        drv.run(
+            reqs(ReqKind::Write),
+            |r, buf| fill_pattern(seed, r.sector * 512, buf),
+            |_, _| Ok(()),
+        )
+        .unwrap();
+    }
+    dev.reset().unwrap();
+    assert!(
+        !dev.bus().pci_inputs().bus_master,
+        "reset clears bus master"
+    );
+    let st = u64::from(vfpga_abi::bar0::COMMON_CFG + vfpga_abi::common_cfg::DEVICE_STATUS);
+    assert_eq!(
+        dev.read_u8(0, st).unwrap(),
+        0,
+        "device_status reads 0 after reset"
+    );
+    let mut drv = BlkDriver::new(dev.clone() as Arc<dyn Device>, opts).unwrap();
+    let r = drv
+        .run(
+            reqs(ReqKind::Read),
+            |_, _| {},
+            |r, buf| match check_pattern(seed, r.sector * 512, buf) {
+                None => Ok(()),
+                Some((bad, first)) => Err(format!("{bad} bad bytes from {first:#x}")),
+            },
+        )
+        .unwrap();
+    assert_eq!(r.requests, 4);
+}
