@@ -76,10 +76,14 @@ impl Shared {
     }
 
     fn push_cmds(&self, cmds: impl IntoIterator<Item = Cmd>) {
-        self.ops
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(cmds);
+        let mut ops = self.ops.lock().unwrap_or_else(PoisonError::into_inner);
+        ops.extend(cmds);
+        if !self.alive.load(Ordering::Acquire) {
+            // No clock thread to answer: dropping the reply closures ends
+            // the callers' waits with an error.
+            ops.clear();
+        }
+        drop(ops);
         self.ops_pending.store(true, Ordering::Release);
         self.waker.wake();
     }
@@ -255,7 +259,23 @@ impl SimDevice {
     }
 }
 
+/// Marks the device gone when the clock thread ends, normally or by a
+/// panic in the simulation, and fails every transaction still queued.
+struct Gone<'a>(&'a Shared);
+
+impl Drop for Gone<'_> {
+    fn drop(&mut self) {
+        self.0.alive.store(false, Ordering::Release);
+        self.0
+            .ops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
 fn clock_thread(mut machine: Machine, s: &Shared) {
+    let _gone = Gone(s);
     let mut doorbells: Vec<(std::os::fd::RawFd, u32, u32)> = Vec::new();
     let mut since_doorbell_check = 0u32;
     while !s.stop.load(Ordering::Acquire) {
@@ -273,7 +293,6 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
                             Ok(m) => m,
                             Err(e) => {
                                 tracing::error!(%e, "function reset failed; the device is gone");
-                                s.alive.store(false, Ordering::Release);
                                 return;
                             }
                         }
@@ -315,10 +334,6 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
             }
         }
     }
-    s.alive.store(false, Ordering::Release);
-    // Pending reads get their reply closures dropped: their callers see
-    // the device gone.
-    s.ops.lock().unwrap_or_else(PoisonError::into_inner).clear();
 }
 
 /// Turns signalled doorbell eventfds into notify-region writes.
