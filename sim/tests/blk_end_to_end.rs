@@ -197,3 +197,49 @@ fn unmapped_descriptor_address_faults_and_needs_reset_on_verilator() {
         unmapped_descriptor(BackendKind::Verilator);
     }
 }
+
+#[test]
+fn mapping_removed_while_a_read_is_in_flight_fails_without_touching_memory() {
+    let split = 0x20_0000;
+    let mut b = Board::with_split(
+        BackendKind::default_available(),
+        SECTORS,
+        MachineConfig::default(),
+        split,
+    );
+    let mem = b.mem.clone();
+    let vq = MockSplitQueue::create(&mem, GuestAddress(RING_BASE), QSIZE);
+    let (d, a, u) = (vq.desc_table_addr().0, vq.avail_addr().0, vq.used_addr().0);
+    b.init(&[(QSIZE, d, a, u)]);
+    let (h, s, data) = (DATA_BASE, DATA_BASE + 0x100, split + 0x1000);
+    b.blk_header(h, blk::req::IN, 0);
+    let before = b.fill(data, 4096, 0xA5);
+    let list = vec![vec![
+        desc(h, 16, 0),
+        desc(data, 4096, DESC_F_WRITE),
+        desc(s, 1, DESC_F_WRITE),
+    ]];
+    vq.add_desc_chains(&chains(&list, 0), 0).unwrap();
+    b.kick(0);
+    // The storage read is under way: the data has not been written yet.
+    assert!(b.run_until(1_000_000, |b| !b.machine.core().storage.is_quiet()));
+    b.unmap_high(split);
+    let st = bar0::COMMON_CFG + vfpga_abi::common_cfg::DEVICE_STATUS;
+    assert!(
+        b.run_until(2_000_000, |b| b.read(st, 1) as u8
+            & status::DEVICE_NEEDS_RESET
+            != 0),
+        "the failed data write is reported as DEVICE_NEEDS_RESET"
+    );
+    assert!(b.bus.iommu().faults() > 0);
+    assert_eq!(
+        b.bytes(data, 4096),
+        before,
+        "nothing written after the unmap"
+    );
+    assert_eq!(
+        b.used_idx(u),
+        0,
+        "the request was not completed as if it succeeded"
+    );
+}

@@ -51,14 +51,24 @@ impl Board {
     /// A blk board on `kind` with `sectors` of RAM storage, transaction
     /// logs on, guest memory mapped at IOVA = GPA.
     pub fn new(kind: BackendKind, sectors: u64, cfg: MachineConfig) -> Board {
+        Board::with_split(kind, sectors, cfg, MEM_SIZE as u64)
+    }
+
+    /// Like [`Board::new`], with guest memory mapped as two IOMMU mappings,
+    /// `0..split` and `split..MEM_SIZE` (the second one is removed with
+    /// [`Board::unmap_high`]).
+    pub fn with_split(kind: BackendKind, sectors: u64, cfg: MachineConfig, split: u64) -> Board {
         let mem: GuestMemoryMmap =
             GuestMemoryMmap::from_ranges(&[(GuestAddress(0), MEM_SIZE)]).unwrap();
         let mut iommu = Iommu::default();
-        for r in mem.iter() {
-            let host = mem.get_host_address(r.start_addr()).unwrap() as u64;
-            // SAFETY: `mem` lives in the Board next to the machine and is
-            // dropped after it (field order).
-            unsafe { iommu.map(r.start_addr().0, r.len(), host).unwrap() };
+        let host = mem.get_host_address(GuestAddress(0)).unwrap() as u64;
+        let len = mem.iter().map(|r| r.len()).sum::<u64>();
+        for (iova, size) in [(0, split), (split, len - split)] {
+            if size > 0 {
+                // SAFETY: `mem` (one region from GPA 0) lives in the Board
+                // next to the machine and is dropped after it (field order).
+                unsafe { iommu.map(iova, size, host + iova).unwrap() };
+            }
         }
         let bus = Arc::new(HostBus::new(cfg.personality, iommu));
         bus.with_config(|c| {
@@ -76,6 +86,14 @@ impl Board {
         )
         .unwrap();
         Board { mem, machine, bus }
+    }
+
+    /// Removes the upper mapping made by [`Board::with_split`].
+    pub fn unmap_high(&self, split: u64) {
+        self.bus
+            .iommu_mut()
+            .unmap(split, MEM_SIZE as u64 - split)
+            .unwrap();
     }
 
     /// Clocks until `done` or `max` cycles; returns whether `done` held.
