@@ -9,12 +9,12 @@
 #![deny(missing_docs)]
 
 // Modules are added below as each one compiles.
-pub mod mmio;
-pub mod msix;
-pub mod top;
 pub mod blk;
 pub mod dma;
 pub mod engine;
-pub mod vq;
+pub mod mmio;
+pub mod msix;
 #[cfg(any(test, feature = "test-models"))]
 pub mod testbench;
+pub mod top;
+pub mod vq;
