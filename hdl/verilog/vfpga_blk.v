@@ -2422,6 +2422,15 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     output reg  msix_clear;
     input wire  [63:0] interrupts;
     
+    // Constant declarations
+    localparam  qi$0 = 16'h0;
+    localparam  qi$1 = 16'h1;
+    localparam  qo$0 = 12'h0;
+    localparam  qo$1 = 12'h1;
+    localparam  qb$0 = 8'h0;
+    localparam  qb$1 = 8'h1;
+    localparam  nq = 16'h2;
+    
     // Enums
     localparam MState$Idle = 0;
     localparam MState$Wait = 1;
@@ -2636,15 +2645,6 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     reg  cfg_ram_g$write_clock;
     reg  [31:0] cfg_ram_g$write_data;
     reg  cfg_ram_g$write_enable;
-    wire  [15:0] qi$idx$0;
-    wire  [15:0] qi$idx$1;
-    wire  [15:0] qi$count;
-    wire  [11:0] qo$idx$0;
-    wire  [11:0] qo$idx$1;
-    wire  [11:0] qo$count;
-    wire  [7:0] qb$idx$0;
-    wire  [7:0] qb$idx$1;
-    wire  [7:0] qb$count;
     
     // Local signals
     reg  [2:0] m_region;
@@ -3022,21 +3022,6 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         .write_data(cfg_ram_g$write_data),
         .write_enable(cfg_ram_g$write_enable)
     );
-    vfpga_blk$bar0$regs$qi qi(
-        .idx$0(qi$idx$0),
-        .idx$1(qi$idx$1),
-        .count(qi$count)
-    );
-    vfpga_blk$bar0$regs$qo qo(
-        .idx$0(qo$idx$0),
-        .idx$1(qo$idx$1),
-        .count(qo$count)
-    );
-    vfpga_blk$bar0$regs$qb qb(
-        .idx$0(qb$idx$0),
-        .idx$1(qb$idx$1),
-        .count(qb$count)
-    );
     
     // Update code
     always @(*) begin
@@ -3223,7 +3208,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         v_la = 32'h0;
         v_ui = 32'h0;
         v_infl = 32'h0;
-        if (queue_select$q == qi$idx$0) begin
+        if (queue_select$q == qi$0) begin
             s_valid = 1'b1;
             s_size = qsize$0$q;
             s_vec = qvec$0$q;
@@ -3234,7 +3219,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             s_pend = qen_pend$0$q;
             s_reset = qreset$0$q;
         end
-        if (g_qsel$q == qi$idx$0) begin
+        if (g_qsel$q == qi$0) begin
             t_valid = 1'b1;
             t_run = qrun$0$q && ~qstop$0$q;
             t_la = q_last_avail$0;
@@ -3248,15 +3233,15 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             t_runreg = qrun$0$q;
             t_infl = q_inflight$0;
         end
-        if (m_off[(32'h4)+:(8)] == (qb$idx$0 + 32'h10)) begin
+        if (m_off[(32'h4)+:(8)] == (qb$0 + 32'h10)) begin
             v_hit = 1'b1;
-            v_q = qb$idx$0;
+            v_q = qb$0;
             v_stop = qstop$0$q;
             v_la = q_last_avail$0;
             v_ui = q_used_idx$0;
             v_infl = q_inflight$0;
         end
-        if (queue_select$q == qi$idx$1) begin
+        if (queue_select$q == qi$1) begin
             s_valid = 1'b1;
             s_size = qsize$1$q;
             s_vec = qvec$1$q;
@@ -3267,7 +3252,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             s_pend = qen_pend$1$q;
             s_reset = qreset$1$q;
         end
-        if (g_qsel$q == qi$idx$1) begin
+        if (g_qsel$q == qi$1) begin
             t_valid = 1'b1;
             t_run = qrun$1$q && ~qstop$1$q;
             t_la = q_last_avail$1;
@@ -3281,9 +3266,9 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             t_runreg = qrun$1$q;
             t_infl = q_inflight$1;
         end
-        if (m_off[(32'h4)+:(8)] == (qb$idx$1 + 32'h10)) begin
+        if (m_off[(32'h4)+:(8)] == (qb$1 + 32'h10)) begin
             v_hit = 1'b1;
-            v_q = qb$idx$1;
+            v_q = qb$1;
             v_stop = qstop$1$q;
             v_la = q_last_avail$1;
             v_ui = q_used_idx$1;
@@ -3374,7 +3359,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                 end
             2:
                 begin
-                    g_rd = ((qi$count) & 32'hffffffff);
+                    g_rd = ((nq) & 32'hffffffff);
                 end
             3:
                 begin
@@ -3563,7 +3548,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                         begin
                         end
                 endcase
-                if (g_qsel$q == qi$idx$0) begin
+                if (g_qsel$q == qi$0) begin
                     if (g_addr$q == 32'h29) begin
                         qen$0$d = g_wdata$q[32'h0];
                         qen_pend$0$d = 1'b0;
@@ -3585,7 +3570,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                         set_ui$d = g_wdata$q[(32'h0)+:(16)];
                     end
                 end
-                if (g_qsel$q == qi$idx$1) begin
+                if (g_qsel$q == qi$1) begin
                     if (g_addr$q == 32'h29) begin
                         qen$1$d = g_wdata$q[32'h0];
                         qen_pend$1$d = 1'b0;
@@ -3692,7 +3677,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                     end
                 16:
                     begin
-                        m_rd = ((cfg_vector$q) & 32'hffffffff) | ((((qi$count) & 32'hffffffff)) << 32'h10);
+                        m_rd = ((cfg_vector$q) & 32'hffffffff) | ((((nq) & 32'hffffffff)) << 32'h10);
                     end
                 20:
                     begin
@@ -3771,7 +3756,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                     end
                 8:
                     begin
-                        m_rd = ((qi$count) & 32'hffffffff);
+                        m_rd = ((nq) & 32'hffffffff);
                     end
                 12:
                     begin
@@ -3921,7 +3906,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                         lo_mask = lo_mask << 32'h20;
                         lo_data = lo_data << 32'h20;
                     end
-                    if (queue_select$q == qi$idx$0) begin
+                    if (queue_select$q == qi$0) begin
                         if ((m_off == 32'h1c) && (m_strb$q[(32'h0)+:(2)] != 32'h0)) begin
                             qen_pend$0$d = 1'b1;
                         end
@@ -3944,7 +3929,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                             end
                         end
                     end
-                    if (queue_select$q == qi$idx$1) begin
+                    if (queue_select$q == qi$1) begin
                         if ((m_off == 32'h1c) && (m_strb$q[(32'h0)+:(2)] != 32'h0)) begin
                             qen_pend$1$d = 1'b1;
                         end
@@ -3969,23 +3954,23 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                     end
                 end
                 else if (m_region == 32'h3) begin
-                    if (m_off == (qo$idx$0 << 32'h2)) begin
+                    if (m_off == (qo$0 << 32'h2)) begin
                         if (db_valid$q) begin
                             m_state$d = MState$Exec;
                         end
                         else begin
                             db_valid$d = 1'b1;
-                            db_queue$d = qi$idx$0;
+                            db_queue$d = qi$0;
                             db_data$d = m_wdata$q & wmask;
                         end
                     end
-                    if (m_off == (qo$idx$1 << 32'h2)) begin
+                    if (m_off == (qo$1 << 32'h2)) begin
                         if (db_valid$q) begin
                             m_state$d = MState$Exec;
                         end
                         else begin
                             db_valid$d = 1'b1;
-                            db_queue$d = qi$idx$1;
+                            db_queue$d = qi$1;
                             db_data$d = m_wdata$q & wmask;
                         end
                     end
@@ -3996,7 +3981,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                         m_ev_push = 1'b1;
                         m_ev_word = (m_wdata$q << 32'h10) | (((v_q) & 32'hffffffff) << 32'h8) | 32'h5;
                     end
-                    if (m_off[(32'h4)+:(8)] == (qb$idx$0 + 32'h10)) begin
+                    if (m_off[(32'h4)+:(8)] == (qb$0 + 32'h10)) begin
                         if ((m_off[(32'h0)+:(4)] == 32'h0) && m_strb$q[32'h0]) begin
                             qstop$0$d = m_wdata$q[32'h0];
                         end
@@ -4006,7 +3991,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                             set_ui$d = merged[(32'h10)+:(16)];
                         end
                     end
-                    if (m_off[(32'h4)+:(8)] == (qb$idx$1 + 32'h10)) begin
+                    if (m_off[(32'h4)+:(8)] == (qb$1 + 32'h10)) begin
                         if ((m_off[(32'h0)+:(4)] == 32'h0) && m_strb$q[32'h0]) begin
                             qstop$1$d = m_wdata$q[32'h0];
                         end
@@ -5172,28 +5157,6 @@ module vfpga_blk$bar0$regs$qavail$1(d,q,clock);
 endmodule // top$bar0$regs$qavail$1
 
 
-module vfpga_blk$bar0$regs$qb(idx$0,idx$1,count);
-    
-    // Module arguments
-    output reg  [7:0] idx$0;
-    output reg  [7:0] idx$1;
-    output reg  [7:0] count;
-    
-    // Constant declarations
-    localparam  values$0 = 8'h0;
-    localparam  values$1 = 8'h1;
-    localparam  total = 8'h2;
-    
-    // Update code
-    always @(*) begin
-        idx$0 = values$0;
-        idx$1 = values$1;
-        count = total;
-    end
-    
-endmodule // top$bar0$regs$qb
-
-
 module vfpga_blk$bar0$regs$qdesc$0(d,q,clock);
     
     // Module arguments
@@ -5306,50 +5269,6 @@ module vfpga_blk$bar0$regs$qen_pend$1(d,q,clock);
     end
           
 endmodule // top$bar0$regs$qen_pend$1
-
-
-module vfpga_blk$bar0$regs$qi(idx$0,idx$1,count);
-    
-    // Module arguments
-    output reg  [15:0] idx$0;
-    output reg  [15:0] idx$1;
-    output reg  [15:0] count;
-    
-    // Constant declarations
-    localparam  values$0 = 16'h0;
-    localparam  values$1 = 16'h1;
-    localparam  total = 16'h2;
-    
-    // Update code
-    always @(*) begin
-        idx$0 = values$0;
-        idx$1 = values$1;
-        count = total;
-    end
-    
-endmodule // top$bar0$regs$qi
-
-
-module vfpga_blk$bar0$regs$qo(idx$0,idx$1,count);
-    
-    // Module arguments
-    output reg  [11:0] idx$0;
-    output reg  [11:0] idx$1;
-    output reg  [11:0] count;
-    
-    // Constant declarations
-    localparam  values$0 = 12'h0;
-    localparam  values$1 = 12'h1;
-    localparam  total = 12'h2;
-    
-    // Update code
-    always @(*) begin
-        idx$0 = values$0;
-        idx$1 = values$1;
-        count = total;
-    end
-    
-endmodule // top$bar0$regs$qo
 
 
 module vfpga_blk$bar0$regs$qreset$0(d,q,clock);

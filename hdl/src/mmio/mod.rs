@@ -10,12 +10,10 @@
 
 mod bar0;
 mod event_fifo;
-mod index_table;
 mod regfile;
 
 pub use bar0::Bar0;
 pub use event_fifo::EventFifo;
-pub use index_table::IndexTable;
 pub use regfile::{GState, MState, RegFile};
 
 /// Queues the register file implements (blk personality default).

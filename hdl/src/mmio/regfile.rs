@@ -15,7 +15,7 @@
 use rust_hdl::prelude::*;
 use vfpga_abi::{bar0, common_cfg as cc, mgmt, vendor};
 
-use super::{DEVCFG_ADDR_BITS, EventFifo, IndexTable, MGMT_ADDR_BITS, MMIO_ADDR_BITS, NQ, QMAX};
+use super::{DEVCFG_ADDR_BITS, EventFifo, MGMT_ADDR_BITS, MMIO_ADDR_BITS, NQ, QMAX};
 use crate::msix::{NV, TABLE_ADDR_BITS};
 
 // BAR0 regions: the page number is offset bits 14:12.
@@ -112,7 +112,7 @@ pub enum GState {
 
 /// The register file. Port groups: MMIO (driver), management (firmware),
 /// engine (queue configuration out, ring state and status in), MSI-X block.
-#[derive(LogicBlock, Default)]
+#[derive(LogicBlock)]
 pub struct RegFile {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -308,9 +308,12 @@ pub struct RegFile {
     events: EventFifo,
     cfg_ram_m: RAM<Bits<32>, DEVCFG_ADDR_BITS>,
     cfg_ram_g: RAM<Bits<32>, DEVCFG_ADDR_BITS>,
-    qi: IndexTable<NQ, 16>,
-    qo: IndexTable<NQ, 12>,
-    qb: IndexTable<NQ, 8>,
+    // Queue indices as constants (localparams in the Verilog): 16-bit for
+    // queue selects, 12-bit for BAR0 offsets, 8-bit for vendor blocks.
+    qi: [Constant<Bits<16>>; NQ],
+    qo: [Constant<Bits<12>>; NQ],
+    qb: [Constant<Bits<8>>; NQ],
+    nq: Constant<Bits<16>>,
 
     // MMIO decode.
     m_region: Signal<Local, Bits<3>>,
@@ -360,6 +363,179 @@ pub struct RegFile {
     g_go: Signal<Local, Bit>,
     g_rd: Signal<Local, Bits<32>>,
     do_ereset: Signal<Local, Bit>,
+}
+
+// Written out because constants have no `Default`.
+impl Default for RegFile {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            bus_master: Default::default(),
+            mmio_req_valid: Default::default(),
+            mmio_req_ready: Default::default(),
+            mmio_req_addr: Default::default(),
+            mmio_req_write: Default::default(),
+            mmio_req_wdata: Default::default(),
+            mmio_req_strb: Default::default(),
+            mmio_resp_valid: Default::default(),
+            mmio_resp_ready: Default::default(),
+            mmio_resp_rdata: Default::default(),
+            mgmt_req_valid: Default::default(),
+            mgmt_req_ready: Default::default(),
+            mgmt_req_addr: Default::default(),
+            mgmt_req_write: Default::default(),
+            mgmt_req_wdata: Default::default(),
+            mgmt_resp_valid: Default::default(),
+            mgmt_resp_ready: Default::default(),
+            mgmt_resp_rdata: Default::default(),
+            q_desc: Default::default(),
+            q_avail: Default::default(),
+            q_used: Default::default(),
+            q_size: Default::default(),
+            q_vector: Default::default(),
+            q_run: Default::default(),
+            q_set_idx: Default::default(),
+            q_set_last_avail: Default::default(),
+            q_set_used: Default::default(),
+            dma_enable: Default::default(),
+            event_idx: Default::default(),
+            indirect_enable: Default::default(),
+            notification_data: Default::default(),
+            engine_reset: Default::default(),
+            blk_capacity: Default::default(),
+            doorbell_valid: Default::default(),
+            doorbell_ready: Default::default(),
+            doorbell_queue: Default::default(),
+            doorbell_data: Default::default(),
+            q_last_avail: Default::default(),
+            q_used_idx: Default::default(),
+            q_inflight: Default::default(),
+            idle: Default::default(),
+            error: Default::default(),
+            error_pulse: Default::default(),
+            error_cause: Default::default(),
+            error_queue: Default::default(),
+            error_detail: Default::default(),
+            cnt_requests: Default::default(),
+            cnt_bytes_read: Default::default(),
+            cnt_bytes_written: Default::default(),
+            cnt_notifies: Default::default(),
+            cnt_dma_errors: Default::default(),
+            msix_reg_addr: Default::default(),
+            msix_reg_write: Default::default(),
+            msix_reg_wdata: Default::default(),
+            msix_reg_strb: Default::default(),
+            msix_table_rdata: Default::default(),
+            msix_pba: Default::default(),
+            isr: Default::default(),
+            isr_read_clear: Default::default(),
+            config_irq: Default::default(),
+            config_vector: Default::default(),
+            msix_clear: Default::default(),
+            interrupts: Default::default(),
+            m_state: Default::default(),
+            m_addr: Default::default(),
+            m_write: Default::default(),
+            m_wdata: Default::default(),
+            m_strb: Default::default(),
+            m_rdata: Default::default(),
+            g_state: Default::default(),
+            g_addr: Default::default(),
+            g_write: Default::default(),
+            g_wdata: Default::default(),
+            g_rdata: Default::default(),
+            dev_status: Default::default(),
+            status_pending: Default::default(),
+            config_gen: Default::default(),
+            dev_feat_lo: Default::default(),
+            dev_feat_hi: Default::default(),
+            drv_feat_lo: Default::default(),
+            drv_feat_hi: Default::default(),
+            dfsel: Default::default(),
+            drfsel: Default::default(),
+            cfg_vector: Default::default(),
+            queue_select: Default::default(),
+            engine_ctrl: Default::default(),
+            fw_status: Default::default(),
+            fw_cnt0: Default::default(),
+            fw_cnt1: Default::default(),
+            g_qsel: Default::default(),
+            devcfg_addr: Default::default(),
+            cap_lo: Default::default(),
+            cap_hi: Default::default(),
+            cnt_shadow: Default::default(),
+            err_evt_wait: Default::default(),
+            eng_reset_pulse: Default::default(),
+            qsize: Default::default(),
+            qvec: Default::default(),
+            qdesc: Default::default(),
+            qavail: Default::default(),
+            qused: Default::default(),
+            qen: Default::default(),
+            qen_pend: Default::default(),
+            qreset: Default::default(),
+            qrun: Default::default(),
+            qstop: Default::default(),
+            qset: Default::default(),
+            set_la: Default::default(),
+            set_ui: Default::default(),
+            db_valid: Default::default(),
+            db_queue: Default::default(),
+            db_data: Default::default(),
+            events: Default::default(),
+            cfg_ram_m: Default::default(),
+            cfg_ram_g: Default::default(),
+            qi: core::array::from_fn(|i| Constant::new((i as u64).into())),
+            qo: core::array::from_fn(|i| Constant::new((i as u64).into())),
+            qb: core::array::from_fn(|i| Constant::new((i as u64).into())),
+            nq: Constant::new((NQ as u64).into()),
+            m_region: Default::default(),
+            m_off: Default::default(),
+            wmask: Default::default(),
+            m_go: Default::default(),
+            m_hold: Default::default(),
+            m_rd: Default::default(),
+            m_ev_push: Default::default(),
+            m_ev_word: Default::default(),
+            s_valid: Default::default(),
+            s_size: Default::default(),
+            s_vec: Default::default(),
+            s_desc: Default::default(),
+            s_avail: Default::default(),
+            s_used: Default::default(),
+            s_en: Default::default(),
+            s_pend: Default::default(),
+            s_reset: Default::default(),
+            s_wr: Default::default(),
+            merged: Default::default(),
+            vec_in: Default::default(),
+            t_valid: Default::default(),
+            t_rd: Default::default(),
+            t_run: Default::default(),
+            t_la: Default::default(),
+            t_ui: Default::default(),
+            t_size: Default::default(),
+            t_vec: Default::default(),
+            t_desc: Default::default(),
+            t_avail: Default::default(),
+            t_used: Default::default(),
+            t_en: Default::default(),
+            t_runreg: Default::default(),
+            t_infl: Default::default(),
+            v_hit: Default::default(),
+            v_q: Default::default(),
+            v_stop: Default::default(),
+            v_la: Default::default(),
+            v_ui: Default::default(),
+            v_infl: Default::default(),
+            lo_mask: Default::default(),
+            lo_data: Default::default(),
+            g_go: Default::default(),
+            g_rd: Default::default(),
+            do_ereset: Default::default(),
+        }
+    }
 }
 
 // rust-hdl's RAM has no Debug; the ports are what a reader wants anyway.
@@ -516,7 +692,7 @@ impl Logic for RegFile {
         self.v_ui.next = 0.into();
         self.v_infl.next = 0.into();
         for i in 0..NQ {
-            if self.queue_select.q.val() == self.qi.idx[i].val() {
+            if self.queue_select.q.val() == self.qi[i].val() {
                 self.s_valid.next = true;
                 self.s_size.next = self.qsize[i].q.val();
                 self.s_vec.next = self.qvec[i].q.val();
@@ -527,7 +703,7 @@ impl Logic for RegFile {
                 self.s_pend.next = self.qen_pend[i].q.val();
                 self.s_reset.next = self.qreset[i].q.val();
             }
-            if self.g_qsel.q.val() == self.qi.idx[i].val() {
+            if self.g_qsel.q.val() == self.qi[i].val() {
                 self.t_valid.next = true;
                 self.t_run.next = self.qrun[i].q.val() && !self.qstop[i].q.val();
                 self.t_la.next = self.q_last_avail[i].val();
@@ -542,9 +718,9 @@ impl Logic for RegFile {
                 self.t_infl.next = self.q_inflight[i].val();
             }
             // Vendor per-queue block i: BAR0 VENDOR + 0x100 + 0x10 * i.
-            if self.m_off.val().get_bits::<8>(4) == (self.qb.idx[i].val() + 0x10) {
+            if self.m_off.val().get_bits::<8>(4) == (self.qb[i].val() + 0x10) {
                 self.v_hit.next = true;
-                self.v_q.next = self.qb.idx[i].val();
+                self.v_q.next = self.qb[i].val();
                 self.v_stop.next = self.qstop[i].q.val();
                 self.v_la.next = self.q_last_avail[i].val();
                 self.v_ui.next = self.q_used_idx[i].val();
@@ -621,7 +797,7 @@ impl Logic for RegFile {
                 self.g_rd.next = 2.into();
             }
             2 => {
-                self.g_rd.next = bit_cast::<32, 16>(self.qi.count.val());
+                self.g_rd.next = bit_cast::<32, 16>(self.nq.val());
             }
             3 => {
                 self.g_rd.next = 256.into();
@@ -772,7 +948,7 @@ impl Logic for RegFile {
                     _ => {}
                 }
                 for i in 0..NQ {
-                    if self.g_qsel.q.val() == self.qi.idx[i].val() {
+                    if self.g_qsel.q.val() == self.qi[i].val() {
                         if self.g_addr.q.val() == 0x29 {
                             self.qen[i].d.next = self.g_wdata.q.val().get_bit(0);
                             self.qen_pend[i].d.next = false;
@@ -875,7 +1051,7 @@ impl Logic for RegFile {
                 }
                 16 => {
                     self.m_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val())
-                        | ((bit_cast::<32, 16>(self.qi.count.val())) << 16);
+                        | ((bit_cast::<32, 16>(self.nq.val())) << 16);
                 }
                 20 => {
                     self.m_rd.next = bit_cast::<32, 8>(self.dev_status.q.val())
@@ -942,7 +1118,7 @@ impl Logic for RegFile {
                     self.m_rd.next = 1.into();
                 }
                 8 => {
-                    self.m_rd.next = bit_cast::<32, 16>(self.qi.count.val());
+                    self.m_rd.next = bit_cast::<32, 16>(self.nq.val());
                 }
                 12 => {
                     self.m_rd.next = self.fw_status.q.val();
@@ -1107,7 +1283,7 @@ impl Logic for RegFile {
                         self.lo_data.next = self.lo_data.val() << 32;
                     }
                     for i in 0..NQ {
-                        if self.queue_select.q.val() == self.qi.idx[i].val() {
+                        if self.queue_select.q.val() == self.qi[i].val() {
                             if (self.m_off.val() == 0x1C)
                                 && (self.m_strb.q.val().get_bits::<2>(0) != 0)
                             {
@@ -1141,13 +1317,13 @@ impl Logic for RegFile {
                     }
                 } else if self.m_region.val() == 3 {
                     for i in 0..NQ {
-                        if self.m_off.val() == (self.qo.idx[i].val() << 2) {
+                        if self.m_off.val() == (self.qo[i].val() << 2) {
                             // A doorbell waits for the slot: MMIO back-pressure.
                             if self.db_valid.q.val() {
                                 self.m_state.d.next = MState::Exec;
                             } else {
                                 self.db_valid.d.next = true;
-                                self.db_queue.d.next = self.qi.idx[i].val();
+                                self.db_queue.d.next = self.qi[i].val();
                                 self.db_data.d.next = self.m_wdata.q.val() & self.wmask.val();
                             }
                         }
@@ -1167,7 +1343,7 @@ impl Logic for RegFile {
                             | 5;
                     }
                     for i in 0..NQ {
-                        if self.m_off.val().get_bits::<8>(4) == (self.qb.idx[i].val() + 0x10) {
+                        if self.m_off.val().get_bits::<8>(4) == (self.qb[i].val() + 0x10) {
                             if (self.m_off.val().get_bits::<4>(0) == 0x0)
                                 && self.m_strb.q.val().get_bit(0)
                             {
