@@ -324,6 +324,10 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
         }
         machine.step();
         if machine.is_idle() {
+            tracing::trace!(
+                cycle = machine.now(),
+                "board idle: sleeping until the host acts"
+            );
             let fds: Vec<_> = doorbells.iter().map(|d| d.0).collect();
             match s.waker.wait(&fds, None) {
                 Ok(_) => forward_doorbells(&mut machine, &doorbells),

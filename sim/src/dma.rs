@@ -274,6 +274,13 @@ impl DmaModel {
 
     fn accept_read(&mut self, now: Cycle, req: DmaReadRequest, bus_master: bool) {
         self.stats.reads += 1;
+        tracing::trace!(
+            cycle = now,
+            tag = req.tag,
+            addr = format_args!("{:#x}", req.addr),
+            len = req.len,
+            "DMA read"
+        );
         if self.cfg.log {
             self.log.push(DmaTxn::ReadRequest { cycle: now, req });
         }
@@ -421,6 +428,13 @@ impl DmaModel {
         } else {
             self.stats.write_bytes += wip.data.len() as u64;
         }
+        tracing::trace!(
+            cycle = now,
+            addr = format_args!("{:#x}", wip.addr),
+            len = wip.len,
+            error,
+            "DMA write"
+        );
         if self.cfg.log {
             self.log.push(DmaTxn::Write {
                 cycle: now,

@@ -2,6 +2,8 @@
 
 #![deny(missing_docs)]
 
+pub mod open;
 pub mod regmap;
-pub mod vhost_user;
+pub mod run;
 pub mod selftest;
+pub mod vhost_user;

@@ -27,6 +27,12 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         output: Option<std::path::PathBuf>,
     },
+    /// Serve a device to a QEMU guest (vhost-user); prints the QEMU options
+    /// that attach it. Without --device, the device is the simulator.
+    Run {
+        #[command(subcommand)]
+        what: vfpga_vdpa::run::RunCmd,
+    },
     /// Bring a device up with a userspace driver and check it end to end.
     Selftest {
         #[command(subcommand)]
@@ -54,6 +60,7 @@ fn main() -> anyhow::Result<()> {
                 None => std::io::stdout().write_all(map.as_bytes())?,
             }
         }
+        Command::Run { what } => vfpga_vdpa::run::run(what)?,
         Command::Selftest { what } => vfpga_vdpa::selftest::run(what)?,
     }
     Ok(())

@@ -9,9 +9,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use vfpga_host::blk::{self, BlkDriver, BlkOptions, ReqKind, Request, RunStats};
 use vfpga_host::dma::DmaAllocator;
-use vfpga_host::vfio::VfioPciDevice;
 use vfpga_host::virtio_drivers_glue::{DeviceHal, DeviceTransport};
 use vfpga_host::{Device, DeviceError, DmaMapping};
+
+use crate::open::{self, DeviceSpec, SimBackend, SimOptions, parse_device};
 
 /// The line a passing selftest ends with; tests look for it.
 pub const PASS: &str = "selftest blk: PASS";
@@ -32,25 +33,6 @@ pub enum DriverKind {
     /// The `virtio-drivers` crate's VirtIOBlk: one queue, one request at a
     /// time, polled. An independent reading of the spec.
     VirtioDrivers,
-}
-
-/// Where the device is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceSpec {
-    /// A PCI function bound to vfio-pci.
-    Vfio(String),
-}
-
-fn parse_device(s: &str) -> Result<DeviceSpec, String> {
-    match s.strip_prefix("vfio:") {
-        Some(bdf) => {
-            vfpga_host::vfio::sysfs::check_address(bdf).map_err(|e| e.to_string())?;
-            Ok(DeviceSpec::Vfio(bdf.to_string()))
-        }
-        None => Err(format!(
-            "`{s}`: expected vfio:DDDD:BB:DD.F (a PCI function bound to vfio-pci)"
-        )),
-    }
 }
 
 /// Parses a byte count: a number with an optional K, M, G (binary) suffix.
@@ -86,9 +68,16 @@ fn parse_nonzero_u16(s: &str) -> Result<u16, String> {
 /// `vfpga selftest blk` arguments.
 #[derive(Debug, Args)]
 pub struct BlkArgs {
-    /// The device: vfio:DDDD:BB:DD.F (bound to vfio-pci).
-    #[arg(long, value_parser = parse_device, value_name = "vfio:DDDD:BB:DD.F")]
+    /// The device: `sim` (the simulator, default) or `vfio:DDDD:BB:DD.F`
+    /// (a function bound to vfio-pci).
+    #[arg(long, default_value = "sim", value_parser = parse_device, value_name = "sim|vfio:DDDD:BB:DD.F")]
     pub device: DeviceSpec,
+    /// Size of the simulated device's RAM disk.
+    #[arg(long, default_value = "16M", value_parser = parse_size)]
+    pub sim_disk: u64,
+    /// Engine backend of the simulator (default: Verilator when built).
+    #[arg(long, value_enum)]
+    pub sim_backend: Option<SimBackend>,
     /// Request queues (vfpga driver).
     #[arg(long, default_value = "1", value_parser = parse_nonzero_u16)]
     pub queues: u16,
@@ -120,10 +109,13 @@ pub fn run(cmd: SelftestCmd) -> anyhow::Result<()> {
     }
 }
 
-fn open(spec: &DeviceSpec) -> anyhow::Result<Arc<dyn Device>> {
-    let dev: Arc<dyn Device> = match spec {
-        DeviceSpec::Vfio(bdf) => Arc::new(VfioPciDevice::open(bdf)?),
+fn open(a: &BlkArgs) -> anyhow::Result<Arc<dyn Device>> {
+    let sim = SimOptions {
+        backend: a.sim_backend,
+        size: a.sim_disk,
+        ..SimOptions::default()
     };
+    let dev = open::open(&a.device, &sim)?;
     // Function-level reset first when the platform has one; the virtio
     // reset the drivers do is enough otherwise.
     match dev.reset() {
@@ -240,7 +232,7 @@ fn stats_note(s: &RunStats) -> String {
 }
 
 fn run_blk(args: BlkArgs) -> anyhow::Result<()> {
-    let dev = open(&args.device)?;
+    let dev = open(&args)?;
     let describe = dev.describe();
     let (size, mismatch) = match args.driver {
         DriverKind::Vfpga => blk_vfpga(&args, dev)?,
@@ -445,7 +437,12 @@ mod tests {
             parse_device("vfio:0000:00:03.0"),
             Ok(DeviceSpec::Vfio("0000:00:03.0".into()))
         );
-        assert!(parse_device("sim").unwrap_err().contains("expected vfio:"));
+        assert_eq!(parse_device("sim"), Ok(DeviceSpec::Sim));
+        assert!(
+            parse_device("board")
+                .unwrap_err()
+                .contains("expected `sim` or `vfio:")
+        );
         assert!(
             parse_device("vfio:00:03.0")
                 .unwrap_err()

@@ -120,6 +120,11 @@ impl VdpaBackend {
         })
     }
 
+    /// Number of queues served to the frontend.
+    pub fn queues(&self) -> u16 {
+        self.queues
+    }
+
     /// Number of rings the device is currently running for the frontend.
     pub fn running_rings(&self) -> usize {
         self.runs
@@ -139,6 +144,15 @@ impl VdpaBackend {
     /// to date: no request is lost or repeated.
     pub fn disconnect(&mut self) -> Result<(), VdpaError> {
         let stopped = self.stop_device();
+        if let Ok(c) = self.counters() {
+            let names = vfpga_abi::vendor::COUNTER_NAMES;
+            let line: Vec<String> = names
+                .iter()
+                .zip(c)
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            tracing::info!("device counters: {}", line.join(" "));
+        }
         self.unmap_all();
         self.memory = None;
         self.acked = None;
@@ -285,8 +299,12 @@ impl VdpaBackend {
         };
         tracing::info!(
             queue = q,
-            base = state.last_avail_idx,
-            used = used_idx,
+            size = self.vrings[q].num,
+            desc = format_args!("{desc:#x}"),
+            avail = format_args!("{avail:#x}"),
+            used = format_args!("{used:#x}"),
+            last_avail = state.last_avail_idx,
+            used_idx,
             "ring running on the device"
         );
         Ok(())
@@ -559,10 +577,24 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
             ))
             .into());
         }
-        let mut buf = vec![0; size as usize];
-        self.pci
-            .read_config_raw(offset, &mut buf)
-            .map_err(VdpaError::from)?;
+        // The device configuration is read in naturally aligned dwords,
+        // retried until config_generation is stable (§4.1.4.3.1).
+        let first = offset & !3;
+        let last = (offset + size).div_ceil(4) * 4;
+        let mut window = vec![0u8; (last - first) as usize];
+        for _ in 0..8 {
+            let before = self.pci.config_generation().map_err(VdpaError::from)?;
+            for (i, chunk) in window.chunks_exact_mut(4).enumerate() {
+                self.pci
+                    .read_config_raw(first + 4 * i as u32, chunk)
+                    .map_err(VdpaError::from)?;
+            }
+            if self.pci.config_generation().map_err(VdpaError::from)? == before {
+                break;
+            }
+        }
+        let skip = (offset - first) as usize;
+        let mut buf = window[skip..skip + size as usize].to_vec();
         // A blk device served with fewer queues than it has says so.
         if self.pci.device_type().map_err(VdpaError::from)? == 2 {
             let nq = vfpga_abi::blk::config::NUM_QUEUES;

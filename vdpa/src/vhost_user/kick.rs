@@ -85,9 +85,9 @@ fn forward(dev: Arc<dyn Device>, queue: u16, bar: u8, offset: u64, kick: EventFd
         if fds[1].revents().is_some_and(|r| !r.is_empty()) {
             return;
         }
-        if kick.read().is_ok()
-            && let Err(e) = dev.write_u16(bar, offset, queue)
-        {
+        let kicked = kick.read().is_ok();
+        tracing::trace!(queue, kicked, "kick");
+        if kicked && let Err(e) = dev.write_u16(bar, offset, queue) {
             tracing::error!(queue, "doorbell write failed: {e}");
             return;
         }
