@@ -343,6 +343,17 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
 /// Turns signalled doorbell eventfds into notify-region writes.
 fn forward_doorbells(machine: &mut Machine, doorbells: &[(std::os::fd::RawFd, u32, u32)]) {
     for &(fd, addr, data) in doorbells {
+        // The kick eventfd belongs to the frontend and may be blocking:
+        // read it only when poll says it has a count.
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no timeout.
+        if unsafe { libc::poll(&mut pfd, 1, 0) } != 1 {
+            continue;
+        }
         let mut count = 0u64;
         // SAFETY: reads 8 bytes into `count` from an eventfd we keep open
         // (the Doorbell entry owns it for as long as it is listed).

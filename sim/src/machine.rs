@@ -259,6 +259,13 @@ impl Hal for MgmtHal {
     }
 }
 
+/// Firmware poll intervals without port activity before the board may sleep.
+/// The engine can work internally for several hundred cycles with every
+/// top-level port quiet (a request between two stages); with a window of two
+/// polls (128 cycles) the board fell asleep holding a request until the host
+/// next touched it (vhost-user I/O stalled). 16 polls is 1024 cycles.
+const QUIET_POLLS: u64 = 16;
+
 /// A simulated board.
 #[derive(Debug)]
 pub struct Machine {
@@ -379,7 +386,7 @@ impl Machine {
 
     /// Nothing to do until the host acts: no transaction in flight in any
     /// model, the engine reported idle, the firmware has no work, and two
-    /// firmware polls passed since the last activity.
+    /// firmware polls ([`QUIET_POLLS`]) passed since the last activity.
     pub fn is_idle(&self) -> bool {
         self.busy_reason().is_none()
     }
@@ -397,7 +404,7 @@ impl Machine {
             Some("engine not idle (ENGINE_STATUS)")
         } else if self.fw.is_resetting() {
             Some("firmware reset in progress")
-        } else if c.now.saturating_sub(c.last_activity) <= 2 * self.poll_interval {
+        } else if c.now.saturating_sub(c.last_activity) <= QUIET_POLLS * self.poll_interval {
             Some("recent activity")
         } else {
             None
