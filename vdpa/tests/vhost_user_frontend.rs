@@ -133,8 +133,8 @@ impl GuestRam {
 fn negotiate(fe: &mut Frontend) -> u64 {
     fe.set_owner().unwrap();
     let offered = fe.get_features().unwrap();
-    let wanted = offered
-        & ((1 << 32) | (1 << 30) | (1 << blk::config::NUM_QUEUES * 0 + 9) | (1 << 6) | (1 << 12));
+    // VERSION_1, FLUSH, BLK_SIZE, MQ and the vhost-user protocol bit.
+    let wanted = offered & ((1 << 32) | (1 << 30) | (1 << 9) | (1 << 6) | (1 << 12));
     fe.set_features(wanted).unwrap();
     let proto = fe.get_protocol_features().unwrap();
     assert!(
