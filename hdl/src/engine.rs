@@ -355,6 +355,7 @@ impl Logic for BlkEngine {
         self.avail.q1_size.next = self.q_size_1.val();
         self.avail.q1_run.next = self.q_run_1.val();
         self.walker.indirect_enable.next = self.indirect_enable.val();
+        self.walker.plain_chains.next = false;
         self.walker.q0_desc.next = self.q_desc_0.val();
         self.walker.q0_size.next = self.q_size_0.val();
         self.walker.q1_desc.next = self.q_desc_1.val();
@@ -431,6 +432,7 @@ impl Logic for BlkEngine {
         self.used.done_queue.next = self.done_fifo.data_out.val().get_bits::<1>(0);
         self.used.done_head.next = self.done_fifo.data_out.val().get_bits::<16>(1);
         self.used.done_len.next = self.done_fifo.data_out.val().get_bits::<32>(17);
+        self.used.done_defer.next = false;
         self.done_fifo.read.next = self.used.done_pop.val();
 
         // DMA clients: reads 0 avail, 1 walker, 2 blk, 3 used; writes 0 blk, 1 used, 2 avail.

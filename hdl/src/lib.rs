@@ -14,6 +14,7 @@ pub mod dma;
 pub mod engine;
 pub mod mmio;
 pub mod msix;
+pub mod net;
 #[cfg(any(test, feature = "test-models"))]
 pub mod testbench;
 pub mod top;

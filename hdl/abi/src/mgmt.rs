@@ -415,3 +415,47 @@ pub const REGISTERS: [Register; 37] = [
         "word at devcfg_addr",
     ),
 ];
+
+/// virtio-net personality: management registers of the net function
+/// (`NET_*`), decoded beside the common ones. They hold what the control
+/// queue sets (virtio 1.2 §5.1.6.5) and the RX filter applies in hardware.
+pub mod net {
+    /// RX filter mode (RW): see the `RX_MODE_*` bits.
+    pub const RX_MODE: u16 = 0x60;
+    /// Primary MAC address bytes 0..4, byte 0 in bits 7:0 (RW).
+    pub const MAC_LO: u16 = 0x61;
+    /// Primary MAC address bytes 4..6 in bits 15:0 (RW).
+    pub const MAC_HI: u16 = 0x62;
+    /// MAC table entry selected by `FILTER_LO`/`FILTER_HI` (RW,
+    /// 0..[`crate::net::ctrl::MAC_TABLE_ENTRIES`]).
+    pub const FILTER_SEL: u16 = 0x63;
+    /// Selected table entry, address bytes 0..4 (RW; staged until `FILTER_HI`).
+    pub const FILTER_LO: u16 = 0x64;
+    /// Selected table entry, address bytes 4..6 in bits 15:0 and
+    /// [`FILTER_VALID`] (RW); a write stores the whole entry.
+    pub const FILTER_HI: u16 = 0x65;
+    /// Frames dropped because no RX buffer was posted (RO, 32 bits).
+    pub const RX_DROP_NOBUF: u16 = 0x66;
+    /// Frames the MAC filter dropped (RO, 32 bits).
+    pub const RX_DROP_FILTER: u16 = 0x67;
+    /// Frames delivered into RX buffers (RO, 32 bits).
+    pub const RX_FRAMES: u16 = 0x68;
+    /// Frames sent to the MAC (RO, 32 bits).
+    pub const TX_FRAMES: u16 = 0x69;
+    /// Frames cut short: longer than the one RX chain they got without
+    /// MRG_RXBUF (RO, 32 bits).
+    pub const RX_TRUNCATED: u16 = 0x6A;
+
+    /// RX_MODE: accept every frame.
+    pub const RX_MODE_PROMISC: u32 = 1 << 0;
+    /// RX_MODE: accept every multicast frame.
+    pub const RX_MODE_ALLMULTI: u32 = 1 << 1;
+    /// RX_MODE: VIRTIO_NET_F_MRG_RXBUF negotiated (a frame may take several buffers).
+    pub const RX_MODE_MRG_RXBUF: u32 = 1 << 2;
+    /// FILTER_HI: the entry takes part in matching.
+    pub const FILTER_VALID: u32 = 1 << 16;
+    /// First and last register of the net block (for decoders).
+    pub const FIRST: u16 = RX_MODE;
+    /// Last register of the net block.
+    pub const LAST: u16 = RX_TRUNCATED;
+}

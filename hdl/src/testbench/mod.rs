@@ -7,6 +7,8 @@
 pub mod bench;
 pub mod driver;
 pub mod host_memory;
+pub mod mac;
+pub mod net_bench;
 pub mod rng;
 pub mod storage;
 

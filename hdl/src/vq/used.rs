@@ -80,6 +80,11 @@ pub struct UsedWriter {
     pub done_head: Signal<In, Bits<16>>,
     /// Its used length.
     pub done_len: Signal<In, Bits<32>>,
+    /// Write its element but not `used.idx` (and no notification): a later
+    /// element of the same queue publishes both, as mergeable RX buffers
+    /// need (virtio 1.2 §5.1.6.4: every buffer of a packet visible at once).
+    /// The blk engine ties it low.
+    pub done_defer: Signal<In, Bit>,
     /// `used.idx` of `retired_queue` moved this cycle.
     pub retired: Signal<Out, Bit>,
     /// Queue of `retired`.
@@ -122,6 +127,7 @@ pub struct UsedWriter {
     q: DFF<Bits<QUEUE_BITS>>,
     head: DFF<Bits<16>>,
     len: DFF<Bits<32>>,
+    defer: DFF<Bit>,
     u0: DFF<Bits<16>>,
     u1: DFF<Bits<16>>,
     qavail: Signal<Local, Bits<64>>,
@@ -134,7 +140,7 @@ pub struct UsedWriter {
 impl Logic for UsedWriter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, q, head, len, u0, u1);
+        dff_setup!(self, clock, state, q, head, len, defer, u0, u1);
         self.qavail.next = self.q0_avail.val();
         self.qused.next = self.q0_used.val();
         self.qsize.next = self.q0_size.val();
@@ -178,13 +184,24 @@ impl Logic for UsedWriter {
                     self.q.d.next = self.done_queue.val();
                     self.head.d.next = self.done_head.val();
                     self.len.d.next = self.done_len.val();
+                    self.defer.d.next = self.done_defer.val();
                     self.state.d.next = UsedState::Elem;
                 }
             }
             UsedState::Elem => {
                 self.wr_valid.next = true;
                 if self.wr_ready.val() {
-                    self.state.d.next = UsedState::Idx;
+                    if self.defer.q.val() {
+                        self.retired.next = true;
+                        if self.q.q.val() == 1 {
+                            self.u1.d.next = self.u1.q.val() + 1;
+                        } else {
+                            self.u0.d.next = self.u0.q.val() + 1;
+                        }
+                        self.state.d.next = UsedState::Idle;
+                    } else {
+                        self.state.d.next = UsedState::Idx;
+                    }
                 }
             }
             UsedState::Idx => {

@@ -67,6 +67,10 @@ pub struct ChainWalker {
     pub halt: Signal<In, Bit>,
     /// VIRTIO_F_INDIRECT_DESC negotiated.
     pub indirect_enable: Signal<In, Bit>,
+    /// Chains are plain buffers (virtio-net): no request header is read and
+    /// the blk checks (readable header first, a writable status byte) are
+    /// skipped. The blk engine ties it low.
+    pub plain_chains: Signal<In, Bit>,
     /// Queue 0 descriptor table.
     pub q0_desc: Signal<In, Bits<64>>,
     /// Queue 0 size.
@@ -424,6 +428,8 @@ impl Logic for ChainWalker {
                     self.err_cause.next = 6.into();
                     self.err_detail.next = bit_cast::<32, 16>(self.head.q.val());
                     self.state.d.next = WalkState::Halted;
+                } else if self.plain_chains.val() {
+                    self.state.d.next = WalkState::Push;
                 } else if !self.have_first.q.val()
                     || self.first_write.q.val()
                     || (self.first_len.q.val() < 16)

@@ -1,0 +1,195 @@
+//! Shared helpers of the net engine tests: rings in the host memory model,
+//! frames, TX chains split at random, RX buffers, and reading frames back
+//! out of the used ring.
+
+#![allow(dead_code)]
+
+use vfpga_abi::mgmt::net as regs;
+use vfpga_abi::net::HDR_LEN;
+use vfpga_hdl::testbench::net_bench::{NetBench, NetBenchConfig};
+use vfpga_hdl::testbench::{Buffer, SplitQueue, XorShift};
+
+/// The RX queue's ring base.
+pub const RX_RING: u64 = 0x1_0000;
+/// The TX queue's ring base.
+pub const TX_RING: u64 = 0x2_0000;
+/// Data buffers live here.
+pub const DATA: u64 = 0x10_0000;
+/// Size of the data region.
+pub const DATA_LEN: usize = 0x40_0000;
+/// The device's MAC address in the tests.
+pub const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+
+/// A bench with both queues attached (RX vector 0, TX vector 1).
+pub struct Net {
+    pub b: NetBench,
+    pub rxq: SplitQueue,
+    pub txq: SplitQueue,
+    pub rng: XorShift,
+    next_data: u64,
+    /// Used elements of each queue already checked.
+    pub rx_seen: u16,
+    pub tx_seen: u16,
+}
+
+impl Net {
+    pub fn new(cfg: NetBenchConfig, qsize: u16) -> Self {
+        let mut b = NetBench::new(cfg);
+        let rxq = SplitQueue::new(&mut b.mem, RX_RING, qsize);
+        let txq = SplitQueue::new(&mut b.mem, TX_RING, qsize);
+        b.mem.map(DATA, DATA_LEN);
+        b.attach(0, &rxq, 0);
+        b.attach(1, &txq, 1);
+        Net {
+            b,
+            rxq,
+            txq,
+            rng: XorShift::new(cfg.seed ^ 0x7777),
+            next_data: DATA,
+            rx_seen: 0,
+            tx_seen: 0,
+        }
+    }
+
+    /// Programs the primary MAC and the RX mode (`vfpga_abi::mgmt::net`).
+    pub fn program(&mut self, mac: [u8; 6], mode: u32) {
+        self.b.reg_write(
+            regs::MAC_LO,
+            u32::from_le_bytes(mac[..4].try_into().unwrap()),
+        );
+        self.b
+            .reg_write(regs::MAC_HI, u16::from_le_bytes([mac[4], mac[5]]) as u32);
+        self.b.reg_write(regs::RX_MODE, mode);
+        self.b.run(4);
+    }
+
+    /// Writes MAC table entry `i`.
+    pub fn table_entry(&mut self, i: u32, mac: [u8; 6], valid: bool) {
+        self.b.reg_write(regs::FILTER_SEL, i);
+        self.b.reg_write(
+            regs::FILTER_LO,
+            u32::from_le_bytes(mac[..4].try_into().unwrap()),
+        );
+        let hi = u16::from_le_bytes([mac[4], mac[5]]) as u32;
+        self.b.reg_write(
+            regs::FILTER_HI,
+            hi | if valid { regs::FILTER_VALID } else { 0 },
+        );
+        self.b.run(4);
+    }
+
+    /// `len` bytes of data space, at a random misalignment (may cross 4 KiB).
+    pub fn alloc(&mut self, len: u64) -> u64 {
+        let a = self.next_data + self.rng.below(61);
+        self.next_data = a + len;
+        assert!(self.next_data < DATA + DATA_LEN as u64, "data region full");
+        a
+    }
+
+    /// Puts `hdr + frame` in memory, split into 1..=`max_parts` readable
+    /// descriptors at random, and makes the chain available (no kick).
+    pub fn post_tx(&mut self, frame: &[u8], max_parts: u64) -> u16 {
+        let mut bytes = vec![0u8; HDR_LEN as usize];
+        bytes.extend_from_slice(frame);
+        let parts = 1 + self.rng.below(max_parts);
+        let mut cuts: Vec<usize> = (1..parts)
+            .map(|_| 1 + self.rng.below(bytes.len() as u64 - 1) as usize)
+            .collect();
+        cuts.push(0);
+        cuts.push(bytes.len());
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut bufs = Vec::new();
+        for w in cuts.windows(2) {
+            let piece = &bytes[w[0]..w[1]];
+            let a = self.alloc(piece.len() as u64);
+            self.b.mem.write(a, piece);
+            bufs.push(Buffer::r(a, piece.len() as u32));
+        }
+        let head = self.txq.add_chain(&mut self.b.mem, &bufs);
+        self.txq.make_available(&mut self.b.mem, head);
+        head
+    }
+
+    /// Posts one RX buffer of `len` bytes split into 1..=`max_parts`
+    /// writable descriptors (no kick). Returns its head.
+    pub fn post_rx(&mut self, len: u32, max_parts: u64) -> u16 {
+        let parts = (1 + self.rng.below(max_parts)).min(len as u64);
+        let mut sizes = vec![len / parts as u32; parts as usize];
+        sizes[0] += len % parts as u32;
+        let mut bufs = Vec::new();
+        for s in sizes {
+            let a = self.alloc(s as u64);
+            // Garbage, so that bytes the device should write are seen written.
+            self.b.mem.write(a, &vec![0xee; s as usize]);
+            bufs.push(Buffer::w(a, s));
+        }
+        let head = self.rxq.add_chain(&mut self.b.mem, &bufs);
+        self.rxq.make_available(&mut self.b.mem, head);
+        head
+    }
+
+    /// Reads the buffers of chain `head` of the RX queue: the first `len` bytes.
+    pub fn rx_chain_bytes(&self, head: u16, len: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = head;
+        let mut left = len as usize;
+        while left > 0 {
+            let d = self.rxq.desc + 16 * i as u64;
+            let addr = self.b.mem.read_u32(d) as u64 | (self.b.mem.read_u32(d + 4) as u64) << 32;
+            let dlen = self.b.mem.read_u32(d + 8) as usize;
+            let flags = self.b.mem.read_u16(d + 12);
+            let n = dlen.min(left);
+            out.extend(self.b.mem.read(addr, n));
+            left -= n;
+            if flags & 1 == 0 {
+                break;
+            }
+            i = self.b.mem.read_u16(d + 14);
+        }
+        assert_eq!(left, 0, "used length beyond the chain");
+        out
+    }
+
+    /// The next received frame from the used ring, if complete: (header,
+    /// frame, buffers used). Checks num_buffers against the used elements.
+    pub fn take_rx_frame(&mut self) -> Option<([u8; 12], Vec<u8>, u16)> {
+        let idx = self.rxq.used_idx(&self.b.mem);
+        if idx == self.rx_seen {
+            return None;
+        }
+        let (id, len) = self.rxq.used_elem(&self.b.mem, self.rx_seen);
+        let first = self.rx_chain_bytes(id as u16, len);
+        assert!(first.len() >= 12, "first buffer shorter than the header");
+        let hdr: [u8; 12] = first[..12].try_into().unwrap();
+        let nbuf = u16::from_le_bytes([hdr[10], hdr[11]]);
+        assert!(nbuf >= 1);
+        assert!(
+            idx.wrapping_sub(self.rx_seen) >= nbuf,
+            "used.idx published before every buffer of the frame: idx {idx}, seen {}, num_buffers {nbuf}",
+            self.rx_seen
+        );
+        let mut data = first[12..].to_vec();
+        for k in 1..nbuf {
+            let (id, len) = self
+                .rxq
+                .used_elem(&self.b.mem, self.rx_seen.wrapping_add(k));
+            data.extend(self.rx_chain_bytes(id as u16, len));
+        }
+        self.rx_seen = self.rx_seen.wrapping_add(nbuf);
+        Some((hdr, data, nbuf))
+    }
+}
+
+/// An Ethernet frame of `len` bytes to `dst` with random payload.
+pub fn frame(rng: &mut XorShift, dst: [u8; 6], len: usize) -> Vec<u8> {
+    assert!(len >= 14);
+    let mut f = Vec::with_capacity(len);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x99]);
+    f.extend_from_slice(&[0x08, 0x00]);
+    while f.len() < len {
+        f.push(rng.next_u64() as u8);
+    }
+    f
+}
