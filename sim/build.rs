@@ -5,7 +5,8 @@
 //!
 //! Environment: `VFPGA_VERILATOR=0` skips the model; `VFPGA_VERILOG_DIR`
 //! replaces hdl/verilog/ as the folder searched; `VFPGA_VERILOG_TOP` names
-//! the Verilog file in it to use; `VFPGA_VERILATOR_NATIVE=1` builds the
+//! the Verilog file in it to use (default `vfpga_blk.v`, else the only
+//! file, else one named `*top*`); `VFPGA_VERILATOR_NATIVE=1` builds the
 //! model with `-march=native`. Under `CI=true` a model
 //! that fails to build is an error instead of a warning.
 
@@ -19,6 +20,8 @@ use std::process::Command;
 mod verilog_ports;
 
 const CLASS: &str = "Vtop";
+/// The Verilog file used when `VFPGA_VERILOG_TOP` does not name one.
+const DEFAULT_TOP: &str = "vfpga_blk.v";
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(vfpga_verilator)");
@@ -79,6 +82,14 @@ fn pick_top(dir: &Path) -> Result<PathBuf, Skip> {
             .ok_or_else(|| {
                 Skip::Failed(format!("VFPGA_VERILOG_TOP={name} is not in hdl/verilog"))
             });
+    }
+    // The simulator drives the blk personality's top level: prefer it by
+    // name, so other personalities' files beside it change nothing.
+    if let Some(f) = files.iter().find(|f| {
+        f.file_name()
+            .is_some_and(|n| n.to_string_lossy() == DEFAULT_TOP)
+    }) {
+        return Ok(f.clone());
     }
     match files.len() {
         0 => Err(Skip::Missing("no Verilog in hdl/verilog yet".into())),

@@ -76,8 +76,6 @@ pub struct BlkTop {
     pub msix_data: Signal<Out, Bits<32>>,
     /// MSI-X message: vector.
     pub msix_vector: Signal<Out, Bits<16>>,
-    /// DMA allowed (ENGINE_CTRL and bus master).
-    pub dma_enable: Signal<In, Bit>,
     /// DMA read request valid.
     pub dma_rd_req_valid: Signal<Out, Bit>,
     /// DMA read request ready.
@@ -158,6 +156,14 @@ pub struct BlkTop {
     pub blk_cpl_tag: Signal<In, Bits<5>>,
     /// Storage completion status.
     pub blk_cpl_status: Signal<In, Bits<8>>,
+    /// The function holds no work: no chain in flight on any queue, no
+    /// doorbell latched on a running queue, the DMA master drained (no read
+    /// outstanding, every posted write answered), no storage command in
+    /// flight, no MSI-X message or management event pending, no driver
+    /// access in progress. With every input channel quiet in a cycle where
+    /// `idle` is high, the state stays idle until an input arrives, so a
+    /// simulator (or a clock gate) may stop the clock there.
+    pub idle: Signal<Out, Bit>,
     /// Register file, management port and MSI-X.
     pub bar0: Bar0,
     /// The virtio-blk datapath engine.
@@ -195,7 +201,6 @@ impl Logic for BlkTop {
         self.msix_addr.next = self.bar0.msix_addr.val();
         self.msix_data.next = self.bar0.msix_data.val();
         self.msix_vector.next = self.bar0.msix_vector.val();
-        self.engine.dma_enable.next = self.dma_enable.val();
         self.dma_rd_req_valid.next = self.engine.dma_rd_req_valid.val();
         self.engine.dma_rd_req_ready.next = self.dma_rd_req_ready.val();
         self.dma_rd_req_tag.next = self.engine.dma_rd_req_tag.val();
@@ -286,10 +291,7 @@ impl Logic for BlkTop {
         self.engine.irq_ready.next = self.bar0.irq_ready.val();
         self.bar0.irq_queue.next = self.engine.irq_queue.val();
         self.bar0.irq_vector.next = self.engine.irq_vector.val();
-        self.bar0.irq_valid.next = self.engine.irq_valid.val();
-        self.bar0.irq_queue.next = self.engine.irq_queue.val();
-        self.bar0.irq_vector.next = self.engine.irq_vector.val();
-        self.engine.irq_ready.next = self.bar0.irq_ready.val();
+        self.idle.next = self.engine.idle.val() && !self.bar0.busy.val();
     }
 }
 

@@ -3,7 +3,7 @@
 // DMA data = 128 bits, event FIFO = 16 entries.
 
 
-module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,msix_enable,msix_function_mask,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,dma_enable,dma_rd_req_valid,dma_rd_req_ready,dma_rd_req_tag,dma_rd_req_addr,dma_rd_req_len,dma_rd_cpl_valid,dma_rd_cpl_ready,dma_rd_cpl_tag,dma_rd_cpl_data,dma_rd_cpl_last,dma_rd_cpl_error,dma_wr_valid,dma_wr_ready,dma_wr_addr,dma_wr_len,dma_wr_data,dma_wr_last,dma_wr_rsp_valid,dma_wr_rsp_ready,dma_wr_rsp_error,blk_cmd_valid,blk_cmd_ready,blk_cmd_tag,blk_cmd_op,blk_cmd_sector,blk_cmd_len,blk_wr_valid,blk_wr_ready,blk_wr_tag,blk_wr_data,blk_wr_last,blk_rd_valid,blk_rd_ready,blk_rd_tag,blk_rd_data,blk_rd_last,blk_cpl_valid,blk_cpl_ready,blk_cpl_tag,blk_cpl_status);
+module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,msix_enable,msix_function_mask,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,dma_rd_req_valid,dma_rd_req_ready,dma_rd_req_tag,dma_rd_req_addr,dma_rd_req_len,dma_rd_cpl_valid,dma_rd_cpl_ready,dma_rd_cpl_tag,dma_rd_cpl_data,dma_rd_cpl_last,dma_rd_cpl_error,dma_wr_valid,dma_wr_ready,dma_wr_addr,dma_wr_len,dma_wr_data,dma_wr_last,dma_wr_rsp_valid,dma_wr_rsp_ready,dma_wr_rsp_error,blk_cmd_valid,blk_cmd_ready,blk_cmd_tag,blk_cmd_op,blk_cmd_sector,blk_cmd_len,blk_wr_valid,blk_wr_ready,blk_wr_tag,blk_wr_data,blk_wr_last,blk_rd_valid,blk_rd_ready,blk_rd_tag,blk_rd_data,blk_rd_last,blk_cpl_valid,blk_cpl_ready,blk_cpl_tag,blk_cpl_status,idle);
     
     // Module arguments
     input wire  clock;
@@ -33,7 +33,6 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     output reg  [63:0] msix_addr;
     output reg  [31:0] msix_data;
     output reg  [15:0] msix_vector;
-    input wire  dma_enable;
     output reg  dma_rd_req_valid;
     input wire  dma_rd_req_ready;
     output reg  [4:0] dma_rd_req_tag;
@@ -74,6 +73,7 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     output reg  blk_cpl_ready;
     input wire  [4:0] blk_cpl_tag;
     input wire  [7:0] blk_cpl_status;
+    output reg  idle;
     
     // Stub signals
     reg  bar0$clock;
@@ -150,6 +150,7 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     wire  [63:0] bar0$msix_addr;
     wire  [31:0] bar0$msix_data;
     wire  [15:0] bar0$msix_vector;
+    wire  bar0$busy;
     reg  engine$clock;
     reg  [63:0] engine$q_desc_0;
     reg  [63:0] engine$q_avail_0;
@@ -316,7 +317,8 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         .msix_ready(bar0$msix_ready),
         .msix_addr(bar0$msix_addr),
         .msix_data(bar0$msix_data),
-        .msix_vector(bar0$msix_vector)
+        .msix_vector(bar0$msix_vector),
+        .busy(bar0$busy)
     );
     vfpga_blk$engine engine(
         .clock(engine$clock),
@@ -441,7 +443,6 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         msix_addr = bar0$msix_addr;
         msix_data = bar0$msix_data;
         msix_vector = bar0$msix_vector;
-        engine$dma_enable = dma_enable;
         dma_rd_req_valid = engine$dma_rd_req_valid;
         engine$dma_rd_req_ready = dma_rd_req_ready;
         dma_rd_req_tag = engine$dma_rd_req_tag;
@@ -531,16 +532,13 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         engine$irq_ready = bar0$irq_ready;
         bar0$irq_queue = engine$irq_queue;
         bar0$irq_vector = engine$irq_vector;
-        bar0$irq_valid = engine$irq_valid;
-        bar0$irq_queue = engine$irq_queue;
-        bar0$irq_vector = engine$irq_vector;
-        engine$irq_ready = bar0$irq_ready;
+        idle = engine$idle && ~bar0$busy;
     end
     
 endmodule // top
 
 
-module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_enable,msix_function_mask,irq_valid,irq_ready,irq_queue,irq_vector,msix_valid,msix_ready,msix_addr,msix_data,msix_vector);
+module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_enable,msix_function_mask,irq_valid,irq_ready,irq_queue,irq_vector,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,busy);
     
     // Module arguments
     input wire  clock;
@@ -617,6 +615,7 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     output reg  [63:0] msix_addr;
     output reg  [31:0] msix_data;
     output reg  [15:0] msix_vector;
+    output reg  busy;
     
     // Stub signals
     reg  regs$clock;
@@ -694,6 +693,7 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     wire  [15:0] regs$config_vector;
     wire  regs$msix_clear;
     reg  [63:0] regs$interrupts;
+    wire  regs$busy;
     reg  msix$clock;
     reg  msix$reset;
     reg  msix$msix_enable;
@@ -719,6 +719,7 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     wire  [31:0] msix$msg_data;
     wire  [15:0] msix$msg_vector;
     wire  [63:0] msix$interrupts;
+    wire  msix$busy;
     
     // Sub module instances
     vfpga_blk$bar0$regs regs(
@@ -796,7 +797,8 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         .config_irq(regs$config_irq),
         .config_vector(regs$config_vector),
         .msix_clear(regs$msix_clear),
-        .interrupts(regs$interrupts)
+        .interrupts(regs$interrupts),
+        .busy(regs$busy)
     );
     vfpga_blk$bar0$msix msix(
         .clock(msix$clock),
@@ -823,7 +825,8 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         .msg_addr(msix$msg_addr),
         .msg_data(msix$msg_data),
         .msg_vector(msix$msg_vector),
-        .interrupts(msix$interrupts)
+        .interrupts(msix$interrupts),
+        .busy(msix$busy)
     );
     
     // Update code
@@ -916,12 +919,13 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         msix_addr = msix$msg_addr;
         msix_data = msix$msg_data;
         msix_vector = msix$msg_vector;
+        busy = regs$busy || msix$busy;
     end
     
 endmodule // top$bar0
 
 
-module vfpga_blk$bar0$msix(clock,reset,msix_enable,function_mask,reg_addr,reg_write,reg_wdata,reg_strb,table_rdata,pba,irq_valid,irq_ready,irq_queue,irq_vector,config_irq,config_vector,clear,isr_read_clear,isr,msg_valid,msg_ready,msg_addr,msg_data,msg_vector,interrupts);
+module vfpga_blk$bar0$msix(clock,reset,msix_enable,function_mask,reg_addr,reg_write,reg_wdata,reg_strb,table_rdata,pba,irq_valid,irq_ready,irq_queue,irq_vector,config_irq,config_vector,clear,isr_read_clear,isr,msg_valid,msg_ready,msg_addr,msg_data,msg_vector,interrupts,busy);
     
     // Module arguments
     input wire  clock;
@@ -949,6 +953,7 @@ module vfpga_blk$bar0$msix(clock,reset,msix_enable,function_mask,reg_addr,reg_wr
     output reg  [31:0] msg_data;
     output reg  [15:0] msg_vector;
     output reg  [63:0] interrupts;
+    output reg  busy;
     
     // Constant declarations
     localparam  entry_index$0 = 5'b0;
@@ -1711,6 +1716,7 @@ module vfpga_blk$bar0$msix(clock,reset,msix_enable,function_mask,reg_addr,reg_wr
         msg_data = out_data$q;
         msg_vector = out_vector$q;
         interrupts = count$q;
+        busy = out_valid$q || cfg_wait$q || |deliverable;
     end
     
 endmodule // top$bar0$msix
@@ -2343,7 +2349,7 @@ module vfpga_blk$bar0$msix$pending(d,q,clock);
 endmodule // top$bar0$msix$pending
 
 
-module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts);
+module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts,busy);
     
     // Module arguments
     input wire  clock;
@@ -2421,6 +2427,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     output reg  [15:0] config_vector;
     output reg  msix_clear;
     input wire  [63:0] interrupts;
+    output reg  busy;
     
     // Constant declarations
     localparam  qi$0 = 16'h0;
@@ -4157,6 +4164,13 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         doorbell_valid = db_valid$q;
         doorbell_queue = db_queue$q;
         doorbell_data = db_data$q;
+        busy = (m_state$q != MState$Idle) || db_valid$q || (events$count != 32'h0) || err_evt_wait$q || eng_reset_pulse$q;
+        if (qset$0$q) begin
+            busy = 1'b1;
+        end
+        if (qset$1$q) begin
+            busy = 1'b1;
+        end
     end
     
 endmodule // top$bar0$regs
@@ -5834,6 +5848,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
     reg  walker$reset;
     reg  walker$halt;
     reg  walker$indirect_enable;
+    reg  walker$plain_chains;
     reg  [63:0] walker$q0_desc;
     reg  [15:0] walker$q0_size;
     reg  [63:0] walker$q1_desc;
@@ -5947,6 +5962,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
     reg  used$done_queue;
     reg  [15:0] used$done_head;
     reg  [31:0] used$done_len;
+    reg  used$done_defer;
     wire  used$retired;
     wire  used$retired_queue;
     wire  used$wr_valid;
@@ -6180,6 +6196,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         .reset(walker$reset),
         .halt(walker$halt),
         .indirect_enable(walker$indirect_enable),
+        .plain_chains(walker$plain_chains),
         .q0_desc(walker$q0_desc),
         .q0_size(walker$q0_size),
         .q1_desc(walker$q1_desc),
@@ -6297,6 +6314,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         .done_queue(used$done_queue),
         .done_head(used$done_head),
         .done_len(used$done_len),
+        .done_defer(used$done_defer),
         .retired(used$retired),
         .retired_queue(used$retired_queue),
         .wr_valid(used$wr_valid),
@@ -6504,6 +6522,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         avail$q1_size = q_size_1;
         avail$q1_run = q_run_1;
         walker$indirect_enable = indirect_enable;
+        walker$plain_chains = 1'b0;
         walker$q0_desc = q_desc_0;
         walker$q0_size = q_size_0;
         walker$q1_desc = q_desc_1;
@@ -6562,6 +6581,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         used$done_queue = done_fifo$data_out[(32'h0)+:(1)];
         used$done_head = done_fifo$data_out[(32'h1)+:(16)];
         used$done_len = done_fifo$data_out[(32'h11)+:(32)];
+        used$done_defer = 1'b0;
         done_fifo$read = used$done_pop;
         dma$r0_req_valid = avail$rd_valid;
         avail$rd_ready = dma$r0_req_ready;
@@ -6957,7 +6977,7 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
             m4 = ((head_room) & 16'hffff);
         end
         jump = cpl_data[(32'h0)+:(16)] - la;
-        busy = (state$q != AvailState$Idle) && (state$q != AvailState$Halted);
+        busy = ((state$q != AvailState$Idle) && (state$q != AvailState$Halted)) || ((state$q == AvailState$Idle) && ((pend0$q && q0_run) || (pend1$q && q1_run)));
         head_push = 1'b0;
         head_queue = cur$q;
         head_idx = ring$q[(32'h0)+:(16)];
@@ -10121,7 +10141,7 @@ module vfpga_blk$engine$seg_fifo$wr(d,q,clock);
 endmodule // top$engine$seg_fifo$wr
 
 
-module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size,q0_vector,q1_avail,q1_used,q1_size,q1_vector,set0,set1,set0_val,set1_val,used_idx0,used_idx1,done_valid,done_pop,done_queue,done_head,done_len,retired,retired_queue,wr_valid,wr_ready,wr_addr,wr_len,wr_data,rd_valid,rd_ready,rd_addr,cpl_valid,cpl_ready,cpl_data,irq_valid,irq_ready,irq_queue,irq_vector,busy,cur_queue);
+module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size,q0_vector,q1_avail,q1_used,q1_size,q1_vector,set0,set1,set0_val,set1_val,used_idx0,used_idx1,done_valid,done_pop,done_queue,done_head,done_len,done_defer,retired,retired_queue,wr_valid,wr_ready,wr_addr,wr_len,wr_data,rd_valid,rd_ready,rd_addr,cpl_valid,cpl_ready,cpl_data,irq_valid,irq_ready,irq_queue,irq_vector,busy,cur_queue);
     
     // Module arguments
     input wire  clock;
@@ -10147,6 +10167,7 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
     input wire  done_queue;
     input wire  [15:0] done_head;
     input wire  [31:0] done_len;
+    input wire  done_defer;
     output reg  retired;
     output reg  retired_queue;
     output reg  wr_valid;
@@ -10189,6 +10210,9 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
     reg  [31:0] len$d;
     wire  [31:0] len$q;
     reg  len$clock;
+    reg  defer$d;
+    wire  defer$q;
+    reg  defer$clock;
     reg  [15:0] u0$d;
     wire  [15:0] u0$q;
     reg  u0$clock;
@@ -10224,6 +10248,11 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
         .q(len$q),
         .clock(len$clock)
     );
+    vfpga_blk$engine$used$defer defer(
+        .d(defer$d),
+        .q(defer$q),
+        .clock(defer$clock)
+    );
     vfpga_blk$engine$used$u0 u0(
         .d(u0$d),
         .q(u0$q),
@@ -10241,12 +10270,14 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
         q$clock = clock;
         head$clock = clock;
         len$clock = clock;
+        defer$clock = clock;
         u0$clock = clock;
         u1$clock = clock;
         state$d = state$q;
         q$d = q$q;
         head$d = head$q;
         len$d = len$q;
+        defer$d = defer$q;
         u0$d = u0$q;
         u1$d = u1$q;
         qavail = q0_avail;
@@ -10289,6 +10320,7 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
                         q$d = done_queue;
                         head$d = done_head;
                         len$d = done_len;
+                        defer$d = done_defer;
                         state$d = UsedState$Elem;
                     end
                 end
@@ -10296,7 +10328,19 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
                 begin
                     wr_valid = 1'b1;
                     if (wr_ready) begin
-                        state$d = UsedState$Idx;
+                        if (defer$q) begin
+                            retired = 1'b1;
+                            if (q$q == 32'h1) begin
+                                u1$d = u1$q + 32'h1;
+                            end
+                            else begin
+                                u0$d = u0$q + 32'h1;
+                            end
+                            state$d = UsedState$Idle;
+                        end
+                        else begin
+                            state$d = UsedState$Idx;
+                        end
                     end
                 end
             UsedState$Idx:
@@ -10371,6 +10415,25 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
     end
     
 endmodule // top$engine$used
+
+
+module vfpga_blk$engine$used$defer(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$used$defer
 
 
 module vfpga_blk$engine$used$head(d,q,clock);
@@ -10496,13 +10559,14 @@ module vfpga_blk$engine$used$u1(d,q,clock);
 endmodule // top$engine$used$u1
 
 
-module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,q1_desc,q1_size,head_valid,head_queue,head_idx,head_pop,seg_push,seg_addr,seg_len,seg_write,seg_room,chain_push,chain_room,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,cpl_last,busy,cur_queue,err,err_cause,err_detail);
+module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_desc,q0_size,q1_desc,q1_size,head_valid,head_queue,head_idx,head_pop,seg_push,seg_addr,seg_len,seg_write,seg_room,chain_push,chain_room,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,cpl_last,busy,cur_queue,err,err_cause,err_detail);
     
     // Module arguments
     input wire  clock;
     input wire  reset;
     input wire  halt;
     input wire  indirect_enable;
+    input wire  plain_chains;
     input wire  [63:0] q0_desc;
     input wire  [15:0] q0_size;
     input wire  [63:0] q1_desc;
@@ -11003,6 +11067,9 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,q0_desc,q0_size,
                         err_cause = 32'h6;
                         err_detail = ((head$q) & 32'hffffffff);
                         state$d = WalkState$Halted;
+                    end
+                    else if (plain_chains) begin
+                        state$d = WalkState$Push;
                     end
                     else if (~have_first$q || first_write$q || (first_len$q < 32'h10)) begin
                         err = 1'b1;

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use vfpga_abi::Personality;
-use vfpga_abi::mgmt;
 use vfpga_abi::ports::MgmtRequest;
 use vfpga_firmware::{BoardConfig, Firmware, Hal};
 
@@ -90,8 +89,9 @@ pub struct Core {
     vcd: Option<VcdWriter<BufWriter<File>>>,
     mgmt_req: Option<MgmtRequest>,
     mgmt_rsp: Option<u32>,
-    last_activity: Cycle,
-    engine_idle: bool,
+    /// The hardware's `idle` output was high in the last cycle, and no
+    /// input channel carried a beat then: it stays idle until one does.
+    hw_idle: bool,
 }
 
 impl std::fmt::Debug for dyn Backend {
@@ -109,6 +109,13 @@ impl Core {
     /// The shared host state.
     pub fn bus(&self) -> &Arc<HostBus> {
         &self.bus
+    }
+
+    /// The hardware's `idle` output was high in the last cycle and no input
+    /// channel carried a beat in it: the hardware holds no work and will
+    /// not find any until an input arrives.
+    pub fn hardware_idle(&self) -> bool {
+        self.hw_idle
     }
 
     /// Whether every host-side model has nothing in flight.
@@ -153,9 +160,7 @@ impl Core {
         }
         self.backend.edge();
         self.clock_models(now, &inp, &out);
-        if out.any_valid() || !self.models_quiet() {
-            self.last_activity = now;
-        }
+        self.hw_idle = out.idle && inp.channels_quiet();
         self.now += 1;
     }
 
@@ -205,15 +210,7 @@ impl Core {
             }
             self.step();
         }
-        let v = self.mgmt_rsp.take().unwrap_or(0);
-        if !req.write {
-            match req.addr {
-                mgmt::ENGINE_STATUS => self.engine_idle = v & mgmt::ENGINE_STATUS_IDLE != 0,
-                mgmt::EVENT if v != 0 => self.last_activity = self.now,
-                _ => {}
-            }
-        }
-        v
+        self.mgmt_rsp.take().unwrap_or(0)
     }
 }
 
@@ -259,13 +256,6 @@ impl Hal for MgmtHal {
     }
 }
 
-/// Firmware poll intervals without port activity before the board may sleep.
-/// The engine can work internally for several hundred cycles with every
-/// top-level port quiet (a request between two stages); with a window of two
-/// polls (128 cycles) the board fell asleep holding a request until the host
-/// next touched it (vhost-user I/O stalled). 16 polls is 1024 cycles.
-const QUIET_POLLS: u64 = 16;
-
 /// A simulated board.
 #[derive(Debug)]
 pub struct Machine {
@@ -309,8 +299,7 @@ impl Machine {
             vcd,
             mgmt_req: None,
             mgmt_rsp: None,
-            last_activity: 0,
-            engine_idle: false,
+            hw_idle: false,
         });
         let hal = MgmtHal {
             core: Some(core),
@@ -385,8 +374,8 @@ impl Machine {
     }
 
     /// Nothing to do until the host acts: no transaction in flight in any
-    /// model, the engine reported idle, the firmware has no work, and two
-    /// firmware polls ([`QUIET_POLLS`]) passed since the last activity.
+    /// model, the hardware's `idle` output high in a cycle with no input
+    /// beat, and the firmware with no work in progress.
     pub fn is_idle(&self) -> bool {
         self.busy_reason().is_none()
     }
@@ -400,12 +389,12 @@ impl Machine {
             Some("storage command in flight")
         } else if !c.mmio.is_quiet() {
             Some("MMIO transaction pending")
-        } else if !c.engine_idle {
-            Some("engine not idle (ENGINE_STATUS)")
+        } else if !c.hw_idle {
+            Some("hardware not idle (top-level idle output)")
         } else if self.fw.is_resetting() {
             Some("firmware reset in progress")
-        } else if c.now.saturating_sub(c.last_activity) <= QUIET_POLLS * self.poll_interval {
-            Some("recent activity")
+        } else if (0..self.fw.num_queues()).any(|q| self.fw.queue(q).is_some_and(|s| s.resetting)) {
+            Some("firmware queue reset in progress")
         } else {
             None
         }

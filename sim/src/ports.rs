@@ -78,10 +78,13 @@ pub struct TopOutputs {
     pub mgmt_req_ready: bool,
     /// Management read response.
     pub mgmt_rsp: Option<MgmtResponse>,
+    /// The hardware holds no work (the top level's `idle` output): with
+    /// every input channel quiet in this cycle it stays so until one acts.
+    pub idle: bool,
 }
 
 /// Number of signals [`TopOutputs::visit`] lists.
-pub const OUTPUT_SIGNALS: usize = 32;
+pub const OUTPUT_SIGNALS: usize = 33;
 
 /// A port signal: name, width in bits, value.
 pub type Signal = (&'static str, u32, u128);
@@ -91,6 +94,18 @@ fn flag(b: bool) -> u128 {
 }
 
 impl TopInputs {
+    /// No input channel carries a beat this cycle (readies and the PCI
+    /// configuration inputs are levels, not work). With this and the
+    /// top level's `idle`, the hardware stays idle into the next cycle.
+    pub fn channels_quiet(&self) -> bool {
+        self.mmio_req.is_none()
+            && self.dma_rd_cpl.is_none()
+            && self.dma_wr_rsp.is_none()
+            && self.blk_rdata.is_none()
+            && self.blk_cpl.is_none()
+            && self.mgmt_req.is_none()
+    }
+
     /// Calls `f` with every input signal, in a fixed order. The payload of
     /// a channel reads zero while its `valid` is low.
     pub fn visit(&self, f: &mut impl FnMut(Signal)) {
@@ -203,6 +218,7 @@ impl TopOutputs {
             32,
             self.mgmt_rsp.unwrap_or_default().rdata.into(),
         ));
+        f(("idle", 1, flag(self.idle)));
     }
 
     /// Builds the outputs from signal values looked up by name. `get` is
@@ -260,18 +276,8 @@ impl TopOutputs {
             mgmt_rsp: on(v[30]).then(|| MgmtResponse {
                 rdata: v[31] as u32,
             }),
+            idle: on(v[32]),
         }
-    }
-
-    /// Any channel towards the host or storage is valid this cycle (the
-    /// firmware's management responses do not count: it polls forever).
-    pub fn any_valid(&self) -> bool {
-        self.mmio_rsp.is_some()
-            || self.dma_rd_req.is_some()
-            || self.dma_wr.is_some()
-            || self.msix.is_some()
-            || self.blk_cmd.is_some()
-            || self.blk_wdata.is_some()
     }
 }
 
@@ -302,6 +308,7 @@ mod tests {
                 len: 4096,
             }),
             mgmt_rsp: Some(MgmtResponse { rdata: 0xDEAD }),
+            idle: true,
             ..TopOutputs::default()
         };
         let mut map = HashMap::new();

@@ -139,6 +139,8 @@ pub struct Bar0 {
     pub msix_data: Signal<Out, Bits<32>>,
     /// MSI-X message: vector.
     pub msix_vector: Signal<Out, Bits<16>>,
+    /// Work held here: [`RegFile`]'s `busy` or [`Msix`]'s `busy`.
+    pub busy: Signal<Out, Bit>,
     /// The register file.
     pub regs: RegFile,
     /// The MSI-X block.
@@ -230,5 +232,6 @@ impl Logic for Bar0 {
         self.msix_addr.next = self.msix.msg_addr.val();
         self.msix_data.next = self.msix.msg_data.val();
         self.msix_vector.next = self.msix.msg_vector.val();
+        self.busy.next = self.regs.busy.val() || self.msix.busy.val();
     }
 }

@@ -249,6 +249,11 @@ pub struct RegFile {
     pub msix_clear: Signal<Out, Bit>,
     /// From MSI-X: messages sent.
     pub interrupts: Signal<In, Bits<64>>,
+    /// Work the register file still holds for the engine or the firmware:
+    /// a driver access in progress, a doorbell not yet taken, an event
+    /// queued or about to be, an engine reset or index load pending. The
+    /// management port's own activity does not count (firmware polls forever).
+    pub busy: Signal<Out, Bit>,
 
     // MMIO port.
     m_state: DFF<MState>,
@@ -431,6 +436,7 @@ impl Default for RegFile {
             isr: Default::default(),
             isr_read_clear: Default::default(),
             config_irq: Default::default(),
+            busy: Default::default(),
             config_vector: Default::default(),
             msix_clear: Default::default(),
             interrupts: Default::default(),
@@ -1500,5 +1506,15 @@ impl Logic for RegFile {
         self.doorbell_valid.next = self.db_valid.q.val();
         self.doorbell_queue.next = self.db_queue.q.val();
         self.doorbell_data.next = self.db_data.q.val();
+        self.busy.next = (self.m_state.q.val() != MState::Idle)
+            || self.db_valid.q.val()
+            || (self.events.count.val() != 0)
+            || self.err_evt_wait.q.val()
+            || self.eng_reset_pulse.q.val();
+        for i in 0..NQ {
+            if self.qset[i].q.val() {
+                self.busy.next = true;
+            }
+        }
     }
 }

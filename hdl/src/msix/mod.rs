@@ -85,6 +85,10 @@ pub struct Msix {
     pub msg_vector: Signal<Out, Bits<16>>,
     /// Messages sent since reset.
     pub interrupts: Signal<Out, Bits<64>>,
+    /// A message is waiting for `msg_ready`, a configuration request for
+    /// its turn, or a pending vector became deliverable. (A pending bit on
+    /// a masked vector waits for the driver, not for this block.)
+    pub busy: Signal<Out, Bit>,
 
     addr_lo: [DFF<Bits<32>>; NV],
     addr_hi: [DFF<Bits<32>>; NV],
@@ -146,6 +150,7 @@ impl Default for Msix {
             msg_data: Default::default(),
             msg_vector: Default::default(),
             interrupts: Default::default(),
+            busy: Default::default(),
             addr_lo: array_init(|_| Default::default()),
             addr_hi: array_init(|_| Default::default()),
             data: array_init(|_| Default::default()),
@@ -382,5 +387,7 @@ impl Logic for Msix {
         self.msg_data.next = self.out_data.q.val();
         self.msg_vector.next = self.out_vector.q.val();
         self.interrupts.next = self.count.q.val();
+        self.busy.next =
+            self.out_valid.q.val() || self.cfg_wait.q.val() || self.deliverable.val().any();
     }
 }

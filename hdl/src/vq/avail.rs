@@ -114,7 +114,7 @@ pub struct AvailFetch {
     pub wr_addr: Signal<Out, Bits<64>>,
     /// DMA write data.
     pub wr_data: Signal<Out, Bits<128>>,
-    /// Busy with a queue.
+    /// Busy with a queue, or a doorbell latched on a running queue.
     pub busy: Signal<Out, Bit>,
     /// Queue currently served (for DMA error reports).
     pub cur_queue: Signal<Out, Bits<QUEUE_BITS>>,
@@ -198,8 +198,14 @@ impl Logic for AvailFetch {
         }
         self.jump.next = self.cpl_data.val().get_bits::<16>(0) - self.la.val();
 
-        self.busy.next =
-            (self.state.q.val() != AvailState::Idle) && (self.state.q.val() != AvailState::Halted);
+        // A doorbell latched on a running queue is work even before the
+        // state machine picks it up (a stopped queue's is not: it waits for
+        // Q_RUN, which only firmware sets).
+        self.busy.next = ((self.state.q.val() != AvailState::Idle)
+            && (self.state.q.val() != AvailState::Halted))
+            || ((self.state.q.val() == AvailState::Idle)
+                && ((self.pend0.q.val() && self.q0_run.val())
+                    || (self.pend1.q.val() && self.q1_run.val())));
         self.head_push.next = false;
         self.head_queue.next = self.cur.q.val();
         self.head_idx.next = self.ring.q.val().get_bits::<16>(0);

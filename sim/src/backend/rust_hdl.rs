@@ -151,6 +151,7 @@ impl Backend for RustHdlBackend {
             mgmt_rsp: u.mgmt_resp_valid.val().then(|| MgmtResponse {
                 rdata: u.mgmt_resp_rdata.val().to_u64() as u32,
             }),
+            idle: u.idle.val(),
         }
     }
 
