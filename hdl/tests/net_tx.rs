@@ -78,6 +78,7 @@ fn spec_2_7_4_tx_header_split_across_descriptors() {
                 vfpga_hdl::testbench::Buffer::r(c, (bytes.len() - cut) as u32),
             ],
         );
+        n.use_descs(1, 2);
         n.txq.make_available(&mut n.b.mem, h);
         n.b.kick(1);
         let want = n.b.mac_tx.frames.len() + 1;
@@ -100,7 +101,7 @@ fn tx_random_stalls_seeded() {
             irq_ready_pct: 50,
             ..Default::default()
         };
-        let mut n = Net::new(cfg, 32);
+        let mut n = Net::new(cfg, 64);
         let sizes: Vec<usize> = (0..10).map(|_| 60 + n.rng.below(3000) as usize).collect();
         send_all(&mut n, &sizes, 4);
     }

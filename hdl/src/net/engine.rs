@@ -271,6 +271,7 @@ pub struct NetEngine {
     seg_word: Signal<Local, Bits<97>>,
     chain_word: Signal<Local, Bits<80>>,
     to_rx: Signal<Local, Bit>,
+    rx_seg_free: Signal<Local, Bits<10>>,
     sel_rx: Signal<Local, Bit>,
     set0: Signal<Local, Bit>,
     set1: Signal<Local, Bit>,
@@ -412,21 +413,18 @@ impl Logic for NetEngine {
         self.tx_seg.write.next = self.walker.seg_push.val() && !self.to_rx.val();
         self.rx_chain.write.next = self.walker.chain_push.val() && self.to_rx.val();
         self.tx_chain.write.next = self.walker.chain_push.val() && !self.to_rx.val();
-        // The walker only asks whether there is room for one more entry.
-        self.walker.seg_room.next = 1.into();
-        self.walker.chain_room.next = 1.into();
+        // Free entries of the FIFOs the walker's chain goes to (it reserves
+        // room for a whole prefetch window of segments).
+        self.rx_seg_free.next = bits::<10>(256) - bit_cast::<10, 9>(self.rx_seg.count.val());
+        self.walker.seg_room.next = bits::<8>(128) - bit_cast::<8, 8>(self.tx_seg.count.val());
+        self.walker.chain_room.next = bits::<8>(8) - bit_cast::<8, 4>(self.tx_chain.count.val());
         if self.to_rx.val() {
-            if self.rx_seg.full.val() {
-                self.walker.seg_room.next = 0.into();
+            self.walker.seg_room.next = 255.into();
+            if self.rx_seg_free.val() < 255 {
+                self.walker.seg_room.next = bit_cast::<8, 10>(self.rx_seg_free.val());
             }
+            self.walker.chain_room.next = 1.into();
             if self.rx_chain.full.val() {
-                self.walker.chain_room.next = 0.into();
-            }
-        } else {
-            if self.tx_seg.full.val() {
-                self.walker.seg_room.next = 0.into();
-            }
-            if self.tx_chain.full.val() {
                 self.walker.chain_room.next = 0.into();
             }
         }

@@ -349,7 +349,15 @@ impl Logic for NetRx {
                 }
             }
             RxState::Last => {
-                if self.done_room.val() != 0 {
+                if self.left.q.val() != 0 {
+                    // Buffers of the chain the frame did not reach: taken
+                    // off the segment FIFO, so the next chain starts clean.
+                    if self.seg_valid.val() {
+                        self.seg_pop.next = true;
+                        self.left.d.next =
+                            self.left.q.val() - bit_cast::<33, 32>(self.seg_len.val());
+                    }
+                } else if self.done_room.val() != 0 {
                     self.done_push.next = true;
                     self.done_defer.next = false;
                     self.frame_done.next = true;

@@ -30,6 +30,8 @@ pub struct Net {
     /// Used elements of each queue already checked.
     pub rx_seen: u16,
     pub tx_seen: u16,
+    /// Descriptors handed out per queue (the tests never recycle them).
+    descs: [u32; 2],
 }
 
 impl Net {
@@ -48,6 +50,7 @@ impl Net {
             next_data: DATA,
             rx_seen: 0,
             tx_seen: 0,
+            descs: [0; 2],
         }
     }
 
@@ -78,6 +81,17 @@ impl Net {
         self.b.run(4);
     }
 
+    /// Counts `n` more descriptors of queue `q`: the tests lay chains out
+    /// once, so more than the queue size would overwrite live ones.
+    pub fn use_descs(&mut self, q: usize, n: usize) {
+        self.descs[q] += n as u32;
+        let size = if q == 0 { self.rxq.size } else { self.txq.size };
+        assert!(
+            self.descs[q] <= size as u32,
+            "test lays out more descriptors than queue {q} has"
+        );
+    }
+
     /// `len` bytes of data space, at a random misalignment (may cross 4 KiB).
     pub fn alloc(&mut self, len: u64) -> u64 {
         let a = self.next_data + self.rng.below(61);
@@ -106,6 +120,7 @@ impl Net {
             self.b.mem.write(a, piece);
             bufs.push(Buffer::r(a, piece.len() as u32));
         }
+        self.use_descs(1, bufs.len());
         let head = self.txq.add_chain(&mut self.b.mem, &bufs);
         self.txq.make_available(&mut self.b.mem, head);
         head
@@ -124,6 +139,7 @@ impl Net {
             self.b.mem.write(a, &vec![0xee; s as usize]);
             bufs.push(Buffer::w(a, s));
         }
+        self.use_descs(0, bufs.len());
         let head = self.rxq.add_chain(&mut self.b.mem, &bufs);
         self.rxq.make_available(&mut self.b.mem, head);
         head
