@@ -1,4 +1,4 @@
-//! Writes the blk personality's Verilog to `hdl/verilog/` (or `--out DIR`).
+//! Writes the blk and net personalities' Verilog to `hdl/verilog/` (or `--out DIR`).
 //!
 //! `--check` compares instead of writing and fails when a file is stale.
 //! `--resources` also synthesizes each file with yosys (`synth_xilinx`,
@@ -36,7 +36,8 @@ fn main() -> ExitCode {
             _ => return usage(),
         }
     }
-    let files = verilog_files();
+    let mut files = verilog_files();
+    files.extend(vfpga_hdl::net::top::verilog_files());
     let mut stale = false;
     for (name, _, text) in &files {
         let path = out.join(name);

@@ -616,17 +616,18 @@ impl Logic for NetEngine {
         self.cnt_notifies.next = self.c_db.q.val();
         self.cnt_dma_errors.next = self.c_dma.q.val();
         self.reg_rdata.next = self.filter.reg_rdata.val();
+        // Counters at 0x66, 0x68..=0x6A (labels in decimal for the Verilog).
         match self.reg_addr.val().index() {
-            0x66 => {
+            102 => {
                 self.reg_rdata.next = self.c_nobuf.q.val();
             }
-            0x68 => {
+            104 => {
                 self.reg_rdata.next = self.c_rx.q.val();
             }
-            0x69 => {
+            105 => {
                 self.reg_rdata.next = self.c_tx.q.val();
             }
-            0x6a => {
+            106 => {
                 self.reg_rdata.next = self.c_trunc.q.val();
             }
             _ => {}

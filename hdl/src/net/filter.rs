@@ -165,7 +165,8 @@ impl Logic for NetFilter {
             self.mid.d.next = !self.in_last.val();
         }
 
-        // Registers.
+        // Registers (match labels in decimal, 96 = 0x60: rust-hdl copies a
+        // hex label into the Verilog as written, which Verilog rejects).
         self.entry.next = 0.into();
         for i in 0..TABLE_ENTRIES {
             if self.sel.q.val() == self.idx[i].val() {
@@ -174,49 +175,49 @@ impl Logic for NetFilter {
         }
         self.reg_rdata.next = 0.into();
         match self.reg_addr.val().index() {
-            0x60 => {
+            96 => {
                 self.reg_rdata.next = bit_cast::<32, 3>(self.mode.q.val());
             }
-            0x61 => {
+            97 => {
                 self.reg_rdata.next = self.mac.q.val().get_bits::<32>(0);
             }
-            0x62 => {
+            98 => {
                 self.reg_rdata.next = bit_cast::<32, 16>(self.mac.q.val().get_bits::<16>(32));
             }
-            0x63 => {
+            99 => {
                 self.reg_rdata.next = bit_cast::<32, 4>(self.sel.q.val());
             }
-            0x64 => {
+            100 => {
                 self.reg_rdata.next = self.entry.val().get_bits::<32>(0);
             }
-            0x65 => {
+            101 => {
                 self.reg_rdata.next = bit_cast::<32, 17>(self.entry.val().get_bits::<17>(32));
             }
-            0x67 => {
+            103 => {
                 self.reg_rdata.next = self.cnt.q.val();
             }
             _ => {}
         }
         if self.reg_write.val() {
             match self.reg_addr.val().index() {
-                0x60 => {
+                96 => {
                     self.mode.d.next = self.reg_wdata.val().get_bits::<3>(0);
                 }
-                0x61 => {
+                97 => {
                     self.mac.d.next = (self.mac.q.val() & 0xffff_0000_0000_u64)
                         | bit_cast::<48, 32>(self.reg_wdata.val());
                 }
-                0x62 => {
+                98 => {
                     self.mac.d.next = (self.mac.q.val() & 0xffff_ffff_u64)
                         | (bit_cast::<48, 16>(self.reg_wdata.val().get_bits::<16>(0)) << 32);
                 }
-                0x63 => {
+                99 => {
                     self.sel.d.next = self.reg_wdata.val().get_bits::<4>(0);
                 }
-                0x64 => {
+                100 => {
                     self.stage_lo.d.next = self.reg_wdata.val();
                 }
-                0x65 => {
+                101 => {
                     for i in 0..TABLE_ENTRIES {
                         if self.sel.q.val() == self.idx[i].val() {
                             self.table[i].d.next = bit_cast::<49, 32>(self.stage_lo.q.val())

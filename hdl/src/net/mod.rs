@@ -5,9 +5,11 @@
 pub mod engine;
 pub mod filter;
 pub mod rx;
+pub mod top;
 pub mod tx;
 
 pub use engine::NetEngine;
 pub use filter::NetFilter;
 pub use rx::NetRx;
+pub use top::NetTop;
 pub use tx::NetTx;
