@@ -7461,6 +7461,9 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     reg  [31:0] skip$d;
     wire  [31:0] skip$q;
     reg  skip$clock;
+    reg  [4:0] hskip$d;
+    wire  [4:0] hskip$q;
+    reg  hskip$clock;
     reg  [31:0] sto_left$d;
     wire  [31:0] sto_left$q;
     reg  sto_left$clock;
@@ -7509,6 +7512,7 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     
     // Local signals
     reg  [31:0] typ;
+    reg  [31:0] h1;
     reg  [63:0] hsector;
     reg  [31:0] in_len;
     reg  [31:0] out_len;
@@ -7612,6 +7616,11 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         .q(skip$q),
         .clock(skip$clock)
     );
+    vfpga_blk$engine$blk$hskip hskip(
+        .d(hskip$d),
+        .q(hskip$q),
+        .clock(hskip$clock)
+    );
     vfpga_blk$engine$blk$sto_left sto_left(
         .d(sto_left$d),
         .q(sto_left$q),
@@ -7701,6 +7710,7 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         cur_len$clock = clock;
         todo$clock = clock;
         skip$clock = clock;
+        hskip$clock = clock;
         sto_left$clock = clock;
         sto_busy$clock = clock;
         slot_wr$clock = clock;
@@ -7727,6 +7737,7 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         cur_len$d = cur_len$q;
         todo$d = todo$q;
         skip$d = skip$q;
+        hskip$d = hskip$q;
         sto_left$d = sto_left$q;
         sto_busy$d = sto_busy$q;
         slot_wr$d = slot_wr$q;
@@ -7745,6 +7756,10 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         hsector = chain_hdr[(32'h40)+:(64)];
         in_len = chain_wlen - 32'h1;
         out_len = chain_rlen - 32'h10;
+        h1 = seg_len;
+        if (seg_len > 32'h10) begin
+            h1 = 32'h10;
+        end
         in_bad = (in_len[(32'h0)+:(9)] != 32'h0) || (hsector > capacity) || (((in_len >> 32'h9) & 64'hffffffffffffffff) > (capacity - hsector));
         out_bad = (out_len[(32'h0)+:(9)] != 32'h0) || (hsector > capacity) || (((out_len >> 32'h9) & 64'hffffffffffffffff) > (capacity - hsector));
         id_len = in_len;
@@ -7847,8 +7862,9 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                         idn$d = 32'h0;
                         gb$clear = 1'b1;
                         seg_pop = 1'b1;
-                        cur_addr$d = seg_addr + 32'h10;
-                        cur_len$d = seg_len - 32'h10;
+                        cur_addr$d = seg_addr + ((h1) & 64'hffffffffffffffff);
+                        cur_len$d = seg_len - h1;
+                        hskip$d = ((((32'h10) & 32'hffffffff) - h1) & 5'h1f);
                         todo$d = 32'h0;
                         skip$d = out_len;
                         op$d = 32'h0;
@@ -7889,7 +7905,13 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                 end
             BlkState$Decode:
                 begin
-                    if ((op$q == 32'h1) || (op$q == 32'h2) || (op$q == 32'h3)) begin
+                    if (hskip$q != 32'h0) begin
+                        seg_pop = 1'b1;
+                        cur_addr$d = seg_addr + ((hskip$q) & 64'hffffffffffffffff);
+                        cur_len$d = seg_len - ((hskip$q) & 32'hffffffff);
+                        hskip$d = 32'h0;
+                    end
+                    else if ((op$q == 32'h1) || (op$q == 32'h2) || (op$q == 32'h3)) begin
                         state$d = BlkState$Cmd;
                     end
                     else begin
@@ -8369,6 +8391,25 @@ module vfpga_blk$engine$blk$head(d,q,clock);
     end
           
 endmodule // top$engine$blk$head
+
+
+module vfpga_blk$engine$blk$hskip(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$hskip
 
 
 module vfpga_blk$engine$blk$idn(d,q,clock);
@@ -10609,10 +10650,13 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
     localparam WalkState$Finish = 4;
     localparam WalkState$ReadHdr = 5;
     localparam WalkState$WaitHdr = 6;
-    localparam WalkState$ReadHdr2 = 7;
-    localparam WalkState$WaitHdr2 = 8;
-    localparam WalkState$Push = 9;
-    localparam WalkState$Halted = 10;
+    localparam WalkState$Push = 7;
+    localparam WalkState$SplitRd1 = 8;
+    localparam WalkState$SplitWait1 = 9;
+    localparam WalkState$SplitRd2 = 10;
+    localparam WalkState$SplitWait2 = 11;
+    localparam WalkState$DescUse = 12;
+    localparam WalkState$Halted = 13;
     
     // Stub signals
     reg  [3:0] state$d;
@@ -10663,12 +10707,30 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
     reg  have_first$d;
     wire  have_first$q;
     reg  have_first$clock;
+    reg  [63:0] sec_addr$d;
+    wire  [63:0] sec_addr$q;
+    reg  sec_addr$clock;
+    reg  [31:0] sec_len$d;
+    wire  [31:0] sec_len$q;
+    reg  sec_len$clock;
+    reg  sec_write$d;
+    wire  sec_write$q;
+    reg  sec_write$clock;
+    reg  have_sec$d;
+    wire  have_sec$q;
+    reg  have_sec$clock;
     reg  [127:0] hdr$d;
     wire  [127:0] hdr$q;
     reg  hdr$clock;
     reg  [4:0] part$d;
     wire  [4:0] part$q;
     reg  part$clock;
+    reg  [4:0] hgot$d;
+    wire  [4:0] hgot$q;
+    reg  hgot$clock;
+    reg  [127:0] sdesc$d;
+    wire  [127:0] sdesc$q;
+    reg  sdesc$clock;
     reg  [15:0] win_base$d;
     wire  [15:0] win_base$q;
     reg  win_base$clock;
@@ -10696,7 +10758,20 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
     reg  [15:0] d_next;
     reg  [32:0] total;
     reg  next_oob;
-    reg  [12:0] hdr_room;
+    reg  hdr_ok;
+    reg  [63:0] h_addr;
+    reg  [31:0] h_rem;
+    reg  [31:0] h_room;
+    reg  [31:0] h_p1;
+    reg  [31:0] h_p2;
+    reg  [4:0] h_piece;
+    reg  [7:0] h_keep;
+    reg  in_desc;
+    reg  dv;
+    reg  dlast;
+    reg  dtake;
+    reg  [127:0] ddata;
+    reg  [4:0] s_room;
     
     // Sub module instances
     vfpga_blk$engine$walker$state state(
@@ -10779,6 +10854,26 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
         .q(have_first$q),
         .clock(have_first$clock)
     );
+    vfpga_blk$engine$walker$sec_addr sec_addr(
+        .d(sec_addr$d),
+        .q(sec_addr$q),
+        .clock(sec_addr$clock)
+    );
+    vfpga_blk$engine$walker$sec_len sec_len(
+        .d(sec_len$d),
+        .q(sec_len$q),
+        .clock(sec_len$clock)
+    );
+    vfpga_blk$engine$walker$sec_write sec_write(
+        .d(sec_write$d),
+        .q(sec_write$q),
+        .clock(sec_write$clock)
+    );
+    vfpga_blk$engine$walker$have_sec have_sec(
+        .d(have_sec$d),
+        .q(have_sec$q),
+        .clock(have_sec$clock)
+    );
     vfpga_blk$engine$walker$hdr hdr(
         .d(hdr$d),
         .q(hdr$q),
@@ -10788,6 +10883,16 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
         .d(part$d),
         .q(part$q),
         .clock(part$clock)
+    );
+    vfpga_blk$engine$walker$hgot hgot(
+        .d(hgot$d),
+        .q(hgot$q),
+        .clock(hgot$clock)
+    );
+    vfpga_blk$engine$walker$sdesc sdesc(
+        .d(sdesc$d),
+        .q(sdesc$q),
+        .clock(sdesc$clock)
     );
     vfpga_blk$engine$walker$win_base win_base(
         .d(win_base$d),
@@ -10828,12 +10933,18 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
         first_len$clock = clock;
         first_write$clock = clock;
         have_first$clock = clock;
+        sec_addr$clock = clock;
+        sec_len$clock = clock;
+        sec_write$clock = clock;
+        have_sec$clock = clock;
         hdr$clock = clock;
         part$clock = clock;
+        hgot$clock = clock;
         win_base$clock = clock;
         bk$clock = clock;
         want$clock = clock;
         stale$clock = clock;
+        sdesc$clock = clock;
         state$d = state$q;
         q$d = q$q;
         head$d = head$q;
@@ -10850,28 +10961,61 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
         first_len$d = first_len$q;
         first_write$d = first_write$q;
         have_first$d = have_first$q;
+        sec_addr$d = sec_addr$q;
+        sec_len$d = sec_len$q;
+        sec_write$d = sec_write$q;
+        have_sec$d = have_sec$q;
         hdr$d = hdr$q;
         part$d = part$q;
+        hgot$d = hgot$q;
         win_base$d = win_base$q;
         bk$d = bk$q;
         want$d = want$q;
         stale$d = stale$q;
+        sdesc$d = sdesc$q;
         qsize = q0_size;
         qdesc = q0_desc;
         if (q$q == 32'h1) begin
             qsize = q1_size;
             qdesc = q1_desc;
         end
-        d_addr = cpl_data[(32'h0)+:(64)];
-        d_len = cpl_data[(32'h40)+:(32)];
-        d_flags = cpl_data[(32'h60)+:(16)];
-        d_next = cpl_data[(32'h70)+:(16)];
+        in_desc = (state$q == WalkState$WaitDesc) || (state$q == WalkState$DescUse);
+        dv = cpl_valid;
+        dlast = cpl_last;
+        ddata = cpl_data;
+        if (state$q == WalkState$DescUse) begin
+            dv = 1'b1;
+            dlast = 1'b1;
+            ddata = sdesc$q;
+        end
+        dtake = 1'b0;
+        d_addr = ddata[(32'h0)+:(64)];
+        d_len = ddata[(32'h40)+:(32)];
+        d_flags = ddata[(32'h60)+:(16)];
+        d_next = ddata[(32'h70)+:(16)];
         total = rlen$q + wlen$q + ((d_len) & 33'h1ffffffff);
         next_oob = d_next >= qsize;
         if (ind$q) begin
             next_oob = ((d_next) & 28'hfffffff) >= ind_count$q;
         end
-        hdr_room = ((32'h1000) & 13'h1fff) - ((first_addr$q[(32'h0)+:(12)]) & 13'h1fff);
+        hdr_ok = have_first$q && ~first_write$q && ((first_len$q >= 32'h10) || (have_sec$q && ~sec_write$q && (sec_len$q >= (((32'h10) & 32'hffffffff) - first_len$q))));
+        h_addr = first_addr$q + ((hgot$q) & 64'hffffffffffffffff);
+        h_rem = first_len$q - ((hgot$q) & 32'hffffffff);
+        if (((hgot$q) & 32'hffffffff) >= first_len$q) begin
+            h_addr = sec_addr$q + ((((hgot$q) & 32'hffffffff) - first_len$q) & 64'hffffffffffffffff);
+            h_rem = sec_len$q - (((hgot$q) & 32'hffffffff) - first_len$q);
+        end
+        h_room = ((32'h1000) & 32'hffffffff) - ((h_addr[(32'h0)+:(12)]) & 32'hffffffff);
+        h_p1 = ((32'h10) & 32'hffffffff) - ((hgot$q) & 32'hffffffff);
+        if (h_rem < h_p1) begin
+            h_p1 = h_rem;
+        end
+        h_p2 = h_p1;
+        if (h_room < h_p1) begin
+            h_p2 = h_room;
+        end
+        h_piece = ((h_p2) & 5'h1f);
+        h_keep = ((32'h80) & 8'hff) - (((part$q) & 8'hff) << 32'h3);
         busy = (state$q != WalkState$Idle) && (state$q != WalkState$Halted);
         cur_queue = q$q;
         head_pop = 1'b0;
@@ -10910,6 +11054,7 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
             w2 = ((((32'h1000) & 13'h1fff) - ((rd_addr[(32'h0)+:(12)]) & 13'h1fff)) & 28'hfffffff) >> 32'h4;
         end
         win_n = ((w2) & 9'h1ff);
+        s_room = ((((32'h1000) & 13'h1fff) - ((rd_addr[(32'h0)+:(12)]) & 13'h1fff)) & 5'h1f);
         cpl_ready = 1'b0;
         err = 1'b0;
         err_cause = 32'h0;
@@ -10934,6 +11079,7 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
                     seenw$d = 1'b0;
                     nseg$d = 32'h0;
                     have_first$d = 1'b0;
+                    have_sec$d = 1'b0;
                     want$d = 1'b1;
                     if (head$q >= qsize) begin
                         err = 1'b1;
@@ -10946,118 +11092,59 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
                 end
             WalkState$ReadDesc:
                 begin
+                    if (win_n == 32'h0) begin
+                        if (seg_room != 32'h0) begin
+                            win_base$d = idx$q;
+                            bk$d = 32'h0;
+                            stale$d = 1'b0;
+                            state$d = WalkState$SplitRd1;
+                        end
+                    end
+                    else begin
+                        rd_len = ((win_n) & 13'h1fff) << 32'h4;
+                        if (((seg_room) & 9'h1ff) >= win_n) begin
+                            rd_valid = 1'b1;
+                            if (rd_ready) begin
+                                win_base$d = idx$q;
+                                bk$d = 32'h0;
+                                stale$d = 1'b0;
+                                state$d = WalkState$WaitDesc;
+                            end
+                        end
+                    end
+                end
+            WalkState$SplitRd1:
+                begin
                     rd_valid = 1'b1;
-                    rd_len = ((win_n) & 13'h1fff) << 32'h4;
+                    rd_len = ((s_room) & 13'h1fff);
                     if (rd_ready) begin
-                        win_base$d = idx$q;
-                        bk$d = 32'h0;
-                        stale$d = 1'b0;
-                        state$d = WalkState$WaitDesc;
+                        part$d = s_room;
+                        state$d = WalkState$SplitWait1;
                     end
                 end
-            WalkState$WaitDesc:
+            WalkState$SplitWait1:
                 begin
-                    if (cpl_valid && ~hit) begin
-                        cpl_ready = 1'b1;
+                    cpl_ready = 1'b1;
+                    if (cpl_valid) begin
+                        sdesc$d = (cpl_data << h_keep) >> h_keep;
+                        state$d = WalkState$SplitRd2;
                     end
-                    else if (cpl_valid) begin
-                        cpl_ready = seg_room != 32'h0;
-                        if ((count$q + 32'h1) > qsize) begin
-                            err = 1'b1;
-                            err_cause = 32'h1;
-                            err_detail = ((head$q) & 32'hffffffff);
-                            state$d = WalkState$Halted;
-                        end
-                        else if (d_flags[32'h2]) begin
-                            if (ind$q) begin
-                                err = 1'b1;
-                                err_cause = 32'h4;
-                                state$d = WalkState$Halted;
-                            end
-                            else if (~indirect_enable) begin
-                                err = 1'b1;
-                                err_cause = 32'hb;
-                                err_detail = ((idx$q) & 32'hffffffff) | 32'h10000;
-                                state$d = WalkState$Halted;
-                            end
-                            else if (d_flags[32'h0]) begin
-                                err = 1'b1;
-                                err_cause = 32'h3;
-                                state$d = WalkState$Halted;
-                            end
-                            else if ((d_len == 32'h0) || (d_len[(32'h0)+:(4)] != 32'h0) || (d_addr[(32'h0)+:(4)] != 32'h0)) begin
-                                err = 1'b1;
-                                err_cause = 32'h5;
-                                state$d = WalkState$Halted;
-                            end
-                            else if (seg_room != 32'h0) begin
-                                ind$d = 1'b1;
-                                ind_base$d = d_addr;
-                                ind_count$d = d_len[(32'h4)+:(28)];
-                                idx$d = 32'h0;
-                                count$d = 32'h0;
-                                stale$d = 1'b1;
-                            end
-                        end
-                        else if (seenw$q && ~d_flags[32'h1]) begin
-                            err = 1'b1;
-                            err_cause = 32'h7;
-                            state$d = WalkState$Halted;
-                        end
-                        else if (total[32'h20]) begin
-                            err = 1'b1;
-                            err_cause = 32'h8;
-                            state$d = WalkState$Halted;
-                        end
-                        else if ((d_len != 32'h0) && (nseg$q == 32'h42)) begin
-                            err = 1'b1;
-                            err_cause = 32'hb;
-                            err_detail = 32'h2;
-                            state$d = WalkState$Halted;
-                        end
-                        else if (d_flags[32'h0] && next_oob) begin
-                            err = 1'b1;
-                            err_cause = 32'h2;
-                            err_detail = ((d_next) & 32'hffffffff);
-                            state$d = WalkState$Halted;
-                        end
-                        else if (seg_room != 32'h0) begin
-                            count$d = count$q + 32'h1;
-                            if (d_flags[32'h1]) begin
-                                seenw$d = 1'b1;
-                                wlen$d = wlen$q + ((d_len) & 33'h1ffffffff);
-                            end
-                            else begin
-                                rlen$d = rlen$q + ((d_len) & 33'h1ffffffff);
-                            end
-                            if (d_len != 32'h0) begin
-                                seg_push = 1'b1;
-                                nseg$d = nseg$q + 32'h1;
-                                if (~have_first$q) begin
-                                    have_first$d = 1'b1;
-                                    first_addr$d = d_addr;
-                                    first_len$d = d_len;
-                                    first_write$d = d_flags[32'h1];
-                                end
-                            end
-                            if (d_flags[32'h0]) begin
-                                idx$d = d_next;
-                            end
-                            else begin
-                                want$d = 1'b0;
-                            end
-                        end
+                end
+            WalkState$SplitRd2:
+                begin
+                    rd_valid = 1'b1;
+                    rd_addr = rd_addr + ((part$q) & 64'hffffffffffffffff);
+                    rd_len = ((32'h10) & 13'h1fff) - ((part$q) & 13'h1fff);
+                    if (rd_ready) begin
+                        state$d = WalkState$SplitWait2;
                     end
-                    if (cpl_valid && cpl_ready && ~err) begin
-                        bk$d = bk$q + 32'h1;
-                        if (cpl_last) begin
-                            if (~want$q || (hit && ~d_flags[32'h2] && ~d_flags[32'h0])) begin
-                                state$d = WalkState$Finish;
-                            end
-                            else begin
-                                state$d = WalkState$ReadDesc;
-                            end
-                        end
+                end
+            WalkState$SplitWait2:
+                begin
+                    cpl_ready = 1'b1;
+                    if (cpl_valid) begin
+                        sdesc$d = sdesc$q | (cpl_data << (((part$q) & 8'hff) << 32'h3));
+                        state$d = WalkState$DescUse;
                     end
                 end
             WalkState$Finish:
@@ -11071,7 +11158,7 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
                     else if (plain_chains) begin
                         state$d = WalkState$Push;
                     end
-                    else if (~have_first$q || first_write$q || (first_len$q < 32'h10)) begin
+                    else if (~hdr_ok) begin
                         err = 1'b1;
                         err_cause = 32'hb;
                         err_detail = 32'h0;
@@ -11084,18 +11171,18 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
                         state$d = WalkState$Halted;
                     end
                     else begin
+                        hgot$d = 32'h0;
+                        hdr$d = 32'h0;
                         state$d = WalkState$ReadHdr;
                     end
                 end
             WalkState$ReadHdr:
                 begin
                     rd_valid = 1'b1;
-                    rd_addr = first_addr$q;
-                    rd_len = 32'h10;
-                    if (hdr_room < 32'h10) begin
-                        rd_len = hdr_room;
-                    end
+                    rd_addr = h_addr;
+                    rd_len = ((h_piece) & 13'h1fff);
                     if (rd_ready) begin
+                        part$d = h_piece;
                         state$d = WalkState$WaitHdr;
                     end
                 end
@@ -11103,31 +11190,14 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
                 begin
                     cpl_ready = 1'b1;
                     if (cpl_valid) begin
-                        hdr$d = cpl_data;
-                        if (hdr_room < 32'h10) begin
-                            part$d = ((hdr_room) & 5'h1f);
-                            state$d = WalkState$ReadHdr2;
-                        end
-                        else begin
+                        hdr$d = hdr$q | (((cpl_data << h_keep) >> h_keep) << (((hgot$q) & 8'hff) << 32'h3));
+                        hgot$d = hgot$q + part$q;
+                        if ((hgot$q + part$q) == 32'h10) begin
                             state$d = WalkState$Push;
                         end
-                    end
-                end
-            WalkState$ReadHdr2:
-                begin
-                    rd_valid = 1'b1;
-                    rd_addr = first_addr$q + ((part$q) & 64'hffffffffffffffff);
-                    rd_len = ((32'h10) & 13'h1fff) - ((part$q) & 13'h1fff);
-                    if (rd_ready) begin
-                        state$d = WalkState$WaitHdr2;
-                    end
-                end
-            WalkState$WaitHdr2:
-                begin
-                    cpl_ready = 1'b1;
-                    if (cpl_valid) begin
-                        hdr$d = ((hdr$q << (((32'h80) & 8'hff) - (((part$q) & 8'hff) << 32'h3))) >> (((32'h80) & 8'hff) - (((part$q) & 8'hff) << 32'h3))) | (cpl_data << (((part$q) & 8'hff) << 32'h3));
-                        state$d = WalkState$Push;
+                        else begin
+                            state$d = WalkState$ReadHdr;
+                        end
                     end
                 end
             WalkState$Push:
@@ -11141,6 +11211,119 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
                 begin
                 end
         endcase
+        if (in_desc) begin
+            if (dv && ~hit) begin
+                dtake = 1'b1;
+            end
+            else if (dv) begin
+                dtake = 1'b1;
+                if ((count$q + 32'h1) > qsize) begin
+                    err = 1'b1;
+                    err_cause = 32'h1;
+                    err_detail = ((head$q) & 32'hffffffff);
+                    state$d = WalkState$Halted;
+                end
+                else if (d_flags[32'h2]) begin
+                    if (ind$q) begin
+                        err = 1'b1;
+                        err_cause = 32'h4;
+                        state$d = WalkState$Halted;
+                    end
+                    else if (~indirect_enable) begin
+                        err = 1'b1;
+                        err_cause = 32'hb;
+                        err_detail = ((idx$q) & 32'hffffffff) | 32'h10000;
+                        state$d = WalkState$Halted;
+                    end
+                    else if (d_flags[32'h0]) begin
+                        err = 1'b1;
+                        err_cause = 32'h3;
+                        state$d = WalkState$Halted;
+                    end
+                    else if ((d_len == 32'h0) || (d_len[(32'h0)+:(4)] != 32'h0)) begin
+                        err = 1'b1;
+                        err_cause = 32'h5;
+                        state$d = WalkState$Halted;
+                    end
+                    else begin
+                        ind$d = 1'b1;
+                        ind_base$d = d_addr;
+                        ind_count$d = d_len[(32'h4)+:(28)];
+                        idx$d = 32'h0;
+                        count$d = 32'h0;
+                        stale$d = 1'b1;
+                    end
+                end
+                else if (seenw$q && ~d_flags[32'h1]) begin
+                    err = 1'b1;
+                    err_cause = 32'h7;
+                    state$d = WalkState$Halted;
+                end
+                else if (total[32'h20]) begin
+                    err = 1'b1;
+                    err_cause = 32'h8;
+                    state$d = WalkState$Halted;
+                end
+                else if ((d_len != 32'h0) && (nseg$q == 32'h42)) begin
+                    err = 1'b1;
+                    err_cause = 32'hb;
+                    err_detail = 32'h2;
+                    state$d = WalkState$Halted;
+                end
+                else if (d_flags[32'h0] && next_oob) begin
+                    err = 1'b1;
+                    err_cause = 32'h2;
+                    err_detail = ((d_next) & 32'hffffffff);
+                    state$d = WalkState$Halted;
+                end
+                else begin
+                    count$d = count$q + 32'h1;
+                    if (d_flags[32'h1]) begin
+                        seenw$d = 1'b1;
+                        wlen$d = wlen$q + ((d_len) & 33'h1ffffffff);
+                    end
+                    else begin
+                        rlen$d = rlen$q + ((d_len) & 33'h1ffffffff);
+                    end
+                    if (d_len != 32'h0) begin
+                        seg_push = 1'b1;
+                        nseg$d = nseg$q + 32'h1;
+                        if (~have_first$q) begin
+                            have_first$d = 1'b1;
+                            first_addr$d = d_addr;
+                            first_len$d = d_len;
+                            first_write$d = d_flags[32'h1];
+                        end
+                        else if (~have_sec$q) begin
+                            have_sec$d = 1'b1;
+                            sec_addr$d = d_addr;
+                            sec_len$d = d_len;
+                            sec_write$d = d_flags[32'h1];
+                        end
+                    end
+                    if (d_flags[32'h0]) begin
+                        idx$d = d_next;
+                    end
+                    else begin
+                        want$d = 1'b0;
+                    end
+                end
+            end
+            if (dv && dtake && ~err) begin
+                bk$d = bk$q + 32'h1;
+                if (dlast) begin
+                    if (~want$q || (hit && ~d_flags[32'h2] && ~d_flags[32'h0])) begin
+                        state$d = WalkState$Finish;
+                    end
+                    else begin
+                        state$d = WalkState$ReadDesc;
+                    end
+                end
+            end
+        end
+        if (state$q == WalkState$WaitDesc) begin
+            cpl_ready = dtake;
+        end
         if (halt) begin
             state$d = WalkState$Halted;
         end
@@ -11266,6 +11449,25 @@ module vfpga_blk$engine$walker$have_first(d,q,clock);
 endmodule // top$engine$walker$have_first
 
 
+module vfpga_blk$engine$walker$have_sec(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$have_sec
+
+
 module vfpga_blk$engine$walker$hdr(d,q,clock);
     
     // Module arguments
@@ -11302,6 +11504,25 @@ module vfpga_blk$engine$walker$head(d,q,clock);
     end
           
 endmodule // top$engine$walker$head
+
+
+module vfpga_blk$engine$walker$hgot(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$hgot
 
 
 module vfpga_blk$engine$walker$idx(d,q,clock);
@@ -11456,6 +11677,82 @@ module vfpga_blk$engine$walker$rlen(d,q,clock);
 endmodule // top$engine$walker$rlen
 
 
+module vfpga_blk$engine$walker$sdesc(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$sdesc
+
+
+module vfpga_blk$engine$walker$sec_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$sec_addr
+
+
+module vfpga_blk$engine$walker$sec_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$sec_len
+
+
+module vfpga_blk$engine$walker$sec_write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walker$sec_write
+
+
 module vfpga_blk$engine$walker$seenw(d,q,clock);
     
     // Module arguments
@@ -11509,10 +11806,13 @@ module vfpga_blk$engine$walker$state(d,q,clock);
     localparam WalkState$Finish = 4;
     localparam WalkState$ReadHdr = 5;
     localparam WalkState$WaitHdr = 6;
-    localparam WalkState$ReadHdr2 = 7;
-    localparam WalkState$WaitHdr2 = 8;
-    localparam WalkState$Push = 9;
-    localparam WalkState$Halted = 10;
+    localparam WalkState$Push = 7;
+    localparam WalkState$SplitRd1 = 8;
+    localparam WalkState$SplitWait1 = 9;
+    localparam WalkState$SplitRd2 = 10;
+    localparam WalkState$SplitWait2 = 11;
+    localparam WalkState$DescUse = 12;
+    localparam WalkState$Halted = 13;
     
     // Update code (custom)
     initial begin

@@ -11,7 +11,8 @@
 //!
 //! The chain is consumed as two byte streams: the readable buffers (header,
 //! then OUT data) and the writable buffers (IN data or the id string, then
-//! the status byte, which is the last writable byte).
+//! the status byte, which is the last writable byte). The header may end in
+//! the second buffer (the walker read it from the first two, §2.7.4).
 
 // rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
 #![allow(clippy::collapsible_match)]
@@ -200,6 +201,7 @@ pub struct BlkRequest {
     cur_len: DFF<Bits<32>>,
     todo: DFF<Bits<32>>,
     skip: DFF<Bits<32>>,
+    hskip: DFF<Bits<5>>,
     sto_left: DFF<Bits<32>>,
     sto_busy: DFF<Bit>,
     rob: AsyncRam<Bits<128>, 8>,
@@ -215,6 +217,7 @@ pub struct BlkRequest {
     idn: DFF<Bits<2>>,
     used: DFF<Bits<32>>,
     typ: Signal<Local, Bits<32>>,
+    h1: Signal<Local, Bits<32>>,
     hsector: Signal<Local, Bits<64>>,
     in_len: Signal<Local, Bits<32>>,
     out_len: Signal<Local, Bits<32>>,
@@ -246,8 +249,8 @@ impl Logic for BlkRequest {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, q, head, rlen, wlen, sector, op, stat, dlen, cur_addr, cur_len,
-            todo, skip, sto_left, sto_busy, slot_wr, slot_rd, inflight, slot_cnt, slot_len, di, wa,
-            wl, beat_left, idn, used
+            todo, skip, hskip, sto_left, sto_busy, slot_wr, slot_rd, inflight, slot_cnt, slot_len,
+            di, wa, wl, beat_left, idn, used
         );
         clock!(self, clock, gb);
         // Header fields (virtio_blk_outhdr: type, reserved, sector).
@@ -255,6 +258,11 @@ impl Logic for BlkRequest {
         self.hsector.next = self.chain_hdr.val().get_bits::<64>(64);
         self.in_len.next = self.chain_wlen.val() - 1;
         self.out_len.next = self.chain_rlen.val() - 16;
+        // Header bytes in the first buffer.
+        self.h1.next = self.seg_len.val();
+        if self.seg_len.val() > 16 {
+            self.h1.next = 16.into();
+        }
         // A data length that is not whole sectors, or a range past the
         // capacity, fails with IOERR before storage is touched.
         self.in_bad.next = (self.in_len.val().get_bits::<9>(0) != 0)
@@ -380,11 +388,12 @@ impl Logic for BlkRequest {
                     self.sto_left.d.next = 0.into();
                     self.idn.d.next = 0.into();
                     self.gb.clear.next = true;
-                    // The first buffer holds the header (the walker checked
-                    // it has at least 16 readable bytes).
+                    // The first buffer starts the header; the walker checked
+                    // that the first two hold all 16 bytes.
                     self.seg_pop.next = true;
-                    self.cur_addr.d.next = self.seg_addr.val() + 16;
-                    self.cur_len.d.next = self.seg_len.val() - 16;
+                    self.cur_addr.d.next = self.seg_addr.val() + bit_cast::<64, 32>(self.h1.val());
+                    self.cur_len.d.next = self.seg_len.val() - self.h1.val();
+                    self.hskip.d.next = bit_cast::<5, 32>(bits::<32>(16) - self.h1.val());
                     // Readable bytes past the header: OUT data, else skipped.
                     self.todo.d.next = 0.into();
                     self.skip.d.next = self.out_len.val();
@@ -419,7 +428,16 @@ impl Logic for BlkRequest {
                 }
             }
             BlkState::Decode => {
-                if (self.op.q.val() == 1) || (self.op.q.val() == 2) || (self.op.q.val() == 3) {
+                if self.hskip.q.val() != 0 {
+                    // The rest of the header is at the start of the second buffer.
+                    self.seg_pop.next = true;
+                    self.cur_addr.d.next =
+                        self.seg_addr.val() + bit_cast::<64, 5>(self.hskip.q.val());
+                    self.cur_len.d.next =
+                        self.seg_len.val() - bit_cast::<32, 5>(self.hskip.q.val());
+                    self.hskip.d.next = 0.into();
+                } else if (self.op.q.val() == 1) || (self.op.q.val() == 2) || (self.op.q.val() == 3)
+                {
                     self.state.d.next = BlkState::Cmd;
                 } else {
                     self.state.d.next = BlkState::RPhase;

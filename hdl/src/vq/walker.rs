@@ -3,6 +3,10 @@
 //! buffers (segments) to the device function and reads the blk request
 //! header, so the function can start a request without a round trip.
 //!
+//! Message framing (§2.7.4): the header is the first 16 readable bytes,
+//! wherever the driver split them: in the first buffer, or across the
+//! first two (each piece read on its own, also split at 4 KiB boundaries).
+//!
 //! Every check that fails reports an [`ErrorCause`] and stops the walker;
 //! the engine then stops the device's DMA.
 
@@ -29,8 +33,8 @@ const _: () = assert!(ErrorCause::WriteBeforeRead as u32 == 7);
 const _: () = assert!(ErrorCause::LengthOverflow as u32 == 8);
 const _: () = assert!(ErrorCause::BadRequest as u32 == 11);
 
-/// `error_detail` of a BadRequest: the chain has no 16-byte readable header
-/// in its first descriptor.
+/// `error_detail` of a BadRequest: the chain does not start with 16
+/// readable bytes in its first one or two buffers.
 pub const DETAIL_NO_HEADER: u32 = 0;
 /// `error_detail` of a BadRequest: the chain has no device-writable byte
 /// for the status.
@@ -50,9 +54,12 @@ enum WalkState {
     Finish,
     ReadHdr,
     WaitHdr,
-    ReadHdr2,
-    WaitHdr2,
     Push,
+    SplitRd1,
+    SplitWait1,
+    SplitRd2,
+    SplitWait2,
+    DescUse,
     Halted,
 }
 
@@ -153,8 +160,14 @@ pub struct ChainWalker {
     first_len: DFF<Bits<32>>,
     first_write: DFF<Bit>,
     have_first: DFF<Bit>,
+    sec_addr: DFF<Bits<64>>,
+    sec_len: DFF<Bits<32>>,
+    sec_write: DFF<Bit>,
+    have_sec: DFF<Bit>,
     hdr: DFF<Bits<128>>,
     part: DFF<Bits<5>>,
+    hgot: DFF<Bits<5>>,
+    sdesc: DFF<Bits<128>>,
     win_base: DFF<Bits<16>>,
     bk: DFF<Bits<16>>,
     want: DFF<Bit>,
@@ -172,7 +185,20 @@ pub struct ChainWalker {
     d_next: Signal<Local, Bits<16>>,
     total: Signal<Local, Bits<33>>,
     next_oob: Signal<Local, Bit>,
-    hdr_room: Signal<Local, Bits<13>>,
+    hdr_ok: Signal<Local, Bit>,
+    h_addr: Signal<Local, Bits<64>>,
+    h_rem: Signal<Local, Bits<32>>,
+    h_room: Signal<Local, Bits<32>>,
+    h_p1: Signal<Local, Bits<32>>,
+    h_p2: Signal<Local, Bits<32>>,
+    h_piece: Signal<Local, Bits<5>>,
+    h_keep: Signal<Local, Bits<8>>,
+    in_desc: Signal<Local, Bit>,
+    dv: Signal<Local, Bit>,
+    dlast: Signal<Local, Bit>,
+    dtake: Signal<Local, Bit>,
+    ddata: Signal<Local, Bits<128>>,
+    s_room: Signal<Local, Bits<5>>,
 }
 
 impl Logic for ChainWalker {
@@ -197,12 +223,18 @@ impl Logic for ChainWalker {
             first_len,
             first_write,
             have_first,
+            sec_addr,
+            sec_len,
+            sec_write,
+            have_sec,
             hdr,
             part,
+            hgot,
             win_base,
             bk,
             want,
-            stale
+            stale,
+            sdesc
         );
         self.qsize.next = self.q0_size.val();
         self.qdesc.next = self.q0_desc.val();
@@ -210,19 +242,61 @@ impl Logic for ChainWalker {
             self.qsize.next = self.q1_size.val();
             self.qdesc.next = self.q1_desc.val();
         }
-        self.d_addr.next = self.cpl_data.val().get_bits::<64>(0);
-        self.d_len.next = self.cpl_data.val().get_bits::<32>(64);
-        self.d_flags.next = self.cpl_data.val().get_bits::<16>(96);
-        self.d_next.next = self.cpl_data.val().get_bits::<16>(112);
+        // The descriptor being examined: a completion beat, or one that
+        // straddled a 4 KiB boundary, read in two pieces and reassembled
+        // (an indirect table need not be 16-byte aligned).
+        self.in_desc.next = (self.state.q.val() == WalkState::WaitDesc)
+            || (self.state.q.val() == WalkState::DescUse);
+        self.dv.next = self.cpl_valid.val();
+        self.dlast.next = self.cpl_last.val();
+        self.ddata.next = self.cpl_data.val();
+        if self.state.q.val() == WalkState::DescUse {
+            self.dv.next = true;
+            self.dlast.next = true;
+            self.ddata.next = self.sdesc.q.val();
+        }
+        self.dtake.next = false;
+        self.d_addr.next = self.ddata.val().get_bits::<64>(0);
+        self.d_len.next = self.ddata.val().get_bits::<32>(64);
+        self.d_flags.next = self.ddata.val().get_bits::<16>(96);
+        self.d_next.next = self.ddata.val().get_bits::<16>(112);
         self.total.next =
             self.rlen.q.val() + self.wlen.q.val() + bit_cast::<33, 32>(self.d_len.val());
         self.next_oob.next = self.d_next.val() >= self.qsize.val();
         if self.ind.q.val() {
             self.next_oob.next = bit_cast::<28, 16>(self.d_next.val()) >= self.ind_count.q.val();
         }
-        // Bytes of the header before the next 4 KiB boundary.
-        self.hdr_room.next =
-            bits::<13>(4096) - bit_cast::<13, 12>(self.first_addr.q.val().get_bits::<12>(0));
+        // The header: 16 readable bytes in the first buffer, or in the
+        // first two together.
+        self.hdr_ok.next = self.have_first.q.val()
+            && !self.first_write.q.val()
+            && ((self.first_len.q.val() >= 16)
+                || (self.have_sec.q.val()
+                    && !self.sec_write.q.val()
+                    && (self.sec_len.q.val() >= (bits::<32>(16) - self.first_len.q.val()))));
+        // The next piece of the header: from the buffer holding byte hgot,
+        // no further than that buffer's end or the next 4 KiB boundary.
+        self.h_addr.next = self.first_addr.q.val() + bit_cast::<64, 5>(self.hgot.q.val());
+        self.h_rem.next = self.first_len.q.val() - bit_cast::<32, 5>(self.hgot.q.val());
+        if bit_cast::<32, 5>(self.hgot.q.val()) >= self.first_len.q.val() {
+            self.h_addr.next = self.sec_addr.q.val()
+                + bit_cast::<64, 32>(bit_cast::<32, 5>(self.hgot.q.val()) - self.first_len.q.val());
+            self.h_rem.next = self.sec_len.q.val()
+                - (bit_cast::<32, 5>(self.hgot.q.val()) - self.first_len.q.val());
+        }
+        self.h_room.next =
+            bits::<32>(4096) - bit_cast::<32, 12>(self.h_addr.val().get_bits::<12>(0));
+        self.h_p1.next = bits::<32>(16) - bit_cast::<32, 5>(self.hgot.q.val());
+        if self.h_rem.val() < self.h_p1.val() {
+            self.h_p1.next = self.h_rem.val();
+        }
+        self.h_p2.next = self.h_p1.val();
+        if self.h_room.val() < self.h_p1.val() {
+            self.h_p2.next = self.h_room.val();
+        }
+        self.h_piece.next = bit_cast::<5, 32>(self.h_p2.val());
+        // Bits of the completion beat that are header (the rest is dropped).
+        self.h_keep.next = bits::<8>(128) - (bit_cast::<8, 5>(self.part.q.val()) << 3);
 
         self.busy.next =
             (self.state.q.val() != WalkState::Idle) && (self.state.q.val() != WalkState::Halted);
@@ -272,6 +346,10 @@ impl Logic for ChainWalker {
             ) >> 4;
         }
         self.win_n.next = bit_cast::<9, 28>(self.w2.val());
+        // Bytes of a straddling descriptor before the boundary.
+        self.s_room.next = bit_cast::<5, 13>(
+            bits::<13>(4096) - bit_cast::<13, 12>(self.rd_addr.val().get_bits::<12>(0)),
+        );
         self.cpl_ready.next = false;
         self.err.next = false;
         self.err_cause.next = 0.into();
@@ -295,6 +373,7 @@ impl Logic for ChainWalker {
                 self.seenw.d.next = false;
                 self.nseg.d.next = 0.into();
                 self.have_first.d.next = false;
+                self.have_sec.d.next = false;
                 self.want.d.next = true;
                 if self.head.q.val() >= self.qsize.val() {
                     self.err.next = true;
@@ -305,121 +384,66 @@ impl Logic for ChainWalker {
                 }
             }
             WalkState::ReadDesc => {
-                // Prefetch a window of descriptors from idx: chains laid out
-                // in consecutive entries cost one round trip, not one each.
-                self.rd_valid.next = true;
-                self.rd_len.next = bit_cast::<13, 9>(self.win_n.val()) << 4;
-                if self.rd_ready.val() {
-                    self.win_base.d.next = self.idx.q.val();
-                    self.bk.d.next = 0.into();
-                    self.stale.d.next = false;
-                    self.state.d.next = WalkState::WaitDesc;
+                if self.win_n.val() == 0 {
+                    // The descriptor at idx crosses a 4 KiB boundary (an
+                    // indirect table need not be 16-byte aligned): read it
+                    // in two pieces, with room for its segment reserved.
+                    if self.seg_room.val() != 0 {
+                        self.win_base.d.next = self.idx.q.val();
+                        self.bk.d.next = 0.into();
+                        self.stale.d.next = false;
+                        self.state.d.next = WalkState::SplitRd1;
+                    }
+                } else {
+                    // Prefetch a window of descriptors from idx: chains laid out
+                    // in consecutive entries cost one round trip, not one each.
+                    // Only with room in the segment FIFO for every descriptor of
+                    // the window, so that its completion is always accepted: a
+                    // held completion blocks the shared completion stream, and
+                    // with it the data reads that drain the FIFO (deadlock seen
+                    // with Linux's indirect multi-segment writes).
+                    self.rd_len.next = bit_cast::<13, 9>(self.win_n.val()) << 4;
+                    if bit_cast::<9, 8>(self.seg_room.val()) >= self.win_n.val() {
+                        self.rd_valid.next = true;
+                        if self.rd_ready.val() {
+                            self.win_base.d.next = self.idx.q.val();
+                            self.bk.d.next = 0.into();
+                            self.stale.d.next = false;
+                            self.state.d.next = WalkState::WaitDesc;
+                        }
+                    }
                 }
             }
-            WalkState::WaitDesc => {
-                if self.cpl_valid.val() && !self.hit.val() {
-                    // A prefetched descriptor the chain does not visit (next).
-                    self.cpl_ready.next = true;
-                } else if self.cpl_valid.val() {
-                    // Hold the descriptor while the segment FIFO is full.
-                    self.cpl_ready.next = self.seg_room.val() != 0;
-                    if (self.count.q.val() + 1) > self.qsize.val() {
-                        self.err.next = true;
-                        self.err_cause.next = 1.into();
-                        self.err_detail.next = bit_cast::<32, 16>(self.head.q.val());
-                        self.state.d.next = WalkState::Halted;
-                    } else if self.d_flags.val().get_bit(2) {
-                        if self.ind.q.val() {
-                            self.err.next = true;
-                            self.err_cause.next = 4.into();
-                            self.state.d.next = WalkState::Halted;
-                        } else if !self.indirect_enable.val() {
-                            self.err.next = true;
-                            self.err_cause.next = 11.into();
-                            self.err_detail.next = bit_cast::<32, 16>(self.idx.q.val()) | 0x1_0000;
-                            self.state.d.next = WalkState::Halted;
-                        } else if self.d_flags.val().get_bit(0) {
-                            self.err.next = true;
-                            self.err_cause.next = 3.into();
-                            self.state.d.next = WalkState::Halted;
-                        } else if (self.d_len.val() == 0)
-                            || (self.d_len.val().get_bits::<4>(0) != 0)
-                            || (self.d_addr.val().get_bits::<4>(0) != 0)
-                        {
-                            // A table must hold whole descriptors; its address
-                            // must be 16-aligned so that no descriptor read
-                            // crosses a 4 KiB boundary.
-                            self.err.next = true;
-                            self.err_cause.next = 5.into();
-                            self.state.d.next = WalkState::Halted;
-                        } else if self.seg_room.val() != 0 {
-                            self.ind.d.next = true;
-                            self.ind_base.d.next = self.d_addr.val();
-                            self.ind_count.d.next = self.d_len.val().get_bits::<28>(4);
-                            self.idx.d.next = 0.into();
-                            self.count.d.next = 0.into();
-                            // The rest of this window is the outer table's.
-                            self.stale.d.next = true;
-                        }
-                    } else if self.seenw.q.val() && !self.d_flags.val().get_bit(1) {
-                        self.err.next = true;
-                        self.err_cause.next = 7.into();
-                        self.state.d.next = WalkState::Halted;
-                    } else if self.total.val().get_bit(32) {
-                        self.err.next = true;
-                        self.err_cause.next = 8.into();
-                        self.state.d.next = WalkState::Halted;
-                    } else if (self.d_len.val() != 0) && (self.nseg.q.val() == 66) {
-                        self.err.next = true;
-                        self.err_cause.next = 11.into();
-                        self.err_detail.next = 2.into();
-                        self.state.d.next = WalkState::Halted;
-                    } else if self.d_flags.val().get_bit(0) && self.next_oob.val() {
-                        self.err.next = true;
-                        self.err_cause.next = 2.into();
-                        self.err_detail.next = bit_cast::<32, 16>(self.d_next.val());
-                        self.state.d.next = WalkState::Halted;
-                    } else if self.seg_room.val() != 0 {
-                        self.count.d.next = self.count.q.val() + 1;
-                        if self.d_flags.val().get_bit(1) {
-                            self.seenw.d.next = true;
-                            self.wlen.d.next =
-                                self.wlen.q.val() + bit_cast::<33, 32>(self.d_len.val());
-                        } else {
-                            self.rlen.d.next =
-                                self.rlen.q.val() + bit_cast::<33, 32>(self.d_len.val());
-                        }
-                        if self.d_len.val() != 0 {
-                            self.seg_push.next = true;
-                            self.nseg.d.next = self.nseg.q.val() + 1;
-                            if !self.have_first.q.val() {
-                                self.have_first.d.next = true;
-                                self.first_addr.d.next = self.d_addr.val();
-                                self.first_len.d.next = self.d_len.val();
-                                self.first_write.d.next = self.d_flags.val().get_bit(1);
-                            }
-                        }
-                        if self.d_flags.val().get_bit(0) {
-                            self.idx.d.next = self.d_next.val();
-                        } else {
-                            self.want.d.next = false;
-                        }
-                    }
+            WalkState::SplitRd1 => {
+                self.rd_valid.next = true;
+                self.rd_len.next = bit_cast::<13, 5>(self.s_room.val());
+                if self.rd_ready.val() {
+                    self.part.d.next = self.s_room.val();
+                    self.state.d.next = WalkState::SplitWait1;
                 }
-                // End of the window: the chain is complete, or read on at idx.
-                if self.cpl_valid.val() && self.cpl_ready.val() && !self.err.val() {
-                    self.bk.d.next = self.bk.q.val() + 1;
-                    if self.cpl_last.val() {
-                        if !self.want.q.val()
-                            || (self.hit.val()
-                                && !self.d_flags.val().get_bit(2)
-                                && !self.d_flags.val().get_bit(0))
-                        {
-                            self.state.d.next = WalkState::Finish;
-                        } else {
-                            self.state.d.next = WalkState::ReadDesc;
-                        }
-                    }
+            }
+            WalkState::SplitWait1 => {
+                self.cpl_ready.next = true;
+                if self.cpl_valid.val() {
+                    self.sdesc.d.next =
+                        (self.cpl_data.val() << self.h_keep.val()) >> self.h_keep.val();
+                    self.state.d.next = WalkState::SplitRd2;
+                }
+            }
+            WalkState::SplitRd2 => {
+                self.rd_valid.next = true;
+                self.rd_addr.next = self.rd_addr.val() + bit_cast::<64, 5>(self.part.q.val());
+                self.rd_len.next = bits::<13>(16) - bit_cast::<13, 5>(self.part.q.val());
+                if self.rd_ready.val() {
+                    self.state.d.next = WalkState::SplitWait2;
+                }
+            }
+            WalkState::SplitWait2 => {
+                self.cpl_ready.next = true;
+                if self.cpl_valid.val() {
+                    self.sdesc.d.next = self.sdesc.q.val()
+                        | (self.cpl_data.val() << (bit_cast::<8, 5>(self.part.q.val()) << 3));
+                    self.state.d.next = WalkState::DescUse;
                 }
             }
             WalkState::Finish => {
@@ -430,10 +454,7 @@ impl Logic for ChainWalker {
                     self.state.d.next = WalkState::Halted;
                 } else if self.plain_chains.val() {
                     self.state.d.next = WalkState::Push;
-                } else if !self.have_first.q.val()
-                    || self.first_write.q.val()
-                    || (self.first_len.q.val() < 16)
-                {
+                } else if !self.hdr_ok.val() {
                     self.err.next = true;
                     self.err_cause.next = 11.into();
                     self.err_detail.next = 0.into();
@@ -444,49 +465,34 @@ impl Logic for ChainWalker {
                     self.err_detail.next = 1.into();
                     self.state.d.next = WalkState::Halted;
                 } else {
+                    self.hgot.d.next = 0.into();
+                    self.hdr.d.next = 0.into();
                     self.state.d.next = WalkState::ReadHdr;
                 }
             }
             WalkState::ReadHdr => {
-                // The header may straddle a 4 KiB boundary: then read it in two parts.
+                // One piece of the header per read (one piece in the common
+                // case: the whole header in one buffer, within one page).
                 self.rd_valid.next = true;
-                self.rd_addr.next = self.first_addr.q.val();
-                self.rd_len.next = 16.into();
-                if self.hdr_room.val() < 16 {
-                    self.rd_len.next = self.hdr_room.val();
-                }
+                self.rd_addr.next = self.h_addr.val();
+                self.rd_len.next = bit_cast::<13, 5>(self.h_piece.val());
                 if self.rd_ready.val() {
+                    self.part.d.next = self.h_piece.val();
                     self.state.d.next = WalkState::WaitHdr;
                 }
             }
             WalkState::WaitHdr => {
                 self.cpl_ready.next = true;
                 if self.cpl_valid.val() {
-                    self.hdr.d.next = self.cpl_data.val();
-                    if self.hdr_room.val() < 16 {
-                        self.part.d.next = bit_cast::<5, 13>(self.hdr_room.val());
-                        self.state.d.next = WalkState::ReadHdr2;
-                    } else {
+                    self.hdr.d.next = self.hdr.q.val()
+                        | (((self.cpl_data.val() << self.h_keep.val()) >> self.h_keep.val())
+                            << (bit_cast::<8, 5>(self.hgot.q.val()) << 3));
+                    self.hgot.d.next = self.hgot.q.val() + self.part.q.val();
+                    if (self.hgot.q.val() + self.part.q.val()) == 16 {
                         self.state.d.next = WalkState::Push;
+                    } else {
+                        self.state.d.next = WalkState::ReadHdr;
                     }
-                }
-            }
-            WalkState::ReadHdr2 => {
-                self.rd_valid.next = true;
-                self.rd_addr.next = self.first_addr.q.val() + bit_cast::<64, 5>(self.part.q.val());
-                self.rd_len.next = bits::<13>(16) - bit_cast::<13, 5>(self.part.q.val());
-                if self.rd_ready.val() {
-                    self.state.d.next = WalkState::WaitHdr2;
-                }
-            }
-            WalkState::WaitHdr2 => {
-                self.cpl_ready.next = true;
-                if self.cpl_valid.val() {
-                    self.hdr.d.next = ((self.hdr.q.val()
-                        << (bits::<8>(128) - (bit_cast::<8, 5>(self.part.q.val()) << 3)))
-                        >> (bits::<8>(128) - (bit_cast::<8, 5>(self.part.q.val()) << 3)))
-                        | (self.cpl_data.val() << (bit_cast::<8, 5>(self.part.q.val()) << 3));
-                    self.state.d.next = WalkState::Push;
                 }
             }
             WalkState::Push => {
@@ -496,6 +502,117 @@ impl Logic for ChainWalker {
                 }
             }
             _ => {}
+        }
+        // A descriptor (from a completion or reassembled): validate it and
+        // follow the chain.
+        if self.in_desc.val() {
+            if self.dv.val() && !self.hit.val() {
+                // A prefetched descriptor the chain does not visit (next).
+                self.dtake.next = true;
+            } else if self.dv.val() {
+                // Room was reserved when the window was read.
+                self.dtake.next = true;
+                if (self.count.q.val() + 1) > self.qsize.val() {
+                    self.err.next = true;
+                    self.err_cause.next = 1.into();
+                    self.err_detail.next = bit_cast::<32, 16>(self.head.q.val());
+                    self.state.d.next = WalkState::Halted;
+                } else if self.d_flags.val().get_bit(2) {
+                    if self.ind.q.val() {
+                        self.err.next = true;
+                        self.err_cause.next = 4.into();
+                        self.state.d.next = WalkState::Halted;
+                    } else if !self.indirect_enable.val() {
+                        self.err.next = true;
+                        self.err_cause.next = 11.into();
+                        self.err_detail.next = bit_cast::<32, 16>(self.idx.q.val()) | 0x1_0000;
+                        self.state.d.next = WalkState::Halted;
+                    } else if self.d_flags.val().get_bit(0) {
+                        self.err.next = true;
+                        self.err_cause.next = 3.into();
+                        self.state.d.next = WalkState::Halted;
+                    } else if (self.d_len.val() == 0) || (self.d_len.val().get_bits::<4>(0) != 0) {
+                        // A table must hold whole descriptors (§2.7.5.3.1);
+                        // any address will do (a descriptor that crosses
+                        // a 4 KiB boundary is read in two pieces).
+                        self.err.next = true;
+                        self.err_cause.next = 5.into();
+                        self.state.d.next = WalkState::Halted;
+                    } else {
+                        self.ind.d.next = true;
+                        self.ind_base.d.next = self.d_addr.val();
+                        self.ind_count.d.next = self.d_len.val().get_bits::<28>(4);
+                        self.idx.d.next = 0.into();
+                        self.count.d.next = 0.into();
+                        // The rest of this window is the outer table's.
+                        self.stale.d.next = true;
+                    }
+                } else if self.seenw.q.val() && !self.d_flags.val().get_bit(1) {
+                    self.err.next = true;
+                    self.err_cause.next = 7.into();
+                    self.state.d.next = WalkState::Halted;
+                } else if self.total.val().get_bit(32) {
+                    self.err.next = true;
+                    self.err_cause.next = 8.into();
+                    self.state.d.next = WalkState::Halted;
+                } else if (self.d_len.val() != 0) && (self.nseg.q.val() == 66) {
+                    self.err.next = true;
+                    self.err_cause.next = 11.into();
+                    self.err_detail.next = 2.into();
+                    self.state.d.next = WalkState::Halted;
+                } else if self.d_flags.val().get_bit(0) && self.next_oob.val() {
+                    self.err.next = true;
+                    self.err_cause.next = 2.into();
+                    self.err_detail.next = bit_cast::<32, 16>(self.d_next.val());
+                    self.state.d.next = WalkState::Halted;
+                } else {
+                    self.count.d.next = self.count.q.val() + 1;
+                    if self.d_flags.val().get_bit(1) {
+                        self.seenw.d.next = true;
+                        self.wlen.d.next = self.wlen.q.val() + bit_cast::<33, 32>(self.d_len.val());
+                    } else {
+                        self.rlen.d.next = self.rlen.q.val() + bit_cast::<33, 32>(self.d_len.val());
+                    }
+                    if self.d_len.val() != 0 {
+                        self.seg_push.next = true;
+                        self.nseg.d.next = self.nseg.q.val() + 1;
+                        if !self.have_first.q.val() {
+                            self.have_first.d.next = true;
+                            self.first_addr.d.next = self.d_addr.val();
+                            self.first_len.d.next = self.d_len.val();
+                            self.first_write.d.next = self.d_flags.val().get_bit(1);
+                        } else if !self.have_sec.q.val() {
+                            self.have_sec.d.next = true;
+                            self.sec_addr.d.next = self.d_addr.val();
+                            self.sec_len.d.next = self.d_len.val();
+                            self.sec_write.d.next = self.d_flags.val().get_bit(1);
+                        }
+                    }
+                    if self.d_flags.val().get_bit(0) {
+                        self.idx.d.next = self.d_next.val();
+                    } else {
+                        self.want.d.next = false;
+                    }
+                }
+            }
+            // End of the window: the chain is complete, or read on at idx.
+            if self.dv.val() && self.dtake.val() && !self.err.val() {
+                self.bk.d.next = self.bk.q.val() + 1;
+                if self.dlast.val() {
+                    if !self.want.q.val()
+                        || (self.hit.val()
+                            && !self.d_flags.val().get_bit(2)
+                            && !self.d_flags.val().get_bit(0))
+                    {
+                        self.state.d.next = WalkState::Finish;
+                    } else {
+                        self.state.d.next = WalkState::ReadDesc;
+                    }
+                }
+            }
+        }
+        if self.state.q.val() == WalkState::WaitDesc {
+            self.cpl_ready.next = self.dtake.val();
         }
         if self.halt.val() {
             self.state.d.next = WalkState::Halted;
