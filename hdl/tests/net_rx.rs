@@ -178,7 +178,7 @@ fn spec_5_1_6_5_1_filter_unicast_broadcast_promisc() {
     assert_eq!(net.b.reg_read(regs::RX_DROP_FILTER), 2);
     // Promiscuous: everything.
     net.program(MAC, regs::RX_MODE_PROMISC | MRG);
-    receive(&mut net, &[theirs.clone()]);
+    receive(&mut net, std::slice::from_ref(&theirs));
     // A MAC_ADDR_SET to `other`: the old address is filtered now.
     net.program(other, MRG);
     net.b.mac_rx.send(&mine);
