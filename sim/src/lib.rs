@@ -12,11 +12,13 @@
 //! - the block-storage port ([`storage`]: a RAM or file image).
 //!
 //! Time is counted in engine cycles ([`clock`]); an idle device sleeps
-//! ([`idle`]). A waveform of the ports can be written ([`vcd`]).
+//! ([`idle`]). A waveform of the ports can be written ([`vcd`]). [`bench`]
+//! measures how fast the simulator runs.
 
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod bench;
 pub mod bus;
 pub mod clock;
 pub mod device;

@@ -7,6 +7,8 @@ use std::io::Write;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod bench;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "vfpga",
@@ -38,6 +40,12 @@ enum Command {
         #[command(subcommand)]
         what: vfpga_vdpa::selftest::SelftestCmd,
     },
+    /// Measure the simulator: cycles per second per backend, idle and
+    /// under load, and the simulated hardware's IOPS.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCmd,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Run { what } => vfpga_vdpa::run::run(what)?,
         Command::Selftest { what } => vfpga_vdpa::selftest::run(what)?,
+        Command::Bench { what } => bench::run(what)?,
     }
     Ok(())
 }
