@@ -256,8 +256,13 @@ fn spec_5_1_net_top_frames_both_ways_through_bar0_and_the_management_port() {
     assert_eq!(b.mgmt(regs::MAC_LO, false, 0), mac_lo);
     assert_eq!(b.mgmt(regs::MAC_HI, false, 0), mac_hi);
     assert_eq!(b.mgmt(regs::RX_MODE, false, 0), regs::RX_MODE_MRG_RXBUF);
-    // Other registers still answer as before.
+    // Other registers still answer as before; PERSONALITY says net.
     assert_eq!(b.mgmt(mgmt::ID, false, 0), vfpga_abi::vendor::MAGIC_VALUE);
+    assert_eq!(
+        b.mgmt(mgmt::PERSONALITY, false, 0),
+        vfpga_abi::Personality::Net.device_type() as u32
+    );
+    assert_eq!(b.mgmt(mgmt::NUM_QUEUES, false, 0), 2);
     // The driver reads the MAC from the device configuration firmware wrote.
     b.mgmt(mgmt::DEVCFG_ADDR, true, vfpga_abi::net::config::MAC);
     b.mgmt(mgmt::DEVCFG_DATA, true, mac_lo);

@@ -226,6 +226,9 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     reg  net_rd$d;
     wire  net_rd$q;
     reg  net_rd$clock;
+    reg  pers_rd$d;
+    wire  pers_rd$q;
+    reg  pers_rd$clock;
     reg  [7:0] net_rd_addr$d;
     wire  [7:0] net_rd_addr$q;
     reg  net_rd_addr$clock;
@@ -400,6 +403,11 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         .q(net_rd$q),
         .clock(net_rd$clock)
     );
+    vfpga_net$pers_rd pers_rd(
+        .d(pers_rd$d),
+        .q(pers_rd$q),
+        .clock(pers_rd$clock)
+    );
     vfpga_net$net_rd_addr net_rd_addr(
         .d(net_rd_addr$d),
         .q(net_rd_addr$q),
@@ -409,8 +417,10 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     // Update code
     always @(*) begin
         net_rd$clock = clock;
+        pers_rd$clock = clock;
         net_rd_addr$clock = clock;
         net_rd$d = net_rd$q;
+        pers_rd$d = pers_rd$q;
         net_rd_addr$d = net_rd_addr$q;
         bar0$clock = clock;
         engine$clock = clock;
@@ -442,10 +452,14 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         if (mgmt_req_valid && bar0$mgmt_req_ready) begin
             net_rd$d = ~mgmt_req_write && net_hit;
             net_rd_addr$d = mgmt_req_addr;
+            pers_rd$d = ~mgmt_req_write && (mgmt_req_addr == 32'h1);
         end
         mgmt_resp_rdata = bar0$mgmt_resp_rdata;
         if (net_rd$q) begin
             mgmt_resp_rdata = engine$reg_rdata;
+        end
+        if (pers_rd$q) begin
+            mgmt_resp_rdata = 32'h1;
         end
         bar0$msix_enable = msix_enable;
         bar0$msix_function_mask = msix_function_mask;
@@ -13630,3 +13644,22 @@ module vfpga_net$net_rd_addr(d,q,clock);
     end
           
 endmodule // top$net_rd_addr
+
+
+module vfpga_net$pers_rd(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$pers_rd

@@ -21,6 +21,8 @@ pub const NET_TOP_MODULE: &str = "vfpga_net";
 pub const NET_VERILOG_FILE: &str = "vfpga_net.v";
 
 const _: () = assert!(vfpga_abi::mgmt::net::FIRST == 0x60 && vfpga_abi::mgmt::net::LAST == 0x6a);
+const _: () = assert!(vfpga_abi::mgmt::PERSONALITY == 1);
+const _: () = assert!(vfpga_abi::Personality::Net.device_type() == 1);
 
 /// The net function: BAR0 target + MSI-X + net engine.
 #[derive(LogicBlock, Default, Debug)]
@@ -152,6 +154,7 @@ pub struct NetTop {
     /// The virtio-net datapath engine.
     pub engine: NetEngine,
     net_rd: DFF<Bit>,
+    pers_rd: DFF<Bit>,
     net_rd_addr: DFF<Bits<8>>,
     net_hit: Signal<Local, Bit>,
 }
@@ -159,7 +162,7 @@ pub struct NetTop {
 impl Logic for NetTop {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, net_rd, net_rd_addr);
+        dff_setup!(self, clock, net_rd, pers_rd, net_rd_addr);
         self.bar0.clock.next = self.clock.val();
         self.engine.clock.next = self.clock.val();
         self.bar0.reset.next = self.reset.val();
@@ -198,10 +201,15 @@ impl Logic for NetTop {
         if self.mgmt_req_valid.val() && self.bar0.mgmt_req_ready.val() {
             self.net_rd.d.next = !self.mgmt_req_write.val() && self.net_hit.val();
             self.net_rd_addr.d.next = self.mgmt_req_addr.val();
+            // PERSONALITY: the shared register file says blk; this is net.
+            self.pers_rd.d.next = !self.mgmt_req_write.val() && (self.mgmt_req_addr.val() == 1);
         }
         self.mgmt_resp_rdata.next = self.bar0.mgmt_resp_rdata.val();
         if self.net_rd.q.val() {
             self.mgmt_resp_rdata.next = self.engine.reg_rdata.val();
+        }
+        if self.pers_rd.q.val() {
+            self.mgmt_resp_rdata.next = 1.into();
         }
         self.bar0.msix_enable.next = self.msix_enable.val();
         self.bar0.msix_function_mask.next = self.msix_function_mask.val();
