@@ -31,7 +31,10 @@ impl Daemon {
             .arg("--disk")
             .arg(disk)
             .args(["--queues", &queues.to_string()])
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("VFPGA_DAEMON_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -126,7 +129,9 @@ cmp /pattern /readback && echo VFPGA-VERIFY-OK
             "-device".to_string(),
             "vhost-user-blk-pci,chardev=vfpga0,num-queues=1".to_string(),
         ])
-        .timeout(Duration::from_secs(150))
+        .timeout(Duration::from_secs(
+            std::env::var("VFPGA_GUEST_TIMEOUT").map_or(150, |s| s.parse().unwrap()),
+        ))
         .run()
         .unwrap();
     std::fs::write(work.join("console.log"), &run.console).unwrap();
