@@ -362,6 +362,7 @@ pub struct Guest {
     assets: GuestAssets,
     initrd: PathBuf,
     memory_mib: u32,
+    cpus: u32,
     cmdline: String,
     args: Vec<String>,
     timeout: Duration,
@@ -374,6 +375,7 @@ impl Guest {
             assets: assets.clone(),
             initrd: initrd.to_path_buf(),
             memory_mib: 1024,
+            cpus: 1,
             cmdline: "console=ttyS0 panic=-1 loglevel=4".into(),
             args: Vec::new(),
             timeout: Duration::from_secs(180),
@@ -383,6 +385,12 @@ impl Guest {
     /// Memory in MiB.
     pub fn memory(mut self, mib: u32) -> Self {
         self.memory_mib = mib;
+        self
+    }
+
+    /// Virtual CPUs (Linux's virtio-blk uses at most one queue per CPU).
+    pub fn cpus(mut self, n: u32) -> Self {
+        self.cpus = n;
         self
     }
 
@@ -414,26 +422,25 @@ impl Guest {
     /// on the host (e.g. a monitor command) before [`RunningGuest::wait`].
     pub fn spawn(&self) -> Result<RunningGuest, GuestError> {
         let mut cmd = Command::new(&self.assets.qemu);
-        cmd.args([
-            "-accel", "tcg", "-machine", "q35", "-cpu", "max", "-smp", "1",
-        ])
-        .args(["-m", &self.memory_mib.to_string()])
-        .args([
-            "-nographic",
-            "-no-reboot",
-            "-nodefaults",
-            "-serial",
-            "stdio",
-        ])
-        .arg("-kernel")
-        .arg(&self.assets.kernel)
-        .arg("-initrd")
-        .arg(&self.initrd)
-        .args(["-append", &self.cmdline])
-        .args(&self.args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        cmd.args(["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-smp"])
+            .arg(self.cpus.to_string())
+            .args(["-m", &self.memory_mib.to_string()])
+            .args([
+                "-nographic",
+                "-no-reboot",
+                "-nodefaults",
+                "-serial",
+                "stdio",
+            ])
+            .arg("-kernel")
+            .arg(&self.assets.kernel)
+            .arg("-initrd")
+            .arg(&self.initrd)
+            .args(["-append", &self.cmdline])
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let start = Instant::now();
         let mut child = cmd.spawn().map_err(io("starting qemu-system-x86_64"))?;
         let console = Arc::new(Mutex::new(Vec::new()));

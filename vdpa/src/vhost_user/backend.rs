@@ -318,7 +318,7 @@ impl VdpaBackend {
             self.vrings[q].base = st.last_avail_idx;
             self.runs[q].stopped = true;
             self.runs[q].forwarder = None;
-            tracing::debug!(queue = q, base = st.last_avail_idx, "ring stopped");
+            tracing::info!(queue = q, base = st.last_avail_idx, "ring stopped");
         }
         Ok(())
     }
