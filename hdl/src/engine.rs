@@ -507,6 +507,7 @@ impl Logic for BlkEngine {
         self.blk.scpl_valid.next = self.blk_cpl_valid.val();
         self.blk_cpl_ready.next = self.blk.scpl_ready.val();
         self.blk.scpl_status.next = self.blk_cpl_status.val();
+        self.blk.scpl_tag.next = self.blk_cpl_tag.val();
 
         // Interrupt requests.
         self.irq_valid.next = self.used.irq_valid.val();

@@ -161,12 +161,17 @@ fn stress(seed: u64, n: usize, event_idx: bool) {
             }
         }
         assert!(!d.b.e.error.val(), "engine fault {:?}", d.b.error());
-        // Check what the device returned, in ring order.
+        // Check what the device returned, in ring order. Requests may
+        // complete out of order (OUT and FLUSH park while storage works):
+        // each used element names its request by head index.
         for q in 0..2 {
             while d.vq[q].used_idx(&d.b.mem) != pos[q] {
-                let p = pending[q]
-                    .pop_front()
+                let (id, _) = d.vq[q].used_elem(&d.b.mem, pos[q]);
+                let k = pending[q]
+                    .iter()
+                    .position(|p| p.r.head as u32 == id)
                     .expect("used entry without a request");
+                let p = pending[q].remove(k).expect("found above");
                 d.check(&p.r, pos[q], p.expect);
                 d.check_order(&p.r, pos[q]);
                 in_flight[q] -= p.descs;

@@ -4,6 +4,14 @@
 //! byte, and only then report the chain as used, so the used element is
 //! issued after every write it covers.
 //!
+//! Storage commands of OUT and FLUSH requests are *parked*: once the data
+//! is handed to storage, the request's status address waits in one of
+//! [`PARKED`] slots (storage tag = slot + 1) while the next request starts;
+//! completions come back in any order and each slot, when its completion
+//! is in, gets its status byte and used element while the stage is between
+//! requests. IN and GET_ID run one at a time (storage tag 0): IN data
+//! streams from storage into the chain's buffers.
+//!
 //! OUT data is read with up to [`READS_IN_FLIGHT`] requests of at most
 //! [`READ_CHUNK`] bytes in flight (one DMA tag each); their completions,
 //! which may come back in any order and interleaved, land in a slot per
@@ -46,6 +54,11 @@ const ID_LO: u64 = 0x6c62_2d61_6770_6676;
 /// Byte 8 of the id string (the rest is zero).
 const ID_HI: u64 = 0x6b;
 
+/// OUT / FLUSH storage commands that may wait for their completion while
+/// later requests run (storage tags 1..=PARKED).
+pub const PARKED: usize = 4;
+const _: () = assert!(PARKED == 4 && vfpga_abi::ports::BLK_TAG_BITS >= 3);
+
 /// OUT data reads in flight (one DMA tag and one reorder slot each).
 pub const READS_IN_FLIGHT: usize = 8;
 /// Largest OUT data read (one reorder slot of 32 beats).
@@ -64,6 +77,8 @@ enum BlkState {
     Cpl,
     Status,
     Done,
+    RetWr,
+    RetDone,
     Halted,
 }
 
@@ -177,6 +192,9 @@ pub struct BlkRequest {
     pub scpl_ready: Signal<Out, Bit>,
     /// Storage completion status.
     pub scpl_status: Signal<In, Bits<8>>,
+    /// Storage completion tag (0: the request in progress; 1..=PARKED: a
+    /// parked slot).
+    pub scpl_tag: Signal<In, Bits<5>>,
     /// Working on a request or waiting for storage.
     pub busy: Signal<Out, Bit>,
     /// A storage command is outstanding.
@@ -216,6 +234,42 @@ pub struct BlkRequest {
     beat_left: DFF<Bits<13>>,
     idn: DFF<Bits<2>>,
     used: DFF<Bits<32>>,
+    // Parked slots (one bit each): command issued, completion in, status
+    // address known; and their status address, head, queue, status.
+    s_out: DFF<Bits<4>>,
+    s_done: DFF<Bits<4>>,
+    s_park: DFF<Bits<4>>,
+    pa0: DFF<Bits<64>>,
+    pa1: DFF<Bits<64>>,
+    pa2: DFF<Bits<64>>,
+    pa3: DFF<Bits<64>>,
+    ph0: DFF<Bits<16>>,
+    ph1: DFF<Bits<16>>,
+    ph2: DFF<Bits<16>>,
+    ph3: DFF<Bits<16>>,
+    pq: DFF<Bits<4>>,
+    pst0: DFF<Bits<8>>,
+    pst1: DFF<Bits<8>>,
+    pst2: DFF<Bits<8>>,
+    pst3: DFF<Bits<8>>,
+    my_oh: DFF<Bits<4>>,
+    ctag: DFF<Bits<5>>,
+    rsel: DFF<Bits<4>>,
+    rback: DFF<Bit>,
+    free: Signal<Local, Bits<4>>,
+    free_oh: Signal<Local, Bits<4>>,
+    free_tag: Signal<Local, Bits<5>>,
+    ready_oh: Signal<Local, Bits<4>>,
+    rdy_oh: Signal<Local, Bits<4>>,
+    cpl_oh: Signal<Local, Bits<4>>,
+    set_out: Signal<Local, Bits<4>>,
+    set_done: Signal<Local, Bits<4>>,
+    set_park: Signal<Local, Bits<4>>,
+    clr_slot: Signal<Local, Bits<4>>,
+    r_addr: Signal<Local, Bits<64>>,
+    r_head: Signal<Local, Bits<16>>,
+    r_q: Signal<Local, Bits<QUEUE_BITS>>,
+    r_stat: Signal<Local, Bits<8>>,
     typ: Signal<Local, Bits<32>>,
     h1: Signal<Local, Bits<32>>,
     hsector: Signal<Local, Bits<64>>,
@@ -250,7 +304,8 @@ impl Logic for BlkRequest {
         dff_setup!(
             self, clock, state, q, head, rlen, wlen, sector, op, stat, dlen, cur_addr, cur_len,
             todo, skip, hskip, sto_left, sto_busy, slot_wr, slot_rd, inflight, slot_cnt, slot_len,
-            di, wa, wl, beat_left, idn, used
+            di, wa, wl, beat_left, idn, used, s_out, s_done, s_park, pa0, pa1, pa2, pa3, ph0, ph1,
+            ph2, ph3, pq, pst0, pst1, pst2, pst3, my_oh, ctag, rsel, rback
         );
         clock!(self, clock, gb);
         // Header fields (virtio_blk_outhdr: type, reserved, sector).
@@ -332,11 +387,73 @@ impl Logic for BlkRequest {
         self.rob.read_address.next =
             (bit_cast::<8, 3>(self.slot_rd.q.val()) << 5) + bit_cast::<8, 6>(self.di.q.val());
 
+        // Parked slots: the lowest free one, the lowest ready to retire
+        // (completion in and status address known), the one a completion names.
+        self.free.next = !(self.s_out.q.val() | self.s_done.q.val() | self.s_park.q.val());
+        self.free_oh.next = self.free.val() & ((!self.free.val()) + 1);
+        self.free_tag.next = 1.into();
+        if self.free_oh.val().get_bit(1) {
+            self.free_tag.next = 2.into();
+        }
+        if self.free_oh.val().get_bit(2) {
+            self.free_tag.next = 3.into();
+        }
+        if self.free_oh.val().get_bit(3) {
+            self.free_tag.next = 4.into();
+        }
+        self.ready_oh.next = self.s_done.q.val() & self.s_park.q.val();
+        self.rdy_oh.next = self.ready_oh.val() & ((!self.ready_oh.val()) + 1);
+        self.cpl_oh.next = 0.into();
+        if self.scpl_tag.val() == 1 {
+            self.cpl_oh.next = 1.into();
+        }
+        if self.scpl_tag.val() == 2 {
+            self.cpl_oh.next = 2.into();
+        }
+        if self.scpl_tag.val() == 3 {
+            self.cpl_oh.next = 4.into();
+        }
+        if self.scpl_tag.val() == 4 {
+            self.cpl_oh.next = 8.into();
+        }
+        self.set_out.next = 0.into();
+        self.set_done.next = 0.into();
+        self.set_park.next = 0.into();
+        self.clr_slot.next = 0.into();
+        // The slot being retired.
+        self.r_addr.next = self.pa0.q.val();
+        self.r_head.next = self.ph0.q.val();
+        self.r_q.next = self.pq.q.val().get_bits::<1>(0);
+        self.r_stat.next = self.pst0.q.val();
+        if self.rsel.q.val().get_bit(1) {
+            self.r_addr.next = self.pa1.q.val();
+            self.r_head.next = self.ph1.q.val();
+            self.r_q.next = self.pq.q.val().get_bits::<1>(1);
+            self.r_stat.next = self.pst1.q.val();
+        }
+        if self.rsel.q.val().get_bit(2) {
+            self.r_addr.next = self.pa2.q.val();
+            self.r_head.next = self.ph2.q.val();
+            self.r_q.next = self.pq.q.val().get_bits::<1>(2);
+            self.r_stat.next = self.pst2.q.val();
+        }
+        if self.rsel.q.val().get_bit(3) {
+            self.r_addr.next = self.pa3.q.val();
+            self.r_head.next = self.ph3.q.val();
+            self.r_q.next = self.pq.q.val().get_bits::<1>(3);
+            self.r_stat.next = self.pst3.q.val();
+        }
+
+        // Busy: a request in progress, a storage command outstanding, or a
+        // parked request to retire (dropped once halted).
         self.busy.next = ((self.state.q.val() != BlkState::Idle)
             && (self.state.q.val() != BlkState::Halted))
-            || self.sto_busy.q.val();
+            || self.sto_busy.q.val()
+            || self.s_out.q.val().any()
+            || ((self.state.q.val() != BlkState::Halted)
+                && (self.s_done.q.val() | self.s_park.q.val()).any());
         self.cur_queue.next = self.q.q.val();
-        self.storage_busy.next = self.sto_busy.q.val();
+        self.storage_busy.next = self.sto_busy.q.val() || self.s_out.q.val().any();
         self.chain_pop.next = false;
         self.seg_pop.next = false;
         self.done_push.next = false;
@@ -359,7 +476,7 @@ impl Logic for BlkRequest {
         self.cmd_sector.next = self.sector.q.val();
         self.cmd_len.next = self.dlen.q.val();
         self.wdata_valid.next = false;
-        self.wdata_tag.next = 0.into();
+        self.wdata_tag.next = self.ctag.q.val();
         self.wdata_data.next = self.gb.out_data.val();
         self.wdata_last.next = self.sto_left.q.val() <= 16;
         self.rdata_ready.next = false;
@@ -375,7 +492,12 @@ impl Logic for BlkRequest {
 
         match self.state.q.val() {
             BlkState::Idle => {
-                if self.chain_valid.val() && self.seg_valid.val() {
+                if self.ready_oh.val().any() {
+                    // A parked request's completion is in: finish it first.
+                    self.rsel.d.next = self.rdy_oh.val();
+                    self.rback.d.next = false;
+                    self.state.d.next = BlkState::RetWr;
+                } else if self.chain_valid.val() && self.seg_valid.val() {
                     self.chain_pop.next = true;
                     self.q.d.next = self.chain_queue.val();
                     self.head.d.next = self.chain_head.val();
@@ -444,18 +566,37 @@ impl Logic for BlkRequest {
                 }
             }
             BlkState::Cmd => {
-                self.cmd_valid.next = true;
                 if self.op.q.val() == 1 {
+                    // IN: tag 0, completed in place.
+                    self.cmd_valid.next = true;
                     self.cmd_op.next = 0.into();
-                } else if self.op.q.val() == 2 {
-                    self.cmd_op.next = 1.into();
-                } else {
-                    self.cmd_op.next = 2.into();
-                    self.cmd_sector.next = 0.into();
-                    self.cmd_len.next = 0.into();
-                }
-                if self.cmd_ready.val() {
-                    self.state.d.next = BlkState::RPhase;
+                    if self.cmd_ready.val() {
+                        self.ctag.d.next = 0.into();
+                        self.state.d.next = BlkState::RPhase;
+                    }
+                } else if self.free.val().any() {
+                    // OUT / FLUSH: the tag of a free slot, parked later.
+                    self.cmd_valid.next = true;
+                    self.cmd_tag.next = self.free_tag.val();
+                    if self.op.q.val() == 2 {
+                        self.cmd_op.next = 1.into();
+                    } else {
+                        self.cmd_op.next = 2.into();
+                        self.cmd_sector.next = 0.into();
+                        self.cmd_len.next = 0.into();
+                    }
+                    if self.cmd_ready.val() {
+                        self.set_out.next = self.free_oh.val();
+                        self.my_oh.d.next = self.free_oh.val();
+                        self.ctag.d.next = self.free_tag.val();
+                        self.state.d.next = BlkState::RPhase;
+                    }
+                } else if self.ready_oh.val().any() {
+                    // Every slot taken: retire one whose completion is in,
+                    // then come back for this request's command.
+                    self.rsel.d.next = self.rdy_oh.val();
+                    self.rback.d.next = true;
+                    self.state.d.next = BlkState::RetWr;
                 }
             }
             BlkState::RPhase => {
@@ -619,7 +760,7 @@ impl Logic for BlkRequest {
             BlkState::Cpl => {
                 if self.sto_busy.q.val() {
                     self.scpl_ready.next = true;
-                    if self.scpl_valid.val() {
+                    if self.scpl_valid.val() && (self.scpl_tag.val() == 0) {
                         self.stat.d.next = self.scpl_status.val();
                         self.state.d.next = BlkState::Status;
                     }
@@ -632,6 +773,29 @@ impl Logic for BlkRequest {
                     self.seg_pop.next = true;
                     self.cur_addr.d.next = self.seg_addr.val();
                     self.cur_len.d.next = self.seg_len.val();
+                } else if (self.op.q.val() == 2) || (self.op.q.val() == 3) {
+                    // Park: the status byte waits for the storage completion.
+                    self.set_park.next = self.my_oh.q.val();
+                    if self.my_oh.q.val().get_bit(0) {
+                        self.pa0.d.next = self.cur_addr.q.val();
+                        self.ph0.d.next = self.head.q.val();
+                    }
+                    if self.my_oh.q.val().get_bit(1) {
+                        self.pa1.d.next = self.cur_addr.q.val();
+                        self.ph1.d.next = self.head.q.val();
+                    }
+                    if self.my_oh.q.val().get_bit(2) {
+                        self.pa2.d.next = self.cur_addr.q.val();
+                        self.ph2.d.next = self.head.q.val();
+                    }
+                    if self.my_oh.q.val().get_bit(3) {
+                        self.pa3.d.next = self.cur_addr.q.val();
+                        self.ph3.d.next = self.head.q.val();
+                    }
+                    self.pq.d.next = (self.pq.q.val() & !self.my_oh.q.val())
+                        | (self.my_oh.q.val() & (bits::<4>(0) - bit_cast::<4, 1>(self.q.q.val())));
+                    self.cur_len.d.next = 0.into();
+                    self.state.d.next = BlkState::Idle;
                 } else {
                     // The status byte is the last writable byte, after the data.
                     self.wr_valid.next = true;
@@ -650,6 +814,31 @@ impl Logic for BlkRequest {
                 if self.done_room.val() != 0 {
                     self.done_push.next = true;
                     self.state.d.next = BlkState::Idle;
+                }
+            }
+            BlkState::RetWr => {
+                // A parked request: its status byte, then its used element.
+                self.wr_valid.next = true;
+                self.wr_addr.next = self.r_addr.val();
+                self.wr_len.next = 1.into();
+                self.wr_data.next = bit_cast::<128, 8>(self.r_stat.val());
+                self.wr_last.next = true;
+                if self.wr_ready.val() {
+                    self.cnt_written.next = 1.into();
+                    self.state.d.next = BlkState::RetDone;
+                }
+            }
+            BlkState::RetDone => {
+                if self.done_room.val() != 0 {
+                    self.done_push.next = true;
+                    self.done_queue.next = self.r_q.val();
+                    self.done_head.next = self.r_head.val();
+                    self.done_len.next = 1.into();
+                    self.clr_slot.next = self.rsel.q.val();
+                    self.state.d.next = BlkState::Idle;
+                    if self.rback.q.val() {
+                        self.state.d.next = BlkState::Cmd;
+                    }
                 }
             }
             _ => {}
@@ -699,15 +888,45 @@ impl Logic for BlkRequest {
         // Storage command outstanding until its completion. (After every
         // assignment of the ready/valid outputs: reads of an output see the
         // value assigned so far, as in the emitted Verilog.)
-        if self.cmd_valid.val() && self.cmd_ready.val() {
+        if self.cmd_valid.val() && self.cmd_ready.val() && (self.cmd_tag.val() == 0) {
             self.sto_busy.d.next = true;
         }
-        if self.scpl_valid.val() && self.scpl_ready.val() {
+        if self.scpl_valid.val() && self.scpl_ready.val() && (self.scpl_tag.val() == 0) {
             self.sto_busy.d.next = false;
         }
+        // Completions of parked slots are always taken, in any order.
+        if self.scpl_tag.val() != 0 {
+            self.scpl_ready.next = true;
+            if self.scpl_valid.val() {
+                self.set_done.next = self.cpl_oh.val();
+                if self.cpl_oh.val().get_bit(0) {
+                    self.pst0.d.next = self.scpl_status.val();
+                }
+                if self.cpl_oh.val().get_bit(1) {
+                    self.pst1.d.next = self.scpl_status.val();
+                }
+                if self.cpl_oh.val().get_bit(2) {
+                    self.pst2.d.next = self.scpl_status.val();
+                }
+                if self.cpl_oh.val().get_bit(3) {
+                    self.pst3.d.next = self.scpl_status.val();
+                }
+            }
+        }
+        if self.state.q.val() == BlkState::Halted {
+            // Stopped by a fault: nothing more is written; a slot is freed
+            // once its completion is in.
+            self.clr_slot.next = self.s_done.q.val();
+        }
+        self.s_out.d.next = (self.s_out.q.val() | self.set_out.val()) & !self.set_done.val();
+        self.s_done.d.next = (self.s_done.q.val() | self.set_done.val()) & !self.clr_slot.val();
+        self.s_park.d.next = (self.s_park.q.val() | self.set_park.val()) & !self.clr_slot.val();
         if self.reset.val() {
             self.state.d.next = BlkState::Idle;
             self.sto_busy.d.next = false;
+            self.s_out.d.next = 0.into();
+            self.s_done.d.next = 0.into();
+            self.s_park.d.next = 0.into();
             self.sto_left.d.next = 0.into();
             self.inflight.d.next = 0.into();
             self.slot_cnt.d.next = 0.into();

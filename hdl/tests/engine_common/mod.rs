@@ -179,10 +179,30 @@ impl Blk {
         self.b.run_until(max, |b| b.quiet())
     }
 
+    /// The used ring position of request `r`: `hint` when its element is
+    /// there, else wherever among the published elements it is. The device
+    /// may complete requests out of order (virtio 1.2 §2.7.8 without
+    /// IN_ORDER; OUT and FLUSH wait for storage in parked slots).
+    pub fn used_pos(&self, r: &Req, hint: u16) -> u16 {
+        let mem = &self.b.mem;
+        let vq = &self.vq[r.q];
+        if vq.used_elem(mem, hint).0 == r.head as u32 {
+            return hint;
+        }
+        // The most recent of the ring's `size` last published elements.
+        let end = vq.used_idx(mem);
+        (0..vq.size)
+            .map(|k| end.wrapping_sub(1).wrapping_sub(k))
+            .find(|&p| vq.used_elem(mem, p).0 == r.head as u32)
+            .unwrap_or_else(|| panic!("used id: head {} not in the used ring", r.head))
+    }
+
     /// Checks one completed request against the spec: used element (id,
-    /// len), status byte, data moved. `used_pos` is its used ring position.
+    /// len), status byte, data moved. `used_pos` is where the test expects
+    /// its used element (see [`Blk::used_pos`] for out-of-order completion).
     pub fn check(&self, r: &Req, used_pos: u16, expect_status: u8) {
         let mem = &self.b.mem;
+        let used_pos = self.used_pos(r, used_pos);
         let (id, len) = self.vq[r.q].used_elem(mem, used_pos);
         assert_eq!(id, r.head as u32, "used id");
         assert_eq!(mem.read(r.status, 1)[0], expect_status, "status byte");
@@ -240,6 +260,7 @@ impl Blk {
     /// write, then the status byte, then its used element, then a used.idx
     /// covering it.
     pub fn check_order(&self, r: &Req, used_pos: u16) {
+        let used_pos = self.used_pos(r, used_pos);
         let w = &self.b.mem.writes;
         let inside = |x: &WriteRecord, a: u64, l: u32| x.addr >= a && x.addr < a + l as u64;
         let last_data = w
