@@ -5934,6 +5934,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
     reg  blk$scpl_valid;
     wire  blk$scpl_ready;
     reg  [7:0] blk$scpl_status;
+    reg  [4:0] blk$scpl_tag;
     wire  blk$busy;
     wire  blk$storage_busy;
     wire  blk$cur_queue;
@@ -6284,6 +6285,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         .scpl_valid(blk$scpl_valid),
         .scpl_ready(blk$scpl_ready),
         .scpl_status(blk$scpl_status),
+        .scpl_tag(blk$scpl_tag),
         .busy(blk$busy),
         .storage_busy(blk$storage_busy),
         .cur_queue(blk$cur_queue),
@@ -6652,6 +6654,7 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         blk$scpl_valid = blk_cpl_valid;
         blk_cpl_ready = blk$scpl_ready;
         blk$scpl_status = blk_cpl_status;
+        blk$scpl_tag = blk_cpl_tag;
         irq_valid = used$irq_valid;
         used$irq_ready = irq_ready;
         irq_queue = used$irq_queue;
@@ -7338,7 +7341,7 @@ module vfpga_blk$engine$avail$state(d,q,clock);
 endmodule // top$engine$avail$state
 
 
-module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,seg_valid,seg_pop,seg_addr,seg_len,done_push,done_room,done_queue,done_head,done_len,rd_valid,rd_ready,rd_addr,rd_len,rd_sub,cpl_sub,cpl_valid,cpl_ready,cpl_data,wr_valid,wr_ready,wr_addr,wr_len,wr_data,wr_last,cmd_valid,cmd_ready,cmd_tag,cmd_op,cmd_sector,cmd_len,wdata_valid,wdata_ready,wdata_tag,wdata_data,wdata_last,rdata_valid,rdata_ready,rdata_data,scpl_valid,scpl_ready,scpl_status,busy,storage_busy,cur_queue,cnt_read,cnt_written);
+module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,seg_valid,seg_pop,seg_addr,seg_len,done_push,done_room,done_queue,done_head,done_len,rd_valid,rd_ready,rd_addr,rd_len,rd_sub,cpl_sub,cpl_valid,cpl_ready,cpl_data,wr_valid,wr_ready,wr_addr,wr_len,wr_data,wr_last,cmd_valid,cmd_ready,cmd_tag,cmd_op,cmd_sector,cmd_len,wdata_valid,wdata_ready,wdata_tag,wdata_data,wdata_last,rdata_valid,rdata_ready,rdata_data,scpl_valid,scpl_ready,scpl_status,scpl_tag,busy,storage_busy,cur_queue,cnt_read,cnt_written);
     
     // Module arguments
     input wire  clock;
@@ -7393,6 +7396,7 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     input wire  scpl_valid;
     output reg  scpl_ready;
     input wire  [7:0] scpl_status;
+    input wire  [4:0] scpl_tag;
     output reg  busy;
     output reg  storage_busy;
     output reg  cur_queue;
@@ -7409,7 +7413,9 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     localparam BlkState$Cpl = 6;
     localparam BlkState$Status = 7;
     localparam BlkState$Done = 8;
-    localparam BlkState$Halted = 9;
+    localparam BlkState$RetWr = 9;
+    localparam BlkState$RetDone = 10;
+    localparam BlkState$Halted = 11;
     
     // Stub signals
     reg  gb$clock;
@@ -7509,8 +7515,82 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     reg  [31:0] used$d;
     wire  [31:0] used$q;
     reg  used$clock;
+    reg  [3:0] s_out$d;
+    wire  [3:0] s_out$q;
+    reg  s_out$clock;
+    reg  [3:0] s_done$d;
+    wire  [3:0] s_done$q;
+    reg  s_done$clock;
+    reg  [3:0] s_park$d;
+    wire  [3:0] s_park$q;
+    reg  s_park$clock;
+    reg  [63:0] pa0$d;
+    wire  [63:0] pa0$q;
+    reg  pa0$clock;
+    reg  [63:0] pa1$d;
+    wire  [63:0] pa1$q;
+    reg  pa1$clock;
+    reg  [63:0] pa2$d;
+    wire  [63:0] pa2$q;
+    reg  pa2$clock;
+    reg  [63:0] pa3$d;
+    wire  [63:0] pa3$q;
+    reg  pa3$clock;
+    reg  [15:0] ph0$d;
+    wire  [15:0] ph0$q;
+    reg  ph0$clock;
+    reg  [15:0] ph1$d;
+    wire  [15:0] ph1$q;
+    reg  ph1$clock;
+    reg  [15:0] ph2$d;
+    wire  [15:0] ph2$q;
+    reg  ph2$clock;
+    reg  [15:0] ph3$d;
+    wire  [15:0] ph3$q;
+    reg  ph3$clock;
+    reg  [3:0] pq$d;
+    wire  [3:0] pq$q;
+    reg  pq$clock;
+    reg  [7:0] pst0$d;
+    wire  [7:0] pst0$q;
+    reg  pst0$clock;
+    reg  [7:0] pst1$d;
+    wire  [7:0] pst1$q;
+    reg  pst1$clock;
+    reg  [7:0] pst2$d;
+    wire  [7:0] pst2$q;
+    reg  pst2$clock;
+    reg  [7:0] pst3$d;
+    wire  [7:0] pst3$q;
+    reg  pst3$clock;
+    reg  [3:0] my_oh$d;
+    wire  [3:0] my_oh$q;
+    reg  my_oh$clock;
+    reg  [4:0] ctag$d;
+    wire  [4:0] ctag$q;
+    reg  ctag$clock;
+    reg  [3:0] rsel$d;
+    wire  [3:0] rsel$q;
+    reg  rsel$clock;
+    reg  rback$d;
+    wire  rback$q;
+    reg  rback$clock;
     
     // Local signals
+    reg  [3:0] free;
+    reg  [3:0] free_oh;
+    reg  [4:0] free_tag;
+    reg  [3:0] ready_oh;
+    reg  [3:0] rdy_oh;
+    reg  [3:0] cpl_oh;
+    reg  [3:0] set_out;
+    reg  [3:0] set_done;
+    reg  [3:0] set_park;
+    reg  [3:0] clr_slot;
+    reg  [63:0] r_addr;
+    reg  [15:0] r_head;
+    reg  r_q;
+    reg  [7:0] r_stat;
     reg  [31:0] typ;
     reg  [31:0] h1;
     reg  [63:0] hsector;
@@ -7694,6 +7774,106 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         .q(used$q),
         .clock(used$clock)
     );
+    vfpga_blk$engine$blk$s_out s_out(
+        .d(s_out$d),
+        .q(s_out$q),
+        .clock(s_out$clock)
+    );
+    vfpga_blk$engine$blk$s_done s_done(
+        .d(s_done$d),
+        .q(s_done$q),
+        .clock(s_done$clock)
+    );
+    vfpga_blk$engine$blk$s_park s_park(
+        .d(s_park$d),
+        .q(s_park$q),
+        .clock(s_park$clock)
+    );
+    vfpga_blk$engine$blk$pa0 pa0(
+        .d(pa0$d),
+        .q(pa0$q),
+        .clock(pa0$clock)
+    );
+    vfpga_blk$engine$blk$pa1 pa1(
+        .d(pa1$d),
+        .q(pa1$q),
+        .clock(pa1$clock)
+    );
+    vfpga_blk$engine$blk$pa2 pa2(
+        .d(pa2$d),
+        .q(pa2$q),
+        .clock(pa2$clock)
+    );
+    vfpga_blk$engine$blk$pa3 pa3(
+        .d(pa3$d),
+        .q(pa3$q),
+        .clock(pa3$clock)
+    );
+    vfpga_blk$engine$blk$ph0 ph0(
+        .d(ph0$d),
+        .q(ph0$q),
+        .clock(ph0$clock)
+    );
+    vfpga_blk$engine$blk$ph1 ph1(
+        .d(ph1$d),
+        .q(ph1$q),
+        .clock(ph1$clock)
+    );
+    vfpga_blk$engine$blk$ph2 ph2(
+        .d(ph2$d),
+        .q(ph2$q),
+        .clock(ph2$clock)
+    );
+    vfpga_blk$engine$blk$ph3 ph3(
+        .d(ph3$d),
+        .q(ph3$q),
+        .clock(ph3$clock)
+    );
+    vfpga_blk$engine$blk$pq pq(
+        .d(pq$d),
+        .q(pq$q),
+        .clock(pq$clock)
+    );
+    vfpga_blk$engine$blk$pst0 pst0(
+        .d(pst0$d),
+        .q(pst0$q),
+        .clock(pst0$clock)
+    );
+    vfpga_blk$engine$blk$pst1 pst1(
+        .d(pst1$d),
+        .q(pst1$q),
+        .clock(pst1$clock)
+    );
+    vfpga_blk$engine$blk$pst2 pst2(
+        .d(pst2$d),
+        .q(pst2$q),
+        .clock(pst2$clock)
+    );
+    vfpga_blk$engine$blk$pst3 pst3(
+        .d(pst3$d),
+        .q(pst3$q),
+        .clock(pst3$clock)
+    );
+    vfpga_blk$engine$blk$my_oh my_oh(
+        .d(my_oh$d),
+        .q(my_oh$q),
+        .clock(my_oh$clock)
+    );
+    vfpga_blk$engine$blk$ctag ctag(
+        .d(ctag$d),
+        .q(ctag$q),
+        .clock(ctag$clock)
+    );
+    vfpga_blk$engine$blk$rsel rsel(
+        .d(rsel$d),
+        .q(rsel$q),
+        .clock(rsel$clock)
+    );
+    vfpga_blk$engine$blk$rback rback(
+        .d(rback$d),
+        .q(rback$q),
+        .clock(rback$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -7724,6 +7904,26 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         beat_left$clock = clock;
         idn$clock = clock;
         used$clock = clock;
+        s_out$clock = clock;
+        s_done$clock = clock;
+        s_park$clock = clock;
+        pa0$clock = clock;
+        pa1$clock = clock;
+        pa2$clock = clock;
+        pa3$clock = clock;
+        ph0$clock = clock;
+        ph1$clock = clock;
+        ph2$clock = clock;
+        ph3$clock = clock;
+        pq$clock = clock;
+        pst0$clock = clock;
+        pst1$clock = clock;
+        pst2$clock = clock;
+        pst3$clock = clock;
+        my_oh$clock = clock;
+        ctag$clock = clock;
+        rsel$clock = clock;
+        rback$clock = clock;
         state$d = state$q;
         q$d = q$q;
         head$d = head$q;
@@ -7751,6 +7951,26 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         beat_left$d = beat_left$q;
         idn$d = idn$q;
         used$d = used$q;
+        s_out$d = s_out$q;
+        s_done$d = s_done$q;
+        s_park$d = s_park$q;
+        pa0$d = pa0$q;
+        pa1$d = pa1$q;
+        pa2$d = pa2$q;
+        pa3$d = pa3$q;
+        ph0$d = ph0$q;
+        ph1$d = ph1$q;
+        ph2$d = ph2$q;
+        ph3$d = ph3$q;
+        pq$d = pq$q;
+        pst0$d = pst0$q;
+        pst1$d = pst1$q;
+        pst2$d = pst2$q;
+        pst3$d = pst3$q;
+        my_oh$d = my_oh$q;
+        ctag$d = ctag$q;
+        rsel$d = rsel$q;
+        rback$d = rback$q;
         gb$clock = clock;
         typ = chain_hdr[(32'h0)+:(32)];
         hsector = chain_hdr[(32'h40)+:(64)];
@@ -7807,9 +8027,62 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         rob$write_data = cpl_data;
         rob$write_enable = 1'b0;
         rob$read_address = (((slot_rd$q) & 8'hff) << 32'h5) + ((di$q) & 8'hff);
-        busy = ((state$q != BlkState$Idle) && (state$q != BlkState$Halted)) || sto_busy$q;
+        free = ~(s_out$q | s_done$q | s_park$q);
+        free_oh = free & ((~free) + 32'h1);
+        free_tag = 32'h1;
+        if (free_oh[32'h1]) begin
+            free_tag = 32'h2;
+        end
+        if (free_oh[32'h2]) begin
+            free_tag = 32'h3;
+        end
+        if (free_oh[32'h3]) begin
+            free_tag = 32'h4;
+        end
+        ready_oh = s_done$q & s_park$q;
+        rdy_oh = ready_oh & ((~ready_oh) + 32'h1);
+        cpl_oh = 32'h0;
+        if (scpl_tag == 32'h1) begin
+            cpl_oh = 32'h1;
+        end
+        if (scpl_tag == 32'h2) begin
+            cpl_oh = 32'h2;
+        end
+        if (scpl_tag == 32'h3) begin
+            cpl_oh = 32'h4;
+        end
+        if (scpl_tag == 32'h4) begin
+            cpl_oh = 32'h8;
+        end
+        set_out = 32'h0;
+        set_done = 32'h0;
+        set_park = 32'h0;
+        clr_slot = 32'h0;
+        r_addr = pa0$q;
+        r_head = ph0$q;
+        r_q = pq$q[(32'h0)+:(1)];
+        r_stat = pst0$q;
+        if (rsel$q[32'h1]) begin
+            r_addr = pa1$q;
+            r_head = ph1$q;
+            r_q = pq$q[(32'h1)+:(1)];
+            r_stat = pst1$q;
+        end
+        if (rsel$q[32'h2]) begin
+            r_addr = pa2$q;
+            r_head = ph2$q;
+            r_q = pq$q[(32'h2)+:(1)];
+            r_stat = pst2$q;
+        end
+        if (rsel$q[32'h3]) begin
+            r_addr = pa3$q;
+            r_head = ph3$q;
+            r_q = pq$q[(32'h3)+:(1)];
+            r_stat = pst3$q;
+        end
+        busy = ((state$q != BlkState$Idle) && (state$q != BlkState$Halted)) || sto_busy$q || |s_out$q || ((state$q != BlkState$Halted) && |(s_done$q | s_park$q));
         cur_queue = q$q;
-        storage_busy = sto_busy$q;
+        storage_busy = sto_busy$q || |s_out$q;
         chain_pop = 1'b0;
         seg_pop = 1'b0;
         done_push = 1'b0;
@@ -7832,7 +8105,7 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         cmd_sector = sector$q;
         cmd_len = dlen$q;
         wdata_valid = 1'b0;
-        wdata_tag = 32'h0;
+        wdata_tag = ctag$q;
         wdata_data = gb$out_data;
         wdata_last = sto_left$q <= 32'h10;
         rdata_ready = 1'b0;
@@ -7848,7 +8121,12 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
         case (state$q)
             BlkState$Idle:
                 begin
-                    if (chain_valid && seg_valid) begin
+                    if (|ready_oh) begin
+                        rsel$d = rdy_oh;
+                        rback$d = 1'b0;
+                        state$d = BlkState$RetWr;
+                    end
+                    else if (chain_valid && seg_valid) begin
                         chain_pop = 1'b1;
                         q$d = chain_queue;
                         head$d = chain_head;
@@ -7920,20 +8198,36 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                 end
             BlkState$Cmd:
                 begin
-                    cmd_valid = 1'b1;
                     if (op$q == 32'h1) begin
+                        cmd_valid = 1'b1;
                         cmd_op = 32'h0;
+                        if (cmd_ready) begin
+                            ctag$d = 32'h0;
+                            state$d = BlkState$RPhase;
+                        end
                     end
-                    else if (op$q == 32'h2) begin
-                        cmd_op = 32'h1;
+                    else if (|free) begin
+                        cmd_valid = 1'b1;
+                        cmd_tag = free_tag;
+                        if (op$q == 32'h2) begin
+                            cmd_op = 32'h1;
+                        end
+                        else begin
+                            cmd_op = 32'h2;
+                            cmd_sector = 32'h0;
+                            cmd_len = 32'h0;
+                        end
+                        if (cmd_ready) begin
+                            set_out = free_oh;
+                            my_oh$d = free_oh;
+                            ctag$d = free_tag;
+                            state$d = BlkState$RPhase;
+                        end
                     end
-                    else begin
-                        cmd_op = 32'h2;
-                        cmd_sector = 32'h0;
-                        cmd_len = 32'h0;
-                    end
-                    if (cmd_ready) begin
-                        state$d = BlkState$RPhase;
+                    else if (|ready_oh) begin
+                        rsel$d = rdy_oh;
+                        rback$d = 1'b1;
+                        state$d = BlkState$RetWr;
                     end
                 end
             BlkState$RPhase:
@@ -8077,7 +8371,7 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                 begin
                     if (sto_busy$q) begin
                         scpl_ready = 1'b1;
-                        if (scpl_valid) begin
+                        if (scpl_valid && (scpl_tag == 32'h0)) begin
                             stat$d = scpl_status;
                             state$d = BlkState$Status;
                         end
@@ -8092,6 +8386,28 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                         seg_pop = 1'b1;
                         cur_addr$d = seg_addr;
                         cur_len$d = seg_len;
+                    end
+                    else if ((op$q == 32'h2) || (op$q == 32'h3)) begin
+                        set_park = my_oh$q;
+                        if (my_oh$q[32'h0]) begin
+                            pa0$d = cur_addr$q;
+                            ph0$d = head$q;
+                        end
+                        if (my_oh$q[32'h1]) begin
+                            pa1$d = cur_addr$q;
+                            ph1$d = head$q;
+                        end
+                        if (my_oh$q[32'h2]) begin
+                            pa2$d = cur_addr$q;
+                            ph2$d = head$q;
+                        end
+                        if (my_oh$q[32'h3]) begin
+                            pa3$d = cur_addr$q;
+                            ph3$d = head$q;
+                        end
+                        pq$d = (pq$q & ~my_oh$q) | (my_oh$q & (((32'h0) & 4'hf) - ((q$q) & 4'hf)));
+                        cur_len$d = 32'h0;
+                        state$d = BlkState$Idle;
                     end
                     else begin
                         wr_valid = 1'b1;
@@ -8111,6 +8427,32 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
                     if (done_room != 32'h0) begin
                         done_push = 1'b1;
                         state$d = BlkState$Idle;
+                    end
+                end
+            BlkState$RetWr:
+                begin
+                    wr_valid = 1'b1;
+                    wr_addr = r_addr;
+                    wr_len = 32'h1;
+                    wr_data = ((r_stat) & 128'hffffffffffffffffffffffffffffffff);
+                    wr_last = 1'b1;
+                    if (wr_ready) begin
+                        cnt_written = 32'h1;
+                        state$d = BlkState$RetDone;
+                    end
+                end
+            BlkState$RetDone:
+                begin
+                    if (done_room != 32'h0) begin
+                        done_push = 1'b1;
+                        done_queue = r_q;
+                        done_head = r_head;
+                        done_len = 32'h1;
+                        clr_slot = rsel$q;
+                        state$d = BlkState$Idle;
+                        if (rback$q) begin
+                            state$d = BlkState$Cmd;
+                        end
                     end
                 end
             default:
@@ -8147,15 +8489,42 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
             rdata_ready = 1'b1;
             scpl_ready = 1'b1;
         end
-        if (cmd_valid && cmd_ready) begin
+        if (cmd_valid && cmd_ready && (cmd_tag == 32'h0)) begin
             sto_busy$d = 1'b1;
         end
-        if (scpl_valid && scpl_ready) begin
+        if (scpl_valid && scpl_ready && (scpl_tag == 32'h0)) begin
             sto_busy$d = 1'b0;
         end
+        if (scpl_tag != 32'h0) begin
+            scpl_ready = 1'b1;
+            if (scpl_valid) begin
+                set_done = cpl_oh;
+                if (cpl_oh[32'h0]) begin
+                    pst0$d = scpl_status;
+                end
+                if (cpl_oh[32'h1]) begin
+                    pst1$d = scpl_status;
+                end
+                if (cpl_oh[32'h2]) begin
+                    pst2$d = scpl_status;
+                end
+                if (cpl_oh[32'h3]) begin
+                    pst3$d = scpl_status;
+                end
+            end
+        end
+        if (state$q == BlkState$Halted) begin
+            clr_slot = s_done$q;
+        end
+        s_out$d = (s_out$q | set_out) & ~set_done;
+        s_done$d = (s_done$q | set_done) & ~clr_slot;
+        s_park$d = (s_park$q | set_park) & ~clr_slot;
         if (reset) begin
             state$d = BlkState$Idle;
             sto_busy$d = 1'b0;
+            s_out$d = 32'h0;
+            s_done$d = 32'h0;
+            s_park$d = 32'h0;
             sto_left$d = 32'h0;
             inflight$d = 32'h0;
             slot_cnt$d = 32'h0;
@@ -8186,6 +8555,25 @@ module vfpga_blk$engine$blk$beat_left(d,q,clock);
     end
           
 endmodule // top$engine$blk$beat_left
+
+
+module vfpga_blk$engine$blk$ctag(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$ctag
 
 
 module vfpga_blk$engine$blk$cur_addr(d,q,clock);
@@ -8450,6 +8838,25 @@ module vfpga_blk$engine$blk$inflight(d,q,clock);
 endmodule // top$engine$blk$inflight
 
 
+module vfpga_blk$engine$blk$my_oh(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$my_oh
+
+
 module vfpga_blk$engine$blk$op(d,q,clock);
     
     // Module arguments
@@ -8469,6 +8876,253 @@ module vfpga_blk$engine$blk$op(d,q,clock);
 endmodule // top$engine$blk$op
 
 
+module vfpga_blk$engine$blk$pa0(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pa0
+
+
+module vfpga_blk$engine$blk$pa1(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pa1
+
+
+module vfpga_blk$engine$blk$pa2(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pa2
+
+
+module vfpga_blk$engine$blk$pa3(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pa3
+
+
+module vfpga_blk$engine$blk$ph0(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$ph0
+
+
+module vfpga_blk$engine$blk$ph1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$ph1
+
+
+module vfpga_blk$engine$blk$ph2(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$ph2
+
+
+module vfpga_blk$engine$blk$ph3(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$ph3
+
+
+module vfpga_blk$engine$blk$pq(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pq
+
+
+module vfpga_blk$engine$blk$pst0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pst0
+
+
+module vfpga_blk$engine$blk$pst1(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pst1
+
+
+module vfpga_blk$engine$blk$pst2(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pst2
+
+
+module vfpga_blk$engine$blk$pst3(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$pst3
+
+
 module vfpga_blk$engine$blk$q(d,q,clock);
     
     // Module arguments
@@ -8486,6 +9140,25 @@ module vfpga_blk$engine$blk$q(d,q,clock);
     end
           
 endmodule // top$engine$blk$q
+
+
+module vfpga_blk$engine$blk$rback(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$rback
 
 
 module vfpga_blk$engine$blk$rlen(d,q,clock);
@@ -8530,6 +9203,82 @@ module vfpga_blk$engine$blk$rob(read_address,read_data,write_address,write_clock
        end
     end
 endmodule // top$engine$blk$rob
+
+
+module vfpga_blk$engine$blk$rsel(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$rsel
+
+
+module vfpga_blk$engine$blk$s_done(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$s_done
+
+
+module vfpga_blk$engine$blk$s_out(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$s_out
+
+
+module vfpga_blk$engine$blk$s_park(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$blk$s_park
 
 
 module vfpga_blk$engine$blk$sector(d,q,clock);
@@ -8682,7 +9431,9 @@ module vfpga_blk$engine$blk$state(d,q,clock);
     localparam BlkState$Cpl = 6;
     localparam BlkState$Status = 7;
     localparam BlkState$Done = 8;
-    localparam BlkState$Halted = 9;
+    localparam BlkState$RetWr = 9;
+    localparam BlkState$RetDone = 10;
+    localparam BlkState$Halted = 11;
     
     // Update code (custom)
     initial begin
