@@ -106,3 +106,70 @@ fn tx_random_stalls_seeded() {
         send_all(&mut n, &sizes, 4);
     }
 }
+
+#[test]
+fn spec_2_7_5_3_tx_and_rx_through_indirect_descriptors() {
+    use vfpga_abi::mgmt::net as regs;
+    use vfpga_hdl::testbench::Buffer;
+    let mut n = Net::new(NetBenchConfig::default(), 16);
+    n.program(MAC, regs::RX_MODE_PROMISC | regs::RX_MODE_MRG_RXBUF);
+    // TX: header and frame in three pieces of an indirect table.
+    let f = frame(&mut n.rng, [0xff; 6], 700);
+    let mut bytes = vec![0u8; 12];
+    bytes.extend_from_slice(&f);
+    let mut bufs = Vec::new();
+    for piece in [&bytes[..5], &bytes[5..300], &bytes[300..]] {
+        let a = n.alloc(piece.len() as u64);
+        n.b.mem.write(a, piece);
+        bufs.push(Buffer::r(a, piece.len() as u32));
+    }
+    let table = n.alloc(48) & !15;
+    n.use_descs(1, 1);
+    let h = n.txq.add_indirect(&mut n.b.mem, table, &bufs);
+    n.txq.make_available(&mut n.b.mem, h);
+    n.b.kick(1);
+    assert!(n.b.run_until(20_000, |b| b.mac_tx.frames.len() == 1 && b.quiet()));
+    assert!(n.b.mac_tx.frames[0].1 == f);
+    // RX: one buffer of two writable pieces in an indirect table.
+    let a = n.alloc(100);
+    let c = n.alloc(1000);
+    let table = n.alloc(48) & !15;
+    n.use_descs(0, 1);
+    let h = n.rxq.add_indirect(
+        &mut n.b.mem,
+        table,
+        &[Buffer::w(a, 100), Buffer::w(c, 1000)],
+    );
+    n.rxq.make_available(&mut n.b.mem, h);
+    n.b.kick(0);
+    n.b.run(2_000);
+    let g = frame(&mut n.rng, MAC, 600);
+    n.b.mac_rx.send(&g);
+    assert!(n.b.run_until(20_000, |b| b.mac_rx.pending() == 0 && b.quiet()));
+    assert_eq!(n.rxq.used_elem(&n.b.mem, 0), (h as u32, 612));
+    let mut got = n.b.mem.read(a, 100);
+    got.extend(n.b.mem.read(c, 512));
+    assert_eq!(&got[..12], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    assert!(got[12..] == g[..]);
+    assert!(!n.b.error().0);
+}
+
+#[test]
+fn spec_2_1_2_tx_buffer_at_unmapped_address_stops_the_device() {
+    use vfpga_hdl::testbench::Buffer;
+    let mut n = Net::new(NetBenchConfig::default(), 16);
+    n.use_descs(1, 1);
+    // Outside every mapping: the data read fails.
+    let h = n.txq.add_chain(&mut n.b.mem, &[Buffer::r(0x900_0000, 200)]);
+    n.txq.make_available(&mut n.b.mem, h);
+    n.b.kick(1);
+    assert!(n.b.run_until(20_000, |b| b.error().0 && b.quiet()));
+    let (_, cause, queue, _) = n.b.error();
+    assert_eq!(
+        (cause, queue),
+        (vfpga_abi::vendor::ErrorCause::DmaError as u8, 1),
+        "DmaError on transmitq1"
+    );
+    assert!(n.b.mac_tx.frames.is_empty());
+    assert_eq!(n.txq.used_idx(&n.b.mem), 0, "nothing used after the fault");
+}

@@ -11005,6 +11005,12 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
     reg  defer$d;
     wire  defer$q;
     reg  defer$clock;
+    reg  [15:0] b0$d;
+    wire  [15:0] b0$q;
+    reg  b0$clock;
+    reg  [15:0] b1$d;
+    wire  [15:0] b1$q;
+    reg  b1$clock;
     reg  [15:0] u0$d;
     wire  [15:0] u0$q;
     reg  u0$clock;
@@ -11018,6 +11024,8 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
     reg  [15:0] qsize;
     reg  [15:0] qvec;
     reg  [15:0] uidx;
+    reg  [15:0] batch;
+    reg  queue_is_1;
     
     // Sub module instances
     vfpga_blk$engine$used$state state(
@@ -11045,6 +11053,16 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
         .q(defer$q),
         .clock(defer$clock)
     );
+    vfpga_blk$engine$used$b0 b0(
+        .d(b0$d),
+        .q(b0$q),
+        .clock(b0$clock)
+    );
+    vfpga_blk$engine$used$b1 b1(
+        .d(b1$d),
+        .q(b1$q),
+        .clock(b1$clock)
+    );
     vfpga_blk$engine$used$u0 u0(
         .d(u0$d),
         .q(u0$q),
@@ -11063,6 +11081,8 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
         head$clock = clock;
         len$clock = clock;
         defer$clock = clock;
+        b0$clock = clock;
+        b1$clock = clock;
         u0$clock = clock;
         u1$clock = clock;
         state$d = state$q;
@@ -11070,6 +11090,8 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
         head$d = head$q;
         len$d = len$q;
         defer$d = defer$q;
+        b0$d = b0$q;
+        b1$d = b1$q;
         u0$d = u0$q;
         u1$d = u1$q;
         qavail = q0_avail;
@@ -11077,12 +11099,15 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
         qsize = q0_size;
         qvec = q0_vector;
         uidx = u0$q;
+        batch = b0$q;
+        queue_is_1 = q$q == 32'h1;
         if (q$q == 32'h1) begin
             qavail = q1_avail;
             qused = q1_used;
             qsize = q1_size;
             qvec = q1_vector;
             uidx = u1$q;
+            batch = b1$q;
         end
         used_idx0 = u0$q;
         used_idx1 = u1$q;
@@ -11124,9 +11149,11 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
                             retired = 1'b1;
                             if (q$q == 32'h1) begin
                                 u1$d = u1$q + 32'h1;
+                                b1$d = b1$q + 32'h1;
                             end
                             else begin
                                 u0$d = u0$q + 32'h1;
+                                b0$d = b0$q + 32'h1;
                             end
                             state$d = UsedState$Idle;
                         end
@@ -11163,8 +11190,14 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
                 begin
                     cpl_ready = 1'b1;
                     if (cpl_valid) begin
+                        if (queue_is_1) begin
+                            b1$d = 32'h0;
+                        end
+                        else begin
+                            b0$d = 32'h0;
+                        end
                         if (event_idx) begin
-                            if (cpl_data[(32'h0)+:(16)] == (uidx - 32'h1)) begin
+                            if ((uidx - cpl_data[(32'h0)+:(16)] - 32'h1) <= batch) begin
                                 state$d = UsedState$Irq;
                             end
                             else begin
@@ -11203,10 +11236,50 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
             state$d = UsedState$Idle;
             u0$d = 32'h0;
             u1$d = 32'h0;
+            b0$d = 32'h0;
+            b1$d = 32'h0;
         end
     end
     
 endmodule // top$engine$used
+
+
+module vfpga_blk$engine$used$b0(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$used$b0
+
+
+module vfpga_blk$engine$used$b1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$used$b1
 
 
 module vfpga_blk$engine$used$defer(d,q,clock);

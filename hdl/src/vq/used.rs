@@ -128,6 +128,8 @@ pub struct UsedWriter {
     head: DFF<Bits<16>>,
     len: DFF<Bits<32>>,
     defer: DFF<Bit>,
+    b0: DFF<Bits<16>>,
+    b1: DFF<Bits<16>>,
     u0: DFF<Bits<16>>,
     u1: DFF<Bits<16>>,
     qavail: Signal<Local, Bits<64>>,
@@ -135,23 +137,28 @@ pub struct UsedWriter {
     qsize: Signal<Local, Bits<16>>,
     qvec: Signal<Local, Bits<16>>,
     uidx: Signal<Local, Bits<16>>,
+    batch: Signal<Local, Bits<16>>,
+    queue_is_1: Signal<Local, Bit>,
 }
 
 impl Logic for UsedWriter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, q, head, len, defer, u0, u1);
+        dff_setup!(self, clock, state, q, head, len, defer, b0, b1, u0, u1);
         self.qavail.next = self.q0_avail.val();
         self.qused.next = self.q0_used.val();
         self.qsize.next = self.q0_size.val();
         self.qvec.next = self.q0_vector.val();
         self.uidx.next = self.u0.q.val();
+        self.batch.next = self.b0.q.val();
+        self.queue_is_1.next = self.q.q.val() == 1;
         if self.q.q.val() == 1 {
             self.qavail.next = self.q1_avail.val();
             self.qused.next = self.q1_used.val();
             self.qsize.next = self.q1_size.val();
             self.qvec.next = self.q1_vector.val();
             self.uidx.next = self.u1.q.val();
+            self.batch.next = self.b1.q.val();
         }
         self.used_idx0.next = self.u0.q.val();
         self.used_idx1.next = self.u1.q.val();
@@ -195,8 +202,10 @@ impl Logic for UsedWriter {
                         self.retired.next = true;
                         if self.q.q.val() == 1 {
                             self.u1.d.next = self.u1.q.val() + 1;
+                            self.b1.d.next = self.b1.q.val() + 1;
                         } else {
                             self.u0.d.next = self.u0.q.val() + 1;
+                            self.b0.d.next = self.b0.q.val() + 1;
                         }
                         self.state.d.next = UsedState::Idle;
                     } else {
@@ -228,10 +237,20 @@ impl Logic for UsedWriter {
             UsedState::WaitEv => {
                 self.cpl_ready.next = true;
                 if self.cpl_valid.val() {
-                    // uidx is already the new index: need_event(event, new,
-                    // new - 1) is event == new - 1.
+                    // uidx is already the new index, published over
+                    // `batch + 1` elements (deferred ones included):
+                    // need_event(event, new, old) is
+                    // (new - event - 1) < (new - old), i.e. <= batch; with
+                    // no deferred element, event == new - 1.
+                    if self.queue_is_1.val() {
+                        self.b1.d.next = 0.into();
+                    } else {
+                        self.b0.d.next = 0.into();
+                    }
                     if self.event_idx.val() {
-                        if self.cpl_data.val().get_bits::<16>(0) == (self.uidx.val() - 1) {
+                        if (self.uidx.val() - self.cpl_data.val().get_bits::<16>(0) - 1)
+                            <= self.batch.val()
+                        {
                             self.state.d.next = UsedState::Irq;
                         } else {
                             self.state.d.next = UsedState::Idle;
@@ -264,6 +283,8 @@ impl Logic for UsedWriter {
             self.state.d.next = UsedState::Idle;
             self.u0.d.next = 0.into();
             self.u1.d.next = 0.into();
+            self.b0.d.next = 0.into();
+            self.b1.d.next = 0.into();
         }
     }
 }
