@@ -100,6 +100,34 @@ impl Net {
         a
     }
 
+    /// `len` bytes (at most 4 KiB) that do not cross a 4 KiB page: the
+    /// next free space, or the start of the next page.
+    pub fn alloc_in_page(&mut self, len: u64) -> u64 {
+        assert!(len <= 4096);
+        let mut a = self.next_data;
+        if a / 4096 != (a + len - 1) / 4096 {
+            a = (a + 4095) & !4095;
+        }
+        self.next_data = a + len;
+        assert!(self.next_data < DATA + DATA_LEN as u64, "data region full");
+        a
+    }
+
+    /// Puts `hdr + frame` in one buffer within a page and makes it
+    /// available (no kick).
+    pub fn post_tx_in_page(&mut self, frame: &[u8]) -> u16 {
+        let mut bytes = vec![0u8; HDR_LEN as usize];
+        bytes.extend_from_slice(frame);
+        let a = self.alloc_in_page(bytes.len() as u64);
+        self.b.mem.write(a, &bytes);
+        self.use_descs(1, 1);
+        let head = self
+            .txq
+            .add_chain(&mut self.b.mem, &[Buffer::r(a, bytes.len() as u32)]);
+        self.txq.make_available(&mut self.b.mem, head);
+        head
+    }
+
     /// Puts `hdr + frame` in memory, split into 1..=`max_parts` readable
     /// descriptors at random, and makes the chain available (no kick).
     pub fn post_tx(&mut self, frame: &[u8], max_parts: u64) -> u16 {
