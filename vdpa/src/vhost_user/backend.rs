@@ -457,7 +457,12 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
     ) -> VhostResult<()> {
         self.vring(index)?.addrs = Some([descriptor, available, used]);
         // Checked now when we can, so the error names the message at fault.
-        self.ring_gpas(index as usize)?;
+        // A refused address is forgotten: no later message may start the
+        // ring on memory the device cannot reach.
+        if let Err(e) = self.ring_gpas(index as usize) {
+            self.vrings[index as usize].addrs = None;
+            return Err(e.into());
+        }
         Ok(self.start_ready_rings()?)
     }
 
@@ -468,7 +473,7 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
     }
 
     fn get_vring_base(&mut self, index: u32) -> VhostResult<VhostUserVringState> {
-        Ok(self.get_vring_base_inner(index)?)
+        self.get_vring_base_inner(index).map_err(VdpaError::fatal)
     }
 
     fn set_vring_kick(&mut self, index: u8, fd: Option<File>) -> VhostResult<()> {
@@ -629,7 +634,8 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
         &mut self,
         _inflight: &VhostUserInflight,
     ) -> VhostResult<(VhostUserInflight, File)> {
-        Err(VdpaError::Unsupported("inflight tracking (the device drains instead)").into())
+        // Not offered, but the `vhost` crate lets a frontend ack it anyway.
+        Err(VdpaError::Unsupported("inflight tracking (the device drains instead)").fatal())
     }
 
     fn set_inflight_fd(&mut self, _inflight: &VhostUserInflight, _file: File) -> VhostResult<()> {
@@ -637,7 +643,7 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
     }
 
     fn get_max_mem_slots(&mut self) -> VhostResult<u64> {
-        Err(VdpaError::Unsupported("memory slots (CONFIGURE_MEM_SLOTS not offered)").into())
+        Err(VdpaError::Unsupported("memory slots (CONFIGURE_MEM_SLOTS not offered)").fatal())
     }
 
     fn add_mem_region(
@@ -667,10 +673,11 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
     }
 
     fn get_shmem_config(&mut self) -> VhostResult<VhostUserShMemConfig> {
-        Err(VdpaError::Unsupported("shared memory regions").into())
+        Err(VdpaError::Unsupported("shared memory regions").fatal())
     }
 
     fn set_log_base(&mut self, _log: &VhostUserLog, _file: File) -> VhostResult<()> {
-        Err(VdpaError::Unsupported("dirty logging (LOG_ALL not offered)").into())
+        // SET_LOG_BASE is answered with a message, never with a REPLY_ACK.
+        Err(VdpaError::Unsupported("dirty logging (LOG_ALL not offered)").fatal())
     }
 }

@@ -77,6 +77,19 @@ pub enum VdpaError {
     Io(&'static str, #[source] std::io::Error),
 }
 
+impl VdpaError {
+    /// The error of a request whose reply cannot say "failed" (GET_VRING_BASE,
+    /// GET_MAX_MEM_SLOTS...): the `vhost` crate sends no reply when the
+    /// handler fails, so the frontend would wait forever. Logged here; the
+    /// returned error is one the serve loop answers by hanging up.
+    pub fn fatal(self) -> vhost::vhost_user::Error {
+        tracing::error!(
+            "vhost-user request failed, no reply can say so: dropping the frontend: {self}"
+        );
+        vhost::vhost_user::Error::InvalidOperation("request failed with no error reply")
+    }
+}
+
 impl From<VdpaError> for vhost::vhost_user::Error {
     fn from(e: VdpaError) -> Self {
         // Logged here, where the context is still known; the vhost crate only
