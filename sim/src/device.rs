@@ -434,6 +434,10 @@ impl Device for SimDevice {
                 self.bar_write(bar, off.into(), &v[..len as usize])?;
             }
         }
+        // MSI-X enable/mask and bus master are inputs of the hardware: a
+        // pending vector unmasked here must be sent now, not at the next
+        // BAR access of a board that is asleep.
+        self.shared.waker.wake();
         Ok(())
     }
 

@@ -92,6 +92,8 @@ pub struct Core {
     /// The hardware's `idle` output was high in the last cycle, and no
     /// input channel carried a beat then: it stays idle until one does.
     hw_idle: bool,
+    /// The last cycle the hardware was not idle.
+    last_busy: Cycle,
 }
 
 impl std::fmt::Debug for dyn Backend {
@@ -161,6 +163,17 @@ impl Core {
         self.backend.edge();
         self.clock_models(now, &inp, &out);
         self.hw_idle = out.idle && inp.channels_quiet();
+        // The firmware's own management beats do not count: it polls
+        // forever. What they cause in the hardware (an interrupt to send)
+        // shows on `idle`.
+        let host_quiet = TopInputs {
+            mgmt_req: None,
+            ..inp
+        }
+        .channels_quiet();
+        if !(out.idle && host_quiet) {
+            self.last_busy = now;
+        }
         self.now += 1;
     }
 
@@ -264,6 +277,8 @@ pub struct Machine {
     fw: Firmware<MgmtHal>,
     poll_interval: u64,
     next_poll: Cycle,
+    /// When the last firmware poll started.
+    last_poll: Cycle,
 }
 
 impl Machine {
@@ -300,6 +315,7 @@ impl Machine {
             mgmt_req: None,
             mgmt_rsp: None,
             hw_idle: false,
+            last_busy: 0,
         });
         let hal = MgmtHal {
             core: Some(core),
@@ -313,6 +329,7 @@ impl Machine {
             fw,
             poll_interval: cfg.fw_poll_interval.max(1),
             next_poll: 0,
+            last_poll: 0,
         })
     }
 
@@ -358,6 +375,7 @@ impl Machine {
     pub fn step(&mut self) {
         self.core_mut().step();
         if self.core().now >= self.next_poll {
+            self.last_poll = self.core().now;
             self.fw.hal_mut().core = self.core.take();
             self.fw.poll();
             self.core = self.fw.hal_mut().core.take();
@@ -391,6 +409,13 @@ impl Machine {
             Some("MMIO transaction pending")
         } else if !c.hw_idle {
             Some("hardware not idle (top-level idle output)")
+        } else if self.last_poll <= c.last_busy {
+            // What the hardware left for the firmware without raising an
+            // event (an engine error cause, a queue that stopped) is seen
+            // only by a poll: one must run after the last busy cycle, or a
+            // DMA fault would wait for the host's next access to be
+            // reported (DEVICE_NEEDS_RESET, config interrupt).
+            Some("firmware has not polled since the hardware went idle")
         } else if self.fw.is_resetting() {
             Some("firmware reset in progress")
         } else if (0..self.fw.num_queues()).any(|q| self.fw.queue(q).is_some_and(|s| s.resetting)) {

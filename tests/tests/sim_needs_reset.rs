@@ -13,7 +13,10 @@ use vfpga_abi::ring::{DESC_F_NEXT, DESC_F_WRITE};
 use vfpga_abi::vendor::ErrorCause;
 use vfpga_abi::{blk, status};
 use vfpga_host::Device;
-use vfpga_host::blk::{BlkDriver, BlkOptions, ReqKind, Request, check_pattern, fill_pattern};
+use vfpga_host::blk::{
+    BlkDriver, BlkError, BlkOptions, ReqKind, Request, check_pattern, fill_pattern,
+};
+use vfpga_host::virtio_pci::VirtioError;
 use vfpga_sim::backend::BackendKind;
 
 /// An IOVA inside the usable ranges that nothing maps: the driver's
@@ -179,5 +182,82 @@ fn spec_2_1_2_unmapped_buffer_needs_reset_with_config_interrupt_on_verilator() {
         "spec_2_1_2_unmapped_buffer_needs_reset_with_config_interrupt_on_verilator",
     ) {
         fault_then_recovery(BackendKind::Verilator, Fault::UnmappedBuffer);
+    }
+}
+
+/// The host's own blk driver, mid-run, when every IOMMU mapping disappears
+/// under the device (a VMM tearing down guest memory): the device faults,
+/// sets DEVICE_NEEDS_RESET and interrupts on the config vector, and
+/// `BlkDriver::run` returns that error with the cause instead of hanging.
+fn blk_driver_sees_needs_reset(kind: BackendKind) {
+    let dev = sim(kind, 64, machine(kind));
+    let opts = BlkOptions {
+        queues: 1,
+        depth: 2,
+        request_size: LEN as u32,
+        timeout: PATIENCE,
+    };
+    let at = |kind, first: u64| {
+        (0..4u64).map(move |i| Request {
+            kind,
+            sector: first + 2 * i,
+            len: LEN as u32,
+        })
+    };
+    {
+        let mut drv = BlkDriver::new(dev.clone() as Arc<dyn Device>, opts).unwrap();
+        drv.run(
+            at(ReqKind::Write, 0),
+            |r, b| fill_pattern(SEED, r.sector * 512, b),
+            |_, _| Ok(()),
+        )
+        .unwrap();
+        let bus = Arc::clone(dev.bus());
+        let mut filled = 0;
+        let e = drv
+            .run(
+                at(ReqKind::Write, 16),
+                |r, b| {
+                    filled += 1;
+                    if filled == 2 {
+                        bus.iommu_mut().unmap_all();
+                    }
+                    fill_pattern(SEED, r.sector * 512, b)
+                },
+                |_, _| Ok(()),
+            )
+            .expect_err("the run fails once the mappings are gone");
+        assert!(
+            matches!(&e, BlkError::Virtio(VirtioError::NeedsReset(d)) if d.contains(ErrorCause::DmaError.name())),
+            "{e}"
+        );
+        assert!(dev.bus().iommu().faults() > 0);
+        // Dropping the driver resets the device; its buffers cannot be
+        // unmapped any more and are leaked, as DmaMemory does on failure.
+    }
+    let mut drv = BlkDriver::new(dev.clone() as Arc<dyn Device>, opts).unwrap();
+    drv.run(
+        at(ReqKind::Read, 0),
+        |_, _| {},
+        |r, b| match check_pattern(SEED, r.sector * 512, b) {
+            None => Ok(()),
+            Some((bad, first)) => Err(format!("{bad} bad bytes from {first:#x}")),
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn spec_2_1_2_blk_driver_sees_needs_reset_when_mappings_vanish_on_rust_hdl() {
+    blk_driver_sees_needs_reset(BackendKind::RustHdl);
+}
+
+#[test]
+fn spec_2_1_2_blk_driver_sees_needs_reset_when_mappings_vanish_on_verilator() {
+    if backend_or_skip(
+        BackendKind::Verilator,
+        "spec_2_1_2_blk_driver_sees_needs_reset_when_mappings_vanish_on_verilator",
+    ) {
+        blk_driver_sees_needs_reset(BackendKind::Verilator);
     }
 }
