@@ -108,18 +108,54 @@ echo "VFPGA-RC read $?"
 cmp /pattern /readback && echo VFPGA-VERIFY-OK
 "#;
 
+/// One test's world: guest assets, a work directory, a zeroed image with
+/// the pattern file to write (seeded per test, so that a stale image cannot
+/// pass), and the daemon serving the image with `queues` queues.
+struct Setup {
+    assets: GuestAssets,
+    work: std::path::PathBuf,
+    seed: u64,
+    disk: std::path::PathBuf,
+    pattern: std::path::PathBuf,
+    socket: std::path::PathBuf,
+    daemon: Daemon,
+}
+
+/// None (with the reason printed) when the guest assets are missing
+/// outside CI.
+fn setup(name: &str, seed: u64, queues: u16) -> Option<Setup> {
+    let repo = repo_root(env!("CARGO_MANIFEST_DIR"));
+    let assets = GuestAssets::find_or_skip(&repo, name)?;
+    let work = workdir(name);
+    let (disk, pattern) = disk_and_pattern(&work, seed);
+    let socket = work.join("vfpga.sock");
+    let daemon = Daemon::start(&work, &socket, &disk, queues);
+    Some(Setup {
+        assets,
+        work,
+        seed,
+        disk,
+        pattern,
+        socket,
+        daemon,
+    })
+}
+
 /// virtio 1.2 §5.2.6: writes land on the medium, reads return them.
 #[test]
 fn guest_vhost_user_blk_pattern_over_whole_disk() {
-    let repo = repo_root(env!("CARGO_MANIFEST_DIR"));
-    let Some(assets) = GuestAssets::find_or_skip(&repo, "guest_vhost_user_blk") else {
+    let Some(Setup {
+        assets,
+        work,
+        seed,
+        disk,
+        pattern,
+        socket,
+        daemon,
+    }) = setup("guest_vhost_user_blk", 0x5EED_0B1C, 1)
+    else {
         return;
     };
-    let work = workdir("vhost-user-blk");
-    let seed = 0x5EED_0B1C;
-    let (disk, pattern) = disk_and_pattern(&work, seed);
-    let socket = work.join("vfpga.sock");
-    let daemon = Daemon::start(&work, &socket, &disk, 1);
     let script = format!(
         r#"
 echo "VFPGA-SIZE $(cat /sys/block/vda/size)"
@@ -145,15 +181,18 @@ echo "VFPGA-RC write $?"
 /// device at once.
 #[test]
 fn guest_vhost_user_blk_two_queues_two_writers() {
-    let repo = repo_root(env!("CARGO_MANIFEST_DIR"));
-    let Some(assets) = GuestAssets::find_or_skip(&repo, "guest_vhost_user_blk_mq") else {
+    let Some(Setup {
+        assets,
+        work,
+        seed,
+        disk,
+        pattern,
+        socket,
+        daemon,
+    }) = setup("guest_vhost_user_blk_mq", 0x2_0B1C, 2)
+    else {
         return;
     };
-    let work = workdir("vhost-user-blk-mq");
-    let seed = 0x2_0B1C;
-    let (disk, pattern) = disk_and_pattern(&work, seed);
-    let socket = work.join("vfpga.sock");
-    let daemon = Daemon::start(&work, &socket, &disk, 2);
     let half = DISK / 2 / 65536;
     let script = format!(
         r#"
@@ -198,15 +237,18 @@ wait
 /// afterwards reads back.
 #[test]
 fn guest_vhost_user_blk_driver_reset_mid_io() {
-    let repo = repo_root(env!("CARGO_MANIFEST_DIR"));
-    let Some(assets) = GuestAssets::find_or_skip(&repo, "guest_vhost_user_blk_reset") else {
+    let Some(Setup {
+        assets,
+        work,
+        seed,
+        disk,
+        pattern,
+        socket,
+        daemon,
+    }) = setup("guest_vhost_user_blk_reset", 0x3_0B1C, 1)
+    else {
         return;
     };
-    let work = workdir("vhost-user-blk-reset");
-    let seed = 0x3_0B1C;
-    let (disk, pattern) = disk_and_pattern(&work, seed);
-    let socket = work.join("vfpga.sock");
-    let daemon = Daemon::start(&work, &socket, &disk, 1);
     let script = format!(
         r#"
 echo "VFPGA-SIZE $(cat /sys/block/vda/size)"
@@ -256,15 +298,18 @@ echo "VFPGA-RC write $?"
 /// the ring where the device left it, and I/O continues with nothing lost.
 #[test]
 fn guest_vhost_user_blk_daemon_restart_while_idle() {
-    let repo = repo_root(env!("CARGO_MANIFEST_DIR"));
-    let Some(assets) = GuestAssets::find_or_skip(&repo, "guest_vhost_user_blk_reconnect") else {
+    let Some(Setup {
+        assets,
+        work,
+        seed,
+        disk,
+        pattern,
+        socket,
+        mut daemon,
+    }) = setup("guest_vhost_user_blk_reconnect", 0x4_0B1C, 1)
+    else {
         return;
     };
-    let work = workdir("vhost-user-blk-reconnect");
-    let seed = 0x4_0B1C;
-    let (disk, pattern) = disk_and_pattern(&work, seed);
-    let socket = work.join("vfpga.sock");
-    let mut daemon = Daemon::start(&work, &socket, &disk, 1);
     let half = DISK / 2 / 65536;
     let script = format!(
         r#"
