@@ -5,172 +5,22 @@
 //! shares guest RAM. Fast enough to run on every change; the QEMU guest test
 //! covers the same path with a real Linux driver.
 
-use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::{
+    DATA, DISK_SECTORS, Daemon, GuestRam, HDR, QSIZE, RING, STATUS, negotiate, start_ring,
+};
 use vfpga_abi::{blk, ring};
-use vfpga_sim::device::{SimConfig, SimDevice};
-use vfpga_sim::machine::MachineConfig;
-use vfpga_sim::storage::Image;
-use vfpga_vdpa::vhost_user::{VdpaBackend, serve};
-use vhost::vhost_user::message::{VhostUserConfigFlags, VhostUserProtocolFeatures};
-use vhost::vhost_user::{Frontend, VhostUserFrontend};
-use vhost::{VhostBackend, VhostUserMemoryRegionInfo, VringConfigData};
+use vhost::VhostBackend;
+use vhost::vhost_user::VhostUserFrontend;
+use vhost::vhost_user::message::VhostUserConfigFlags;
 use virtio_queue::desc::RawDescriptor;
 use virtio_queue::mock::MockSplitQueue;
-use vm_memory::{
-    Bytes, FileOffset, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion,
-};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 use vmm_sys_util::eventfd::EventFd;
-
-const MEM: usize = 4 << 20;
-const QSIZE: u16 = 16;
-const RING: u64 = 0x10000;
-const HDR: u64 = 0x100000;
-const DATA: u64 = 0x101000;
-const STATUS: u64 = 0x103000;
-const DISK_SECTORS: u64 = 2048;
-
-/// The daemon, serving one simulated device on a socket in a thread.
-struct Daemon {
-    socket: PathBuf,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    backend: Arc<Mutex<VdpaBackend>>,
-}
-
-impl Daemon {
-    fn start(dir: &Path, image: &Path) -> Daemon {
-        std::fs::File::create(image)
-            .unwrap()
-            .set_len(DISK_SECTORS * 512)
-            .unwrap();
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(image)
-            .unwrap();
-        let dev = SimDevice::new(SimConfig {
-            backend: None,
-            machine: MachineConfig::default(),
-            image: Image::File(f),
-        })
-        .unwrap();
-        let backend = Arc::new(Mutex::new(
-            VdpaBackend::new(Arc::new(dev), Some(1)).unwrap(),
-        ));
-        let socket = dir.join("vfpga.sock");
-        let _ = std::fs::remove_file(&socket);
-        let stop = Arc::new(AtomicBool::new(false));
-        let (b, s, st) = (backend.clone(), socket.clone(), stop.clone());
-        let thread = std::thread::spawn(move || serve(&s, b, &st).unwrap());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "daemon did not listen");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Daemon {
-            socket,
-            stop,
-            thread: Some(thread),
-            backend,
-        }
-    }
-
-    fn connect(&self) -> Frontend {
-        Frontend::connect(&self.socket, 1).expect("connecting to the daemon")
-    }
-
-    /// Ends the serve loop: it checks `stop` after the current frontend leaves.
-    fn finish(mut self, last: Frontend) {
-        self.stop.store(true, Ordering::Relaxed);
-        drop(last);
-        self.thread.take().unwrap().join().unwrap();
-    }
-}
-
-/// "Guest" memory in a memfd, as QEMU's memory-backend-memfd.
-struct GuestRam {
-    mem: GuestMemoryMmap,
-    fd: std::fs::File,
-}
-
-impl GuestRam {
-    fn new() -> GuestRam {
-        let fd =
-            nix::sys::memfd::memfd_create("guest", nix::sys::memfd::MFdFlags::empty()).unwrap();
-        let fd = std::fs::File::from(fd);
-        fd.set_len(MEM as u64).unwrap();
-        let mem = GuestMemoryMmap::from_ranges_with_files([(
-            GuestAddress(0),
-            MEM,
-            Some(FileOffset::new(fd.try_clone().unwrap(), 0)),
-        )])
-        .unwrap();
-        GuestRam { mem, fd }
-    }
-
-    fn uaddr(&self, gpa: u64) -> u64 {
-        self.mem.get_host_address(GuestAddress(gpa)).unwrap() as u64
-    }
-
-    fn region(&self) -> VhostUserMemoryRegionInfo {
-        let r = self.mem.iter().next().unwrap();
-        VhostUserMemoryRegionInfo {
-            guest_phys_addr: 0,
-            memory_size: r.len(),
-            userspace_addr: r.as_ptr() as u64,
-            mmap_offset: 0,
-            mmap_handle: self.fd.as_raw_fd(),
-        }
-    }
-}
-
-fn negotiate(fe: &mut Frontend) -> u64 {
-    fe.set_owner().unwrap();
-    let offered = fe.get_features().unwrap();
-    // VERSION_1, FLUSH, BLK_SIZE, MQ and the vhost-user protocol bit.
-    let wanted = offered & ((1 << 32) | (1 << 30) | (1 << 9) | (1 << 6) | (1 << 12));
-    fe.set_features(wanted).unwrap();
-    let proto = fe.get_protocol_features().unwrap();
-    assert!(
-        proto.contains(VhostUserProtocolFeatures::CONFIG | VhostUserProtocolFeatures::REPLY_ACK)
-    );
-    fe.set_protocol_features(proto).unwrap();
-    wanted
-}
-
-fn start_ring(
-    fe: &mut Frontend,
-    ram: &GuestRam,
-    q: &MockSplitQueue<'_, GuestMemoryMmap>,
-) -> (EventFd, EventFd) {
-    fe.set_vring_num(0, QSIZE).unwrap();
-    fe.set_vring_addr(
-        0,
-        &VringConfigData {
-            queue_max_size: QSIZE,
-            queue_size: QSIZE,
-            flags: 0,
-            desc_table_addr: ram.uaddr(q.desc_table_addr().0),
-            used_ring_addr: ram.uaddr(q.used_addr().0),
-            avail_ring_addr: ram.uaddr(q.avail_addr().0),
-            log_addr: None,
-        },
-    )
-    .unwrap();
-    fe.set_vring_base(0, 0).unwrap();
-    let call = EventFd::new(0).unwrap();
-    let kick = EventFd::new(0).unwrap();
-    fe.set_vring_call(0, &call).unwrap();
-    fe.set_vring_kick(0, &kick).unwrap();
-    fe.set_vring_enable(0, true).unwrap();
-    (call, kick)
-}
 
 /// Puts a 3-descriptor blk request at avail slot `slot` and kicks.
 fn submit(

@@ -771,3 +771,46 @@ fn vhost_user_get_max_mem_slots_and_get_inflight_fd_not_offered_disconnect() {
     }
     assert_device_works(d);
 }
+
+/// A new memory table that no longer holds a running ring is refused before
+/// anything moves: the ring keeps running on the memory it had.
+#[test]
+fn vhost_user_set_mem_table_leaving_a_running_ring_outside_nacked() {
+    let (_turn, d) = daemon();
+    let ram = GuestRam::new();
+    let q = MockSplitQueue::create(&ram.mem, GuestAddress(RING), QSIZE);
+    let (mut fe, raw) = session(d, &ram);
+    let (_call, kick) = start_ring(&mut fe, &ram, &q);
+    request(&ram, &q, &kick, 0, blk::req::IN, 0, DATA);
+    assert_eq!(complete(d, &q, &ram, 1), blk::status::OK);
+    let other = GuestRam::new();
+    let mark = log_mark();
+    assert_nacked(
+        fe.set_mem_table(&[other.region()]),
+        "a table without the ring",
+    );
+    assert_logged(mark, "vring 0: descriptor address");
+    assert_logged(mark, "is not inside the memory table");
+    assert_eq!(d.backend.lock().unwrap().running_rings(), 1);
+    request(&ram, &q, &kick, 1, blk::req::IN, 0, DATA);
+    assert_eq!(complete(d, &q, &ram, 2), blk::status::OK, "still running");
+    drop((fe, raw));
+    assert_device_works(d);
+}
+
+/// virtio 1.2 §2.7: the descriptor table is 16-byte aligned; the `vhost`
+/// crate refuses the message as malformed and the daemon hangs up.
+#[test]
+fn vhost_user_set_vring_addr_misaligned_descriptor_table_disconnects() {
+    const SET_VRING_ADDR: u32 = 9;
+    let mut p = Vec::new();
+    p.extend_from_slice(&0u32.to_le_bytes()); // index
+    p.extend_from_slice(&0u32.to_le_bytes()); // flags
+    for addr in [0x7000_0008u64, 0x7000_1000, 0x7000_2000, 0] {
+        p.extend_from_slice(&addr.to_le_bytes()); // desc, used, avail, log
+    }
+    assert_malformed_refused(
+        &message(SET_VRING_ADDR, VERSION_1, p.len() as u32, &p),
+        "protocol error",
+    );
+}

@@ -367,6 +367,15 @@ impl VdpaBackend {
         let live: Vec<usize> = (0..self.runs.len())
             .filter(|q| self.runs[*q].programmed && !self.runs[*q].stopped)
             .collect();
+        // A table that leaves a running ring outside it is refused before
+        // anything is stopped or unmapped. The old table stays alive (and
+        // mapped) throughout the check.
+        let old = self.memory.replace(table);
+        let outside = live.iter().find_map(|q| self.ring_gpas(*q).err());
+        let table = std::mem::replace(&mut self.memory, old).expect("just set");
+        if let Some(e) = outside {
+            return Err(e);
+        }
         for q in &live {
             self.vendor()?.stop_queue(*q as u16, DEVICE_TIMEOUT)?;
         }
