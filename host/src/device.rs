@@ -66,6 +66,13 @@ pub trait Device: Send + Sync + Debug {
         4096
     }
 
+    /// Cycles the device's clock has run, when the device is simulated (a
+    /// board answers `None`): lets a benchmark report the hardware's rate
+    /// in simulated time beside the wall-clock one.
+    fn simulated_cycles(&self) -> Option<u64> {
+        None
+    }
+
     /// Lets the device reach `mapping.vaddr .. + size` at `mapping.iova`.
     ///
     /// # Safety

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -68,6 +68,8 @@ struct Shared {
     doorbells_changed: AtomicBool,
     stop: AtomicBool,
     alive: AtomicBool,
+    /// The machine's cycle count, published by the clock thread.
+    cycles: AtomicU64,
 }
 
 impl Shared {
@@ -143,6 +145,7 @@ impl SimDevice {
             doorbells_changed: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             alive: AtomicBool::new(true),
+            cycles: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -323,6 +326,7 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
             forward_doorbells(&mut machine, &doorbells);
         }
         machine.step();
+        s.cycles.store(machine.now(), Ordering::Relaxed);
         if machine.is_idle() {
             tracing::trace!(
                 cycle = machine.now(),
@@ -390,6 +394,10 @@ impl Drop for SimDevice {
 }
 
 impl Device for SimDevice {
+    fn simulated_cycles(&self) -> Option<u64> {
+        Some(self.shared.cycles.load(Ordering::Relaxed))
+    }
+
     fn describe(&self) -> String {
         self.describe.clone()
     }

@@ -1,6 +1,7 @@
 //! `vfpga selftest`: brings a device up with a driver of ours or of
 //! someone else's, writes a pattern over the disk, reads every byte back and
-//! checks it, and prints IOPS and MB/s (wall time).
+//! checks it, and prints IOPS and MB/s (wall time, and simulated time when
+//! the device is simulated).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -207,13 +208,45 @@ fn check_size(args: &BlkArgs, capacity_bytes: u64) -> anyhow::Result<u64> {
     Ok(size)
 }
 
-fn report(phase: &str, bytes: u64, requests: u64, t: Duration, extra: &str) {
-    let s = t.as_secs_f64();
-    println!(
-        "{phase:<7} {bytes} bytes, {requests} requests in {s:.3} s: {:.0} IOPS, {:.2} MB/s{extra}",
-        requests as f64 / s,
-        bytes as f64 / 1e6 / s
-    );
+/// One timed phase: wall time, and on a simulated device the cycles its
+/// clock ran. The simulator stops its clock while the hardware is idle, so
+/// simulated time is the hardware's busy time: its rate with a host that
+/// answers at once, at the nominal clock.
+struct Phase<'a> {
+    dev: &'a dyn Device,
+    wall: Instant,
+    cycles: Option<u64>,
+}
+
+impl<'a> Phase<'a> {
+    fn start(dev: &'a dyn Device) -> Self {
+        Phase {
+            dev,
+            cycles: dev.simulated_cycles(),
+            wall: Instant::now(),
+        }
+    }
+
+    fn report(&self, phase: &str, bytes: u64, requests: u64, extra: &str) {
+        let s = self.wall.elapsed().as_secs_f64();
+        println!(
+            "{phase:<7} {bytes} bytes, {requests} requests in {s:.3} s: {:.0} IOPS, {:.2} MB/s{extra}",
+            requests as f64 / s,
+            bytes as f64 / 1e6 / s
+        );
+        if let (Some(c0), Some(c1)) = (self.cycles, self.dev.simulated_cycles()) {
+            let hz = vfpga_sim::clock::DEFAULT_CLOCK_HZ;
+            let cycles = c1.saturating_sub(c0).max(1);
+            let st = cycles as f64 / hz as f64;
+            println!(
+                "        simulated: {cycles} cycles ({:.3} ms at {} MHz): {:.0} IOPS, {:.2} MB/s",
+                st * 1e3,
+                hz / 1_000_000,
+                requests as f64 / st,
+                bytes as f64 / 1e6 / st
+            );
+        }
+    }
 }
 
 fn requests(kind: ReqKind, size: u64, req: u64) -> impl Iterator<Item = Request> {
@@ -284,7 +317,7 @@ fn blk_vfpga(args: &BlkArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u64, Optio
         request_size: args.request_size as u32,
         ..BlkOptions::default()
     };
-    let mut drv = BlkDriver::new(dev, opts)?;
+    let mut drv = BlkDriver::new(dev.clone(), opts)?;
     let size = check_size(args, drv.capacity() * 512)?;
     println!(
         "device  {} sectors, features {:#x}, vendor region {}",
@@ -299,14 +332,13 @@ fn blk_vfpga(args: &BlkArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u64, Optio
     let seed = args.seed;
     let req = args.request_size;
 
-    let t = Instant::now();
+    let t = Phase::start(dev.as_ref());
     let w = drv.run(
         requests(ReqKind::Write, size, req),
         |r, buf| blk::fill_pattern(seed, r.sector * 512, buf),
         |_, _| Ok(()),
     )?;
-    let tw = t.elapsed();
-    report("write", w.bytes, w.requests, tw, &stats_note(&w));
+    t.report("write", w.bytes, w.requests, &stats_note(&w));
     if drv.has_flush() {
         let t = Instant::now();
         drv.run(
@@ -321,7 +353,7 @@ fn blk_vfpga(args: &BlkArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u64, Optio
         println!("flush   done in {:.3} s", t.elapsed().as_secs_f64());
     }
     let mut v = Verifier::default();
-    let t = Instant::now();
+    let t = Phase::start(dev.as_ref());
     let r = drv.run(
         requests(ReqKind::Read, size, req),
         |_, _| {},
@@ -330,7 +362,7 @@ fn blk_vfpga(args: &BlkArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u64, Optio
             Ok(())
         },
     )?;
-    report("read", r.bytes, r.requests, t.elapsed(), &stats_note(&r));
+    t.report("read", r.bytes, r.requests, &stats_note(&r));
     if let Some(secs) = args.expect_config_change {
         println!("config  waiting up to {secs} s for a configuration change");
         let t = Instant::now();
@@ -378,6 +410,7 @@ fn blk_virtio_drivers(
         );
     }
     DeviceHal::install(dev.clone());
+    let clock = dev.clone();
     let result = (|| {
         let transport = DeviceTransport::new(dev)?;
         let mut drv = VirtIOBlk::<DeviceHal, DeviceTransport>::new(transport)
@@ -387,7 +420,7 @@ fn blk_virtio_drivers(
         let seed = args.seed;
         let mut buf = vec![0u8; req as usize];
         let mut n = 0u64;
-        let t = Instant::now();
+        let t = Phase::start(clock.as_ref());
         for off in (0..size).step_by(req as usize) {
             let len = req.min(size - off) as usize;
             blk::fill_pattern(seed, off, &mut buf[..len]);
@@ -395,13 +428,13 @@ fn blk_virtio_drivers(
                 .map_err(|e| anyhow::anyhow!("virtio-drivers write at {off:#x}: {e}"))?;
             n += 1;
         }
-        report("write", size, n, t.elapsed(), "");
+        t.report("write", size, n, "");
         let t = Instant::now();
         drv.flush()
             .map_err(|e| anyhow::anyhow!("virtio-drivers flush: {e}"))?;
         println!("flush   done in {:.3} s", t.elapsed().as_secs_f64());
         let mut v = Verifier::default();
-        let t = Instant::now();
+        let t = Phase::start(clock.as_ref());
         for off in (0..size).step_by(req as usize) {
             let len = req.min(size - off) as usize;
             buf[..len].fill(0);
@@ -409,7 +442,7 @@ fn blk_virtio_drivers(
                 .map_err(|e| anyhow::anyhow!("virtio-drivers read at {off:#x}: {e}"))?;
             v.check(seed, off, &buf[..len]);
         }
-        report("read", size, n, t.elapsed(), "");
+        t.report("read", size, n, "");
         Ok((size, v.verdict()))
     })();
     DeviceHal::uninstall();
