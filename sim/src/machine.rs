@@ -162,15 +162,11 @@ impl Core {
         }
         self.backend.edge();
         self.clock_models(now, &inp, &out);
-        self.hw_idle = out.idle && inp.channels_quiet();
+        let host_quiet = inp.host_channels_quiet();
+        self.hw_idle = out.idle && host_quiet && inp.mgmt_req.is_none();
         // The firmware's own management beats do not count: it polls
         // forever. What they cause in the hardware (an interrupt to send)
         // shows on `idle`.
-        let host_quiet = TopInputs {
-            mgmt_req: None,
-            ..inp
-        }
-        .channels_quiet();
         if !(out.idle && host_quiet) {
             self.last_busy = now;
         }

@@ -94,16 +94,17 @@ fn flag(b: bool) -> u128 {
 }
 
 impl TopInputs {
-    /// No input channel carries a beat this cycle (readies and the PCI
-    /// configuration inputs are levels, not work). With this and the
-    /// top level's `idle`, the hardware stays idle into the next cycle.
-    pub fn channels_quiet(&self) -> bool {
+    /// No beat from the host or the storage on any input channel this
+    /// cycle (readies and the PCI configuration inputs are levels, not
+    /// work; the firmware's management port is left out). With this, a
+    /// quiet management port and the top level's `idle`, the hardware stays
+    /// idle into the next cycle.
+    pub fn host_channels_quiet(&self) -> bool {
         self.mmio_req.is_none()
             && self.dma_rd_cpl.is_none()
             && self.dma_wr_rsp.is_none()
             && self.blk_rdata.is_none()
             && self.blk_cpl.is_none()
-            && self.mgmt_req.is_none()
     }
 
     /// Calls `f` with every input signal, in a fixed order. The payload of
