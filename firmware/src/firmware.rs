@@ -181,6 +181,10 @@ impl<H: Hal> Firmware<H> {
             }
             // Features are read once, when the driver sets FEATURES_OK.
             EventKind::DriverFeature => {}
+            // No control-queue service yet: counted as an event firmware cannot handle.
+            EventKind::NetCtrl => {
+                self.counters.bad_events = self.counters.bad_events.wrapping_add(1);
+            }
         }
     }
 

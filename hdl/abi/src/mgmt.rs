@@ -156,6 +156,9 @@ pub enum EventKind {
     VendorQueueControl = 5,
     /// The driver wrote driver_feature (either half); lets firmware track it.
     DriverFeature = 6,
+    /// net: a control-queue command is held in `net::CTRL_CMD` for firmware
+    /// (`queue` = the control queue).
+    NetCtrl = 7,
 }
 
 impl Event {
@@ -173,6 +176,7 @@ impl Event {
             4 => EventKind::EngineError,
             5 => EventKind::VendorQueueControl,
             6 => EventKind::DriverFeature,
+            7 => EventKind::NetCtrl,
             _ => return None,
         };
         Some(Event {
@@ -454,8 +458,43 @@ pub mod net {
     pub const RX_MODE_MRG_RXBUF: u32 = 1 << 2;
     /// FILTER_HI: the entry takes part in matching.
     pub const FILTER_VALID: u32 = 1 << 16;
+    /// Queue layout and RX steering (RW by firmware), see the `QUEUES_*`
+    /// fields. Written at FEATURES_OK and on every accepted
+    /// `VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET`; reset value
+    /// `1 | (2 * MAX_QUEUE_PAIRS) << QUEUES_CTRL_SHIFT`.
+    pub const QUEUES: u16 = 0x6B;
+    /// Control command waiting for firmware (RO): [`CTRL_CMD_PENDING`],
+    /// class in bits 7:0, command in bits 15:8, payload length in bytes
+    /// (the readable bytes after the 2-byte header, may exceed
+    /// [`CTRL_PAYLOAD_MAX`]) in bits 27:16.
+    pub const CTRL_CMD: u16 = 0x6C;
+    /// Word index into the held payload for [`CTRL_DATA`] (RW).
+    pub const CTRL_DATA_SEL: u16 = 0x6D;
+    /// Payload bytes `4 * CTRL_DATA_SEL ..+ 4`, the first in bits 7:0 (RO);
+    /// bytes past the payload read 0.
+    pub const CTRL_DATA: u16 = 0x6E;
+    /// Write the ack byte (`VIRTIO_NET_OK`/`ERR`) in bits 7:0 (WO): the
+    /// hardware writes it into the chain's first writable byte, uses the
+    /// chain with length 1, notifies as for any queue and clears
+    /// [`CTRL_CMD_PENDING`]. Ignored while nothing is pending.
+    pub const CTRL_ACK: u16 = 0x6F;
+
+    /// QUEUES: RX pairs the steering may use (1 ..= `MAX_QUEUE_PAIRS`), bits 3:0.
+    pub const QUEUES_PAIRS_MASK: u32 = 0xF;
+    /// QUEUES: index of the control queue, bits 11:8 (virtio 1.2 §5.1.2:
+    /// 2 without VIRTIO_NET_F_MQ, `2 * max_virtqueue_pairs` with it).
+    pub const QUEUES_CTRL_SHIFT: u32 = 8;
+    /// QUEUES: mask of the control queue field once shifted down.
+    pub const QUEUES_CTRL_MASK: u32 = 0xF;
+    /// CTRL_CMD: a command is held and waits for [`CTRL_ACK`].
+    pub const CTRL_CMD_PENDING: u32 = 1 << 31;
+    /// Payload bytes the hardware holds for firmware; a longer payload is
+    /// cut (firmware sees the true length and answers `VIRTIO_NET_ERR`).
+    /// A 16-entry MAC table needs 8 + 16 * 6 = 104.
+    pub const CTRL_PAYLOAD_MAX: usize = 128;
+
     /// First and last register of the net block (for decoders).
     pub const FIRST: u16 = RX_MODE;
     /// Last register of the net block.
-    pub const LAST: u16 = RX_TRUNCATED;
+    pub const LAST: u16 = CTRL_ACK;
 }

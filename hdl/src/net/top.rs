@@ -20,7 +20,7 @@ pub const NET_TOP_MODULE: &str = "vfpga_net";
 /// The file `vfpga-hdl-gen` writes the net function to.
 pub const NET_VERILOG_FILE: &str = "vfpga_net.v";
 
-const _: () = assert!(vfpga_abi::mgmt::net::FIRST == 0x60 && vfpga_abi::mgmt::net::LAST == 0x6a);
+const _: () = assert!(vfpga_abi::mgmt::net::FIRST == 0x60 && vfpga_abi::mgmt::net::LAST == 0x6f);
 const _: () = assert!(vfpga_abi::mgmt::PERSONALITY == 1);
 const _: () = assert!(vfpga_abi::Personality::Net.device_type() == 1);
 
