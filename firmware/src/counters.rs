@@ -31,6 +31,8 @@ pub struct Counters {
     pub config_irqs: u32,
     /// Event words that did not decode, or named a queue that does not exist.
     pub bad_events: u32,
+    /// Control queue commands answered (either ack).
+    pub ctrl_commands: u32,
     /// Control queue commands answered with an error.
     pub ctrl_errors: u32,
 }

@@ -15,6 +15,10 @@ pub enum Error {
     /// The hardware reports more queues than the vendor region can describe.
     #[error("hardware reports {0} queues, more than the vendor region holds")]
     TooManyQueues(u32),
+    /// A net function's queue count is not `2 * pairs + 1` (RX/TX pairs and
+    /// the control queue, virtio 1.2 §5.1.2) with at least one pair.
+    #[error("net hardware reports {0} queues, not 2 * pairs + 1")]
+    NetQueueCount(u32),
     /// The hardware's QUEUE_SIZE_MAX is zero, not a power of two or above 32768.
     #[error("hardware queue size maximum {0} is invalid")]
     BadQueueSizeMax(u32),

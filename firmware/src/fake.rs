@@ -14,7 +14,8 @@ use std::string::String;
 use std::vec::Vec;
 
 use vfpga_abi::common_cfg::NO_VECTOR;
-use vfpga_abi::mgmt::{self, Event, EventKind};
+use vfpga_abi::mgmt::{self, Event, EventKind, net as netreg};
+use vfpga_abi::net::ctrl::MAC_TABLE_ENTRIES;
 use vfpga_abi::status::{ACKNOWLEDGE, DEVICE_NEEDS_RESET, DRIVER, DRIVER_OK, FAILED, FEATURES_OK};
 use vfpga_abi::{Personality, vendor};
 
@@ -82,6 +83,106 @@ impl FakeQueue {
     }
 }
 
+/// A control-queue command the driver made available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeCtrlCommand {
+    /// `class`.
+    pub class: u8,
+    /// `command`.
+    pub command: u8,
+    /// The bytes between the header and the ack (any length).
+    pub payload: Vec<u8>,
+}
+
+/// The net function's registers (`mgmt::net`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeNet {
+    /// RX_MODE.
+    pub rx_mode: u32,
+    /// MAC_LO, MAC_HI.
+    pub mac: [u32; 2],
+    /// FILTER_SEL.
+    pub filter_sel: u32,
+    /// FILTER_LO as written, stored with the next FILTER_HI.
+    pub filter_lo_staged: u32,
+    /// The table: (FILTER_LO, FILTER_HI) per entry.
+    pub filter: [(u32, u32); MAC_TABLE_ENTRIES],
+    /// QUEUES.
+    pub queues: u32,
+    /// Commands in the control queue not yet fetched (oldest first).
+    pub ring: VecDeque<FakeCtrlCommand>,
+    /// The command held for firmware (CTRL_CMD_PENDING).
+    pub held: Option<FakeCtrlCommand>,
+    /// CTRL_DATA_SEL.
+    pub data_sel: u32,
+    /// Every command answered and its ack, in order.
+    pub acks: Vec<(FakeCtrlCommand, u8)>,
+}
+
+impl FakeNet {
+    fn after_reset(num_queues: u16) -> Self {
+        FakeNet {
+            // As the hardware: promiscuous, empty table.
+            rx_mode: netreg::RX_MODE_PROMISC,
+            mac: [0; 2],
+            filter_sel: 0,
+            filter_lo_staged: 0,
+            filter: [(0, 0); MAC_TABLE_ENTRIES],
+            queues: 1 | ((num_queues as u32).saturating_sub(1) << netreg::QUEUES_CTRL_SHIFT),
+            ring: VecDeque::new(),
+            held: None,
+            data_sel: 0,
+            acks: Vec::new(),
+        }
+    }
+
+    /// The primary MAC as programmed.
+    pub fn primary_mac(&self) -> [u8; 6] {
+        mac_of(self.mac[0], self.mac[1])
+    }
+
+    /// The valid table entries, in table order.
+    pub fn table(&self) -> Vec<[u8; 6]> {
+        self.filter
+            .iter()
+            .filter(|(_, hi)| hi & netreg::FILTER_VALID != 0)
+            .map(|&(lo, hi)| mac_of(lo, hi))
+            .collect()
+    }
+
+    fn selected_entry(&self) -> (u32, u32) {
+        let e = self.filter.get(self.filter_sel as usize);
+        e.copied().unwrap_or((0, 0))
+    }
+
+    /// QUEUES: RX pairs in use.
+    pub fn pairs(&self) -> u32 {
+        self.queues & netreg::QUEUES_PAIRS_MASK
+    }
+
+    /// QUEUES: the control queue's index.
+    pub fn ctrl_queue(&self) -> u16 {
+        (self.queues >> netreg::QUEUES_CTRL_SHIFT & netreg::QUEUES_CTRL_MASK) as u16
+    }
+
+    /// The hardware filter's decision for a frame to `dst` (docs/net.md):
+    /// promiscuous, broadcast, multicast with ALLMULTI, the primary MAC or a
+    /// valid table entry.
+    pub fn accepts(&self, dst: [u8; 6]) -> bool {
+        self.rx_mode & netreg::RX_MODE_PROMISC != 0
+            || dst == [0xFF; 6]
+            || (dst[0] & 1 != 0 && self.rx_mode & netreg::RX_MODE_ALLMULTI != 0)
+            || dst == self.primary_mac()
+            || self.table().contains(&dst)
+    }
+}
+
+fn mac_of(lo: u32, hi: u32) -> [u8; 6] {
+    let l = lo.to_le_bytes();
+    let h = hi.to_le_bytes();
+    [l[0], l[1], l[2], l[3], h[0], h[1]]
+}
+
 /// The fake management port.
 #[derive(Debug, Clone)]
 pub struct FakeMgmt {
@@ -133,6 +234,8 @@ pub struct FakeMgmt {
     driver_ok_seen: bool,
     /// Rules firmware broke, as they happened.
     pub violations: Vec<String>,
+    /// The net function's registers and control queue (net personality).
+    pub net: FakeNet,
 }
 
 impl FakeMgmt {
@@ -172,6 +275,7 @@ impl FakeMgmt {
             engine_reset_since_request: false,
             driver_ok_seen: false,
             violations: Vec::new(),
+            net: FakeNet::after_reset(num_queues),
         }
     }
 
@@ -287,6 +391,72 @@ impl FakeMgmt {
             queue.stop_requested = value & vendor::Q_CONTROL_STOP != 0;
             self.post(EventKind::VendorQueueControl, q as u8, value as u16);
         }
+    }
+
+    /// The driver makes a control command available in the control queue
+    /// (the queue QUEUES names). The hardware fetches it once that queue is
+    /// running and nothing is held, holds it and posts
+    /// [`EventKind::NetCtrl`].
+    pub fn driver_ctrl_command(&mut self, class: u8, command: u8, payload: &[u8]) {
+        self.net.ring.push_back(FakeCtrlCommand {
+            class,
+            command,
+            payload: payload.to_vec(),
+        });
+        self.fetch_ctrl();
+    }
+
+    fn fetch_ctrl(&mut self) {
+        if self.personality != Personality::Net || self.net.held.is_some() {
+            return;
+        }
+        let q = self.net.ctrl_queue();
+        let running = self.queues.get(q as usize).is_some_and(|x| x.fetching());
+        if !running || self.engine_ctrl & mgmt::ENGINE_CTRL_DMA_ENABLE == 0 {
+            return;
+        }
+        if let Some(cmd) = self.net.ring.pop_front() {
+            self.net.held = Some(cmd);
+            self.post(EventKind::NetCtrl, q as u8, 0);
+        }
+    }
+
+    fn ctrl_cmd_word(&self) -> u32 {
+        self.net.held.as_ref().map_or(0, |c| {
+            // The length saturates at the field's maximum: a wrapped one
+            // could look like a valid short payload.
+            let len = c.payload.len().min(0xFFF) as u32;
+            netreg::CTRL_CMD_PENDING | c.class as u32 | (c.command as u32) << 8 | len << 16
+        })
+    }
+
+    fn ctrl_data(&self) -> u32 {
+        let Some(c) = &self.net.held else { return 0 };
+        // The hardware holds CTRL_PAYLOAD_MAX bytes; the rest reads 0.
+        let held = &c.payload[..c.payload.len().min(netreg::CTRL_PAYLOAD_MAX)];
+        let mut word = [0u8; 4];
+        for (i, b) in word.iter_mut().enumerate() {
+            let at = 4 * self.net.data_sel as usize + i;
+            *b = held.get(at).copied().unwrap_or(0);
+        }
+        u32::from_le_bytes(word)
+    }
+
+    fn ctrl_ack(&mut self, value: u32) {
+        let Some(cmd) = self.net.held.take() else {
+            self.violation("CTRL_ACK with no control command held".into());
+            return;
+        };
+        let ack = value as u8;
+        if ack != vfpga_abi::net::ctrl::OK && ack != vfpga_abi::net::ctrl::ERR {
+            self.violation(format!("CTRL_ACK {value:#x} is neither OK nor ERR"));
+        }
+        self.net.acks.push((cmd, ack));
+    }
+
+    /// The acks the driver got, in order.
+    pub fn ctrl_acks(&self) -> Vec<u8> {
+        self.net.acks.iter().map(|(_, a)| *a).collect()
     }
 
     // ---- engine side ----
@@ -409,6 +579,10 @@ impl FakeMgmt {
         }
         self.driver_feature = [0; 2];
         self.config_msix_vector = NO_VECTOR;
+        // The control queue's ring is gone; the filter registers are kept
+        // (firmware rewrites them, as in the hardware).
+        self.net.ring.clear();
+        self.net.held = None;
         self.error = None;
         self.overflow = false;
         self.isr = 0;
@@ -452,7 +626,9 @@ impl Hal for FakeMgmt {
             mgmt::CONFIG_MSIX_VECTOR => self.config_msix_vector as u32,
             mgmt::ENGINE_CTRL => self.engine_ctrl,
             mgmt::ENGINE_STATUS => {
-                (self.idle as u32 * mgmt::ENGINE_STATUS_IDLE)
+                // A held control command is a chain in flight.
+                let idle = self.idle && self.net.held.is_none();
+                (idle as u32 * mgmt::ENGINE_STATUS_IDLE)
                     | (self.error.is_some() as u32 * mgmt::ENGINE_STATUS_ERROR)
                     | (self.overflow as u32 * mgmt::ENGINE_STATUS_EVENT_OVERFLOW)
             }
@@ -482,6 +658,16 @@ impl Hal for FakeMgmt {
             a if (mgmt::FW_COUNTERS..mgmt::HW_COUNTERS).contains(&a) => {
                 self.fw_counters[(a - mgmt::FW_COUNTERS) as usize]
             }
+            netreg::RX_MODE => self.net.rx_mode,
+            netreg::MAC_LO => self.net.mac[0],
+            netreg::MAC_HI => self.net.mac[1],
+            netreg::FILTER_SEL => self.net.filter_sel,
+            netreg::FILTER_LO => self.net.selected_entry().0,
+            netreg::FILTER_HI => self.net.selected_entry().1,
+            netreg::QUEUES => self.net.queues,
+            netreg::CTRL_CMD => self.ctrl_cmd_word(),
+            netreg::CTRL_DATA_SEL => self.net.data_sel,
+            netreg::CTRL_DATA => self.ctrl_data(),
             _ => 0,
         }
     }
@@ -557,7 +743,24 @@ impl Hal for FakeMgmt {
             a if (mgmt::FW_COUNTERS..mgmt::HW_COUNTERS).contains(&a) => {
                 self.fw_counters[(a - mgmt::FW_COUNTERS) as usize] = value;
             }
+            netreg::RX_MODE => self.net.rx_mode = value & 7,
+            netreg::MAC_LO => self.net.mac[0] = value,
+            netreg::MAC_HI => self.net.mac[1] = value & 0xFFFF,
+            netreg::FILTER_SEL => self.net.filter_sel = value,
+            netreg::FILTER_LO => self.net.filter_lo_staged = value,
+            netreg::FILTER_HI => {
+                let lo = self.net.filter_lo_staged;
+                let hi = value & (0xFFFF | netreg::FILTER_VALID);
+                if let Some(e) = self.net.filter.get_mut(self.net.filter_sel as usize) {
+                    *e = (lo, hi);
+                }
+            }
+            netreg::QUEUES => self.net.queues = value,
+            netreg::CTRL_DATA_SEL => self.net.data_sel = value,
+            netreg::CTRL_ACK => self.ctrl_ack(value),
             _ => {}
         }
+        // A running control queue takes its next command.
+        self.fetch_ctrl();
     }
 }

@@ -7,13 +7,14 @@ use vfpga_abi::status::{ACKNOWLEDGE, DEVICE_NEEDS_RESET, DRIVER, DRIVER_OK, FAIL
 use vfpga_abi::vendor::{self, ErrorCause};
 use vfpga_abi::{Personality, blk, features as feat, net};
 
-use crate::board::BoardConfig;
+use crate::board::{BoardConfig, NetBoardConfig};
 use crate::counters::Counters;
 use crate::devcfg::ConfigImage;
 use crate::error::Error;
 use crate::features::{self, FeatureRejection};
 use crate::hal::Hal;
 use crate::net_ctrl::{self, CtrlCommand, NetCtrlState};
+use crate::net_regs;
 use crate::queue::{MAX_QUEUES, QueueConfig, QueueRefusal, QueueState, SPEC_MAX_SIZE};
 
 /// Status bits a driver may set; DEVICE_NEEDS_RESET is the device's alone.
@@ -131,6 +132,7 @@ impl<H: Hal> Firmware<H> {
             .write(mgmt::DEVICE_FEATURE_HI, (self.offered >> 32) as u32);
         self.config_image().write_to(&mut self.hal);
         self.hal.write(mgmt::CONFIG_GENERATION, 0);
+        self.program_net();
         self.publish_counters();
         self.hal.write(mgmt::FW_STATUS, vendor::FW_STATUS_RUNNING);
     }
@@ -181,9 +183,12 @@ impl<H: Hal> Firmware<H> {
             }
             // Features are read once, when the driver sets FEATURES_OK.
             EventKind::DriverFeature => {}
-            // No control-queue service yet: counted as an event firmware cannot handle.
             EventKind::NetCtrl => {
-                self.counters.bad_events = self.counters.bad_events.wrapping_add(1);
+                if !self.serve_net_ctrl() {
+                    // Nothing held: a duplicate event, or a command already
+                    // answered after an overflow. Never acked twice.
+                    self.counters.bad_events = self.counters.bad_events.wrapping_add(1);
+                }
             }
         }
     }
@@ -270,6 +275,9 @@ impl<H: Hal> Firmware<H> {
         match features::check(self.offered, driver) {
             Ok(()) => {
                 self.features = driver;
+                // Control queue index and MRG_RXBUF follow the features;
+                // programmed before the driver can read FEATURES_OK back.
+                self.program_net();
                 true
             }
             Err(why) => {
@@ -333,6 +341,9 @@ impl<H: Hal> Firmware<H> {
         if !self.resetting {
             return;
         }
+        // A held control command is a chain in flight: answer it (ERR, the
+        // state it would set is about to be reset) so the engine can drain.
+        self.serve_net_ctrl();
         if self.hal.read(mgmt::ENGINE_STATUS) & mgmt::ENGINE_STATUS_IDLE == 0 {
             return;
         }
@@ -349,7 +360,16 @@ impl<H: Hal> Firmware<H> {
         self.fatal_unreported = false;
         self.status_dirty = false;
         self.notify_pending = false;
+        let mac_was_changed = self.net.mac != self.board.net.mac;
         self.net = NetCtrlState::after_reset(self.board.net.mac);
+        // After ENGINE_RESET, whatever it does to the net registers.
+        self.program_net();
+        if mac_was_changed {
+            // MAC_ADDR_SET put its address in the config `mac`; the
+            // device's own one comes back (the generation tells a reader).
+            self.config_image().write_to(&mut self.hal);
+            self.bump_generation();
+        }
         self.counters.resets = self.counters.resets.wrapping_add(1);
         self.publish_counters();
         self.resetting = false;
@@ -491,6 +511,9 @@ impl<H: Hal> Firmware<H> {
                     self.answer_queue_enable(q, s.enabled);
                 }
             }
+            // So is a held control command whose event may be lost (ERR:
+            // the device is not usable). Its event, if kept, finds nothing.
+            self.serve_net_ctrl();
         }
         self.overflow_seen = overflow;
     }
@@ -527,7 +550,18 @@ impl<H: Hal> Firmware<H> {
     // ---- device configuration (§2.5) ----
 
     fn config_image(&self) -> ConfigImage {
-        ConfigImage::for_personality(self.personality, &self.board.blk, &self.board.net)
+        // The net `mac` is the one MAC_ADDR_SET gave, if any (§5.1.6.5.2).
+        let net = NetBoardConfig {
+            mac: self.net.mac,
+            ..self.board.net
+        };
+        ConfigImage::for_personality(self.personality, &self.board.blk, &net)
+    }
+
+    fn bump_generation(&mut self) {
+        self.config_generation = self.config_generation.wrapping_add(1);
+        self.hal
+            .write(mgmt::CONFIG_GENERATION, self.config_generation as u32);
     }
 
     /// Rewrites the device configuration, then bumps config_generation (after
@@ -535,9 +569,7 @@ impl<H: Hal> Firmware<H> {
     /// §2.5.1), then notifies a driver that is already running.
     fn config_changed(&mut self) {
         self.config_image().write_to(&mut self.hal);
-        self.config_generation = self.config_generation.wrapping_add(1);
-        self.hal
-            .write(mgmt::CONFIG_GENERATION, self.config_generation as u32);
+        self.bump_generation();
         self.counters.config_changes = self.counters.config_changes.wrapping_add(1);
         // Before DRIVER_OK the driver reads the configuration itself.
         if self.status & DRIVER_OK != 0 && !self.resetting {
@@ -573,9 +605,13 @@ impl<H: Hal> Firmware<H> {
     // ---- virtio-net control queue (§5.1.6.5) ----
 
     /// Executes one control-queue command and returns the ack byte
-    /// (`VIRTIO_NET_OK` / `VIRTIO_NET_ERR`).
+    /// (`VIRTIO_NET_OK` / `VIRTIO_NET_ERR`). An accepted command is in
+    /// effect when this returns: the filter and queue registers are
+    /// programmed and, for MAC_ADDR_SET, the config `mac` rewritten, as
+    /// §5.1.6.5 wants before the command is used. ERR while the device is
+    /// not live (before DRIVER_OK, failed, needing or undergoing reset).
     pub fn net_ctrl_command(&mut self, class: u8, command: u8, payload: &[u8]) -> u8 {
-        if self.personality != Personality::Net {
+        if self.personality != Personality::Net || !self.live() {
             self.counters.ctrl_errors = self.counters.ctrl_errors.wrapping_add(1);
             return net::ctrl::ERR;
         }
@@ -592,9 +628,73 @@ impl<H: Hal> Firmware<H> {
         );
         if ack != net::ctrl::OK {
             self.counters.ctrl_errors = self.counters.ctrl_errors.wrapping_add(1);
+            return ack;
         }
+        let mac_changed = next.mac != self.net.mac;
         self.net = next;
+        self.program_net();
+        if mac_changed {
+            // §5.1.6.5.2: the address set is reflected in the config `mac`.
+            // The generation changes so a driver reading the six bytes
+            // across the update notices; no config interrupt, since the
+            // driver made the change itself.
+            self.config_image().write_to(&mut self.hal);
+            self.bump_generation();
+        }
         ack
+    }
+
+    /// Serves the control command the hardware holds, if any: reads it (the
+    /// payload only when all of it is held; a longer one is an ERR), runs it,
+    /// then acks. The ack comes last: the driver may rely on the new state
+    /// as soon as it sees its buffer used. Returns false when none is held.
+    fn serve_net_ctrl(&mut self) -> bool {
+        if self.personality != Personality::Net {
+            return false;
+        }
+        let mut payload = [0u8; net_regs::PAYLOAD_MAX];
+        let Some(cmd) = net_regs::read_held(&mut self.hal, &mut payload) else {
+            return false;
+        };
+        let ack = if cmd.fits() {
+            self.net_ctrl_command(cmd.class, cmd.command, &payload[..cmd.len])
+        } else {
+            self.counters.ctrl_errors = self.counters.ctrl_errors.wrapping_add(1);
+            net::ctrl::ERR
+        };
+        self.counters.ctrl_commands = self.counters.ctrl_commands.wrapping_add(1);
+        net_regs::ack(&mut self.hal, ack);
+        true
+    }
+
+    /// The driver is running the device: DRIVER_OK, no failure, no reset.
+    fn live(&self) -> bool {
+        self.status & DRIVER_OK != 0
+            && self.status & (FAILED | DEVICE_NEEDS_RESET) == 0
+            && self.fatal.is_none()
+            && !self.resetting
+    }
+
+    /// Index of the control queue (§5.1.2): 2 without VIRTIO_NET_F_MQ,
+    /// `2 * max_virtqueue_pairs` with it.
+    pub fn net_ctrl_queue(&self) -> u16 {
+        if self.features & feat::bit(feat::NET_MQ) != 0 {
+            2 * self.board.net.max_queue_pairs
+        } else {
+            2
+        }
+    }
+
+    /// Writes the net registers from the control state and the negotiated
+    /// features: RX filter, MRG_RXBUF, queue pairs and control queue index.
+    fn program_net(&mut self) {
+        if self.personality != Personality::Net {
+            return;
+        }
+        let mrg = self.features & feat::bit(feat::NET_MRG_RXBUF) != 0;
+        net_regs::program_filter(&mut self.hal, &self.net, mrg);
+        let queues = net_regs::queues(self.net.queue_pairs, self.net_ctrl_queue());
+        self.hal.write(mgmt::net::QUEUES, queues);
     }
 
     // ---- counters ----
@@ -707,8 +807,11 @@ fn check_board(p: Personality, nq: u16, board: &BoardConfig) -> Result<(), Error
         }
         Personality::Net => {
             let n = &board.net;
-            // Two queues per pair plus the control queue.
-            let hw_pairs = nq.saturating_sub(1) / 2;
+            // Two queues per pair plus the control queue (§5.1.2).
+            if nq < 3 || nq.is_multiple_of(2) {
+                return Err(Error::NetQueueCount(nq as u32));
+            }
+            let hw_pairs = (nq - 1) / 2;
             if n.max_queue_pairs == 0 || n.max_queue_pairs > hw_pairs {
                 return Err(Error::BoardConfig(
                     "max_queue_pairs outside 1..=hardware pairs",

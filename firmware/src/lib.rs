@@ -28,6 +28,7 @@ pub mod features;
 pub mod firmware;
 pub mod hal;
 pub mod net_ctrl;
+pub mod net_regs;
 pub mod queue;
 
 pub use board::{BlkBoardConfig, BoardConfig, NetBoardConfig};
