@@ -94,6 +94,28 @@ pub struct FakeCtrlCommand {
     pub payload: Vec<u8>,
 }
 
+/// A command as answered, with what the driver could observe at that
+/// moment (so tests see whether the state was in effect before the ack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeAck {
+    /// The command.
+    pub command: FakeCtrlCommand,
+    /// The ack byte.
+    pub ack: u8,
+    /// RX_MODE when the ack was written.
+    pub rx_mode: u32,
+    /// The primary MAC when the ack was written.
+    pub primary_mac: [u8; 6],
+    /// The valid table entries when the ack was written.
+    pub table: Vec<[u8; 6]>,
+    /// QUEUES when the ack was written.
+    pub queues: u32,
+    /// The device configuration's first 6 bytes (`mac`) when the ack was written.
+    pub config_mac: [u8; 6],
+    /// CONFIG_GENERATION when the ack was written.
+    pub config_generation: u32,
+}
+
 /// The net function's registers (`mgmt::net`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeNet {
@@ -115,8 +137,8 @@ pub struct FakeNet {
     pub held: Option<FakeCtrlCommand>,
     /// CTRL_DATA_SEL.
     pub data_sel: u32,
-    /// Every command answered and its ack, in order.
-    pub acks: Vec<(FakeCtrlCommand, u8)>,
+    /// Every command answered, in order.
+    pub acks: Vec<FakeAck>,
 }
 
 impl FakeNet {
@@ -451,12 +473,23 @@ impl FakeMgmt {
         if ack != vfpga_abi::net::ctrl::OK && ack != vfpga_abi::net::ctrl::ERR {
             self.violation(format!("CTRL_ACK {value:#x} is neither OK nor ERR"));
         }
-        self.net.acks.push((cmd, ack));
+        let mut config_mac = [0; 6];
+        config_mac.copy_from_slice(&self.devcfg[..6]);
+        self.net.acks.push(FakeAck {
+            command: cmd,
+            ack,
+            rx_mode: self.net.rx_mode,
+            primary_mac: self.net.primary_mac(),
+            table: self.net.table(),
+            queues: self.net.queues,
+            config_mac,
+            config_generation: self.config_generation,
+        });
     }
 
     /// The acks the driver got, in order.
     pub fn ctrl_acks(&self) -> Vec<u8> {
-        self.net.acks.iter().map(|(_, a)| *a).collect()
+        self.net.acks.iter().map(|a| a.ack).collect()
     }
 
     // ---- engine side ----
@@ -564,7 +597,7 @@ impl FakeMgmt {
     }
 
     fn engine_reset(&mut self) {
-        if !self.idle {
+        if !self.idle || self.net.held.is_some() {
             // The hardware ignores it (it would corrupt DMA in flight).
             self.violation("ENGINE_RESET while the engine was not idle".into());
             return;
