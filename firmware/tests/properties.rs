@@ -11,13 +11,13 @@ mod common;
 use common::QMAX;
 use proptest::prelude::*;
 use vfpga_abi::Personality;
-use vfpga_abi::features::{VERSION_1, bit};
+use vfpga_abi::features::{NET_MRG_RXBUF, VERSION_1, bit};
 use vfpga_abi::status::{ACKNOWLEDGE, DEVICE_NEEDS_RESET, DRIVER, DRIVER_OK, FAILED, FEATURES_OK};
 use vfpga_abi::vendor::ErrorCause;
 use vfpga_firmware::fake::FakeMgmt;
-use vfpga_firmware::features;
 use vfpga_firmware::queue::QueueConfig;
 use vfpga_firmware::{BoardConfig, Firmware};
+use vfpga_firmware::{features, net_regs};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -32,6 +32,34 @@ enum Op {
     Inflight(u16, u16),
     Capacity(u64),
     LinkUp(bool),
+    /// A control-queue command (net): class, command, payload.
+    Ctrl(u8, u8, Vec<u8>),
+    /// A well-behaved driver's whole §3.1.1 initialization with these
+    /// features, polling after each step.
+    BringUp(u64),
+}
+
+/// Control commands: mostly well-formed ones of every kind, some garbage.
+fn ctrl_command() -> impl Strategy<Value = Op> {
+    use vfpga_abi::net::ctrl as c;
+    let mac = any::<[u8; 6]>();
+    let table = proptest::collection::vec(any::<[u8; 6]>(), 0..6).prop_map(|t| {
+        let split = t.len() / 2;
+        let mut v = Vec::new();
+        for part in [&t[..split], &t[split..]] {
+            v.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            part.iter().for_each(|m| v.extend_from_slice(m));
+        }
+        v
+    });
+    prop_oneof![
+        2 => (0u8..2, any::<bool>()).prop_map(|(k, on)| Op::Ctrl(c::CLASS_RX, k, vec![on as u8])),
+        2 => mac.prop_map(|m| Op::Ctrl(c::CLASS_MAC, c::MAC_ADDR_SET, m.to_vec())),
+        1 => table.prop_map(|t| Op::Ctrl(c::CLASS_MAC, c::MAC_TABLE_SET, t)),
+        1 => (0u16..4).prop_map(|n| Op::Ctrl(c::CLASS_MQ, c::MQ_VQ_PAIRS_SET, n.to_le_bytes().to_vec())),
+        1 => (0u8..6, 0u8..3, proptest::collection::vec(any::<u8>(), 0..140))
+            .prop_map(|(c, k, p)| Op::Ctrl(c, k, p)),
+    ]
 }
 
 fn status_value() -> impl Strategy<Value = u8> {
@@ -79,6 +107,7 @@ fn queue_config() -> impl Strategy<Value = QueueConfig> {
 
 fn op(p: Personality) -> impl Strategy<Value = Op> {
     let nq = p.num_queues();
+    let offered = p.offered_features();
     let q = 0..nq + 1; // one past the end: the hardware ignores it
     prop_oneof![
         6 => status_value().prop_map(Op::Status),
@@ -92,6 +121,8 @@ fn op(p: Personality) -> impl Strategy<Value = Op> {
         1 => (q, 0u16..3).prop_map(|(q, n)| Op::Inflight(q, n)),
         1 => any::<u64>().prop_map(Op::Capacity),
         1 => any::<bool>().prop_map(Op::LinkUp),
+        3 => ctrl_command(),
+        2 => any::<u64>().prop_map(move |x| Op::BringUp((x & offered) | bit(VERSION_1))),
     ]
 }
 
@@ -117,6 +148,27 @@ fn apply(fw: &mut Firmware<FakeMgmt>, op: &Op) {
         Op::LinkUp(up) => {
             let _ = fw.set_link_up(up);
         }
+        Op::Ctrl(class, command, ref payload) => hw.driver_ctrl_command(class, command, payload),
+        Op::BringUp(features) => {
+            let f = ACKNOWLEDGE | DRIVER | FEATURES_OK;
+            for st in [0, ACKNOWLEDGE, ACKNOWLEDGE | DRIVER] {
+                fw.hal_mut().driver_write_status(st);
+                fw.poll();
+            }
+            fw.hal_mut().driver_write_features(features);
+            fw.hal_mut().driver_write_status(f);
+            fw.poll();
+            for q in 0..fw.num_queues() {
+                let cfg = QueueConfig {
+                    desc: common::GOOD_QUEUE.desc + 0x10_0000 * q as u64,
+                    ..common::GOOD_QUEUE
+                };
+                fw.hal_mut().driver_configure_queue(q, cfg);
+                fw.hal_mut().driver_write_queue_enable(q, 1);
+                fw.poll();
+            }
+            fw.hal_mut().driver_write_status(f | DRIVER_OK);
+        }
     }
 }
 
@@ -132,6 +184,26 @@ fn check_firmware(fw: &Firmware<FakeMgmt>, offered: u64) -> Result<(), TestCaseE
     }
     if !fw.is_resetting() && !hw.status_pending {
         prop_assert_eq!(hw.device_status as u8, fw.status());
+    }
+    // Control commands: acked only by serving them, and never while the
+    // driver cannot use the device.
+    prop_assert_eq!(fw.counters().ctrl_commands as usize, hw.net.acks.len());
+    if fw.personality() == Personality::Net {
+        // The hardware filter is always the firmware's state.
+        let s = fw.net_ctrl_state();
+        let mrg = fw.negotiated_features() & bit(NET_MRG_RXBUF) != 0;
+        prop_assert_eq!(hw.net.rx_mode, net_regs::rx_mode(s, mrg));
+        prop_assert_eq!(hw.net.primary_mac(), s.mac);
+        let table: Vec<[u8; 6]> = s
+            .table
+            .unicast()
+            .iter()
+            .chain(s.table.multicast())
+            .copied()
+            .collect();
+        prop_assert_eq!(hw.net.table(), table);
+        prop_assert_eq!(hw.net.pairs(), s.queue_pairs as u32);
+        prop_assert_eq!(hw.net.ctrl_queue(), fw.net_ctrl_queue());
     }
     Ok(())
 }
@@ -172,6 +244,7 @@ fn run(p: Personality, ops: &[(Op, bool)]) -> Result<(), TestCaseError> {
         "queue_reset never answered"
     );
     prop_assert!(!fw.is_resetting());
+    prop_assert!(hw.net.held.is_none(), "control command never answered");
     // §2.4: a reset always brings the device back; a standard
     // initialization then works, whatever happened before.
     fw.hal_mut().driver_write_status(0);
@@ -181,6 +254,15 @@ fn run(p: Personality, ops: &[(Op, bool)]) -> Result<(), TestCaseError> {
     prop_assert_eq!(common::bring_up(&mut fw, features), ALL_UP);
     for q in 0..fw.num_queues() {
         prop_assert!(fw.hal().queues[q as usize].run);
+    }
+    if p == Personality::Net {
+        // The control queue works again: one command, one answer (ERR:
+        // these features have no CTRL_RX).
+        let acks = fw.hal().net.acks.len();
+        fw.hal_mut().driver_ctrl_command(0, 0, &[0]);
+        fw.poll();
+        prop_assert_eq!(fw.hal().net.acks.len(), acks + 1);
+        prop_assert_eq!(fw.hal().net.acks[acks].ack, vfpga_abi::net::ctrl::ERR);
     }
     check_firmware(&fw, offered)?;
     Ok(())
