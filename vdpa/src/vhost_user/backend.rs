@@ -2,11 +2,12 @@
 //! trait, programming a vfpga function through the host's virtio-pci driver.
 
 use std::fs::File;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use std::os::fd::{FromRawFd, IntoRawFd};
-use vfpga_abi::{common_cfg, features, ring};
+use vfpga_abi::{common_cfg, features, net as net_abi, ring};
 use vfpga_host::virtio_pci::{RingState, VirtioPci};
 use vfpga_host::{Device, DmaMapping};
 use vhost::VhostUserMemoryRegionBase;
@@ -19,8 +20,10 @@ use vhost::vhost_user::message::{
 use vhost::vhost_user::{GpuBackend, VhostUserBackendReqHandlerMut};
 use vmm_sys_util::eventfd::EventFd;
 
+use super::ctrl::CtrlQueue;
+use super::iova_window::daemon_window;
 use super::kick::KickForwarder;
-use super::{GuestMemoryTable, VdpaError};
+use super::{GuestMemoryTable, VdpaError, net};
 
 type VhostResult<T> = vhost::vhost_user::Result<T>;
 
@@ -61,11 +64,35 @@ struct RingRun {
     forwarder: Option<KickForwarder>,
 }
 
+/// What a net function needs beyond blk's rules (see [`net`]).
+#[derive(Debug)]
+struct NetState {
+    /// Pairs served: vrings `0..2 * pairs`.
+    pairs: u16,
+    /// Pairs the device has (`max_virtqueue_pairs`, 1 without MQ).
+    max_pairs: u16,
+    /// IOVAs for the daemon's own memory (the control queue).
+    window: Option<Range<u64>>,
+    /// The device's control queue while the device runs.
+    ctrl: Option<CtrlQueue>,
+    /// Pair count last set on the device (0: not yet).
+    pairs_set: u16,
+}
+
+/// The kind of function served.
+#[derive(Debug)]
+enum Kind {
+    Blk,
+    Net(Box<NetState>),
+}
+
 /// A vfpga function served to one vhost-user frontend.
 #[derive(Debug)]
 pub struct VdpaBackend {
     pci: VirtioPci,
     dev: Arc<dyn Device>,
+    kind: Kind,
+    device_features: u64,
     queues: u16,
     max_size: u16,
     offered: u64,
@@ -79,7 +106,8 @@ pub struct VdpaBackend {
 }
 
 impl VdpaBackend {
-    /// Takes a device and serves `queues` of its queues (at most what it has).
+    /// Takes a device and serves `queues` of its queues (blk) or queue
+    /// pairs (net), at most what it has; `None` serves all of them.
     pub fn new(dev: Arc<dyn Device>, queues: Option<u16>) -> Result<Self, VdpaError> {
         let mut pci = VirtioPci::new(dev.clone())?;
         pci.reset(DEVICE_TIMEOUT)?;
@@ -87,16 +115,46 @@ impl VdpaBackend {
             return Err(VdpaError::NoRingState);
         }
         let have = pci.num_queues()?;
-        let queues = queues.unwrap_or(have);
-        if queues == 0 || queues > have {
-            return Err(VdpaError::NoSuchVring {
-                index: queues as u32,
-                queues: have,
-            });
-        }
+        let device_features = pci.device_features()?;
+        let (kind, queues, offered) = match pci.device_type()? {
+            2 => {
+                let queues = queues.unwrap_or(have);
+                if queues == 0 || queues > have {
+                    return Err(VdpaError::NoSuchVring {
+                        index: queues as u32,
+                        queues: have,
+                    });
+                }
+                (Kind::Blk, queues, device_features & !DAEMON_ONLY)
+            }
+            1 => {
+                let max_pairs = if device_features & features::bit(features::NET_MQ) != 0 {
+                    pci.config_u16(net_abi::config::MAX_VIRTQUEUE_PAIRS)?
+                } else {
+                    1
+                };
+                let pairs = queues.unwrap_or(max_pairs);
+                if pairs == 0 || pairs > max_pairs || 2 * pairs > have {
+                    return Err(VdpaError::TooManyPairs {
+                        asked: pairs,
+                        max: max_pairs,
+                    });
+                }
+                let window = daemon_window(&dev.iova_ranges(), dev.dma_page_size());
+                let state = NetState {
+                    pairs,
+                    max_pairs,
+                    window,
+                    ctrl: None,
+                    pairs_set: 0,
+                };
+                let offered = net::offered_to_frontend(device_features & !DAEMON_ONLY);
+                (Kind::Net(Box::new(state)), 2 * pairs, offered)
+            }
+            t => return Err(VdpaError::UnsupportedDeviceType(t)),
+        };
         let max_size = pci.queue_max_size(0)?;
-        let offered = (pci.device_features()? & !DAEMON_ONLY)
-            | VhostUserVirtioFeatures::PROTOCOL_FEATURES.bits();
+        let offered = offered | VhostUserVirtioFeatures::PROTOCOL_FEATURES.bits();
         tracing::info!(
             device = %dev.describe(),
             queues,
@@ -107,6 +165,8 @@ impl VdpaBackend {
         Ok(VdpaBackend {
             pci,
             dev,
+            kind,
+            device_features,
             queues,
             max_size,
             offered,
@@ -120,9 +180,26 @@ impl VdpaBackend {
         })
     }
 
-    /// Number of queues served to the frontend.
+    /// Number of vrings served to the frontend (2 per pair for net).
     pub fn queues(&self) -> u16 {
         self.queues
+    }
+
+    /// Queue pairs served, for a net function.
+    pub fn pairs(&self) -> Option<u16> {
+        match &self.kind {
+            Kind::Net(n) => Some(n.pairs),
+            Kind::Blk => None,
+        }
+    }
+
+    /// The pair count the device's RX was last told (net, with the device
+    /// running and its control queue up), for logs and tests.
+    pub fn pairs_set(&self) -> Option<u16> {
+        match &self.kind {
+            Kind::Net(n) if n.ctrl.is_some() => Some(n.pairs_set),
+            _ => None,
+        }
     }
 
     /// Number of rings the device is currently running for the frontend.
@@ -259,7 +336,10 @@ impl VdpaBackend {
             "a ring was set up before SET_MEM_TABLE",
         ))?;
         if !self.started {
-            let wanted = acked & !VhostUserVirtioFeatures::PROTOCOL_FEATURES.bits();
+            let mut wanted = acked & !VhostUserVirtioFeatures::PROTOCOL_FEATURES.bits();
+            if let Kind::Net(_) = self.kind {
+                wanted = net::device_side(wanted, self.device_features);
+            }
             let negotiated = self.pci.negotiate(wanted, DEVICE_TIMEOUT)?;
             self.route_calls()?;
             self.pci.set_config_vector(common_cfg::NO_VECTOR)?;
@@ -267,6 +347,7 @@ impl VdpaBackend {
                 features = format_args!("{negotiated:#x}"),
                 "device negotiated"
             );
+            self.setup_ctrl()?;
         }
         let qi = q as u16;
         let v = &self.vrings[q];
@@ -307,13 +388,76 @@ impl VdpaBackend {
             used_idx,
             "ring running on the device"
         );
+        self.sync_pairs(None);
         Ok(())
+    }
+
+    /// Net: programs the device's control queue in daemon memory when the
+    /// device has one (between FEATURES_OK and DRIVER_OK).
+    fn setup_ctrl(&mut self) -> Result<(), VdpaError> {
+        let Kind::Net(n) = &mut self.kind else {
+            return Ok(());
+        };
+        if !self.pci.has(features::NET_CTRL_VQ) {
+            tracing::warn!("the device has no control queue: RX stays on the first pair");
+            return Ok(());
+        }
+        let window = n.window.clone().ok_or(VdpaError::Unsupported(
+            "a control queue needs IOVA space above guest RAM, and the IOMMU has none",
+        ))?;
+        let index = if self.pci.has(features::NET_MQ) {
+            net::ctrl_queue_index(n.max_pairs)
+        } else {
+            2
+        };
+        n.ctrl = Some(CtrlQueue::new(&self.pci, self.dev.clone(), window, index)?);
+        // §5.1.6.5.5: after reset the device uses the first pair only.
+        n.pairs_set = 1;
+        Ok(())
+    }
+
+    /// Net: tells the device (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET on its own
+    /// control queue) how many pairs run, so that its RX steering uses the
+    /// pairs the guest enabled and no other. `leaving` is a ring about to
+    /// stop: its pair is left out before it stops, so no frame is steered
+    /// to it meanwhile. A failure is logged, not returned: the rings work
+    /// without it, with RX on fewer pairs.
+    fn sync_pairs(&mut self, leaving: Option<usize>) {
+        let Kind::Net(n) = &mut self.kind else {
+            return;
+        };
+        let Some(ctrl) = n.ctrl.as_mut() else {
+            return;
+        };
+        if !self.pci.has(features::NET_MQ) {
+            return;
+        }
+        let runs = &self.runs;
+        let want = net::running_pairs(n.pairs, |q| {
+            Some(q) != leaving && runs[q].programmed && !runs[q].stopped
+        });
+        if want == n.pairs_set {
+            return;
+        }
+        let (hdr, data) = net::mq_pairs_set(want);
+        match ctrl.command(&self.pci, hdr[0], hdr[1], &data, DEVICE_TIMEOUT) {
+            Ok(()) => {
+                tracing::info!(
+                    pairs = want,
+                    queue = ctrl.index(),
+                    "device RX uses the running pairs (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET)"
+                );
+                n.pairs_set = want;
+            }
+            Err(e) => tracing::error!(pairs = want, "setting the device's pair count: {e}"),
+        }
     }
 
     /// Stops ring `q` through the vendor region (draining what it has in
     /// flight) and remembers where it stopped.
     fn stop_ring(&mut self, q: usize) -> Result<(), VdpaError> {
         if self.runs[q].programmed && !self.runs[q].stopped {
+            self.sync_pairs(Some(q));
             let st = self.vendor()?.stop_queue(q as u16, DEVICE_TIMEOUT)?;
             self.vrings[q].base = st.last_avail_idx;
             self.runs[q].stopped = true;
@@ -337,6 +481,11 @@ impl VdpaBackend {
         self.runs = (0..self.queues).map(|_| RingRun::default()).collect();
         self.started = false;
         self.pci.reset(DEVICE_TIMEOUT)?;
+        if let Kind::Net(n) = &mut self.kind {
+            // After the reset: the device no longer reaches the ring we unmap.
+            n.ctrl = None;
+            n.pairs_set = 0;
+        }
         self.dev.disable_msix()?;
         tracing::info!("device stopped");
         result
@@ -363,6 +512,15 @@ impl VdpaBackend {
         files: Vec<File>,
     ) -> Result<(), VdpaError> {
         let table = GuestMemoryTable::new(ctx, files)?;
+        if let Kind::Net(n) = &self.kind
+            && let Some(w) = &n.window
+            && let Some((gpa, size)) = table.region_meeting(w)
+        {
+            return Err(VdpaError::BadMemoryTable(format!(
+                "region at gpa {gpa:#x}+{size:#x} reaches the daemon's own IOVA window {:#x}..{:#x}",
+                w.start, w.end
+            )));
+        }
         // Rings must not DMA while their memory moves under them.
         let live: Vec<usize> = (0..self.runs.len())
             .filter(|q| self.runs[*q].programmed && !self.runs[*q].stopped)
@@ -547,7 +705,9 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
     }
 
     fn get_queue_num(&mut self) -> VhostResult<u64> {
-        Ok(self.queues as u64)
+        // QEMU's net device asks for queue pairs (it compares the answer
+        // with `-netdev vhost-user,queues=`), blk for queues.
+        Ok(self.pairs().unwrap_or(self.queues) as u64)
     }
 
     fn set_vring_enable(&mut self, index: u32, enable: bool) -> VhostResult<()> {
@@ -609,14 +769,15 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
         }
         let skip = (offset - first) as usize;
         let mut buf = window[skip..skip + size as usize].to_vec();
-        // A blk device served with fewer queues than it has says so.
-        if self.pci.device_type().map_err(VdpaError::from)? == 2 {
-            let nq = vfpga_abi::blk::config::NUM_QUEUES;
-            for (i, b) in self.queues.to_le_bytes().iter().enumerate() {
-                let at = nq + i as u32;
-                if at >= offset && at < offset + size {
-                    buf[(at - offset) as usize] = *b;
-                }
+        // A device served with fewer queues (pairs) than it has says so.
+        let (field, value) = match &self.kind {
+            Kind::Blk => (vfpga_abi::blk::config::NUM_QUEUES, self.queues),
+            Kind::Net(n) => (net_abi::config::MAX_VIRTQUEUE_PAIRS, n.pairs),
+        };
+        for (i, b) in value.to_le_bytes().iter().enumerate() {
+            let at = field + i as u32;
+            if at >= offset && at < offset + size {
+                buf[(at - offset) as usize] = *b;
             }
         }
         Ok(buf)

@@ -60,6 +60,27 @@ pub enum VdpaError {
     /// Not supported by this backend.
     #[error("not supported: {0}")]
     Unsupported(&'static str),
+    /// A command on the device's own net control queue failed.
+    #[error("device control queue: class {class} command {cmd}: {why}")]
+    CtrlCommand {
+        /// Command class (§5.1.6.5).
+        class: u8,
+        /// Command within the class.
+        cmd: u8,
+        /// What went wrong.
+        why: String,
+    },
+    /// More queue pairs asked for than the net device has.
+    #[error("{asked} queue pairs asked for: the device has 1..={max}")]
+    TooManyPairs {
+        /// Pairs asked for.
+        asked: u16,
+        /// Pairs the device has.
+        max: u16,
+    },
+    /// The device is neither virtio-net nor virtio-blk.
+    #[error("virtio device type {0} is not served over vhost-user (net is 1, blk is 2)")]
+    UnsupportedDeviceType(u16),
     /// The device lacks the vfpga vendor region (ring state); vDPA needs it.
     #[error("the device has no vfpga vendor region: cannot save or restore ring state")]
     NoRingState,

@@ -112,6 +112,16 @@ impl GuestMemoryTable {
         })
     }
 
+    /// The first region whose guest physical range meets `range`, as
+    /// (gpa, size): such a table would put guest RAM on IOVAs the daemon
+    /// keeps for itself.
+    pub fn region_meeting(&self, range: &std::ops::Range<u64>) -> Option<(u64, u64)> {
+        self.regions
+            .iter()
+            .find(|r| overlaps(r.gpa, r.size, range.start, range.end - range.start))
+            .map(|r| (r.gpa, r.size))
+    }
+
     /// The IOMMU mappings that let the device reach guest memory at IOVA = GPA.
     pub fn dma_mappings(&self) -> Vec<DmaMapping> {
         self.mem
@@ -174,6 +184,18 @@ mod tests {
         assert_eq!(maps.len(), 2);
         assert_eq!((maps[0].iova, maps[0].size), (0, 0x10000));
         assert_eq!((maps[1].iova, maps[1].size), (0x100000, 0x10000));
+    }
+
+    #[test]
+    fn region_meeting_finds_guest_ram_inside_a_reserved_range() {
+        let ctx = [region(0x100000, 0x10000, 0x7000_0000)];
+        let t = GuestMemoryTable::new(&ctx, vec![memfd(0x10000)]).unwrap();
+        assert_eq!(
+            t.region_meeting(&(0x10f000..0x200000)),
+            Some((0x100000, 0x10000))
+        );
+        assert_eq!(t.region_meeting(&(0x110000..0x200000)), None);
+        assert_eq!(t.region_meeting(&(0..0x100000)), None);
     }
 
     #[test]

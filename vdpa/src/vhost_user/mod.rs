@@ -12,9 +12,12 @@
 //! handler trait of the `vhost` crate directly.
 
 mod backend;
+mod ctrl;
 mod error;
+mod iova_window;
 mod kick;
 mod memory;
+pub mod net;
 mod server;
 
 pub use backend::{VdpaBackend, VringConfig};
