@@ -137,8 +137,14 @@ pub struct FakeNet {
     pub held: Option<FakeCtrlCommand>,
     /// CTRL_DATA_SEL.
     pub data_sel: u32,
+    /// The control stage is halted (set by the test): CTRL_ACK is ignored
+    /// and the command stays held until ENGINE_RESET, as the HDL's control
+    /// stage does after the device stops on an error.
+    pub halted: bool,
     /// Every command answered, in order.
     pub acks: Vec<FakeAck>,
+    /// CTRL_ACK writes ignored while halted.
+    pub ignored_acks: u32,
 }
 
 impl FakeNet {
@@ -154,7 +160,9 @@ impl FakeNet {
             ring: VecDeque::new(),
             held: None,
             data_sel: 0,
+            halted: false,
             acks: Vec::new(),
+            ignored_acks: 0,
         }
     }
 
@@ -170,6 +178,11 @@ impl FakeNet {
             .filter(|(_, hi)| hi & netreg::FILTER_VALID != 0)
             .map(|&(lo, hi)| mac_of(lo, hi))
             .collect()
+    }
+
+    /// A held command is a chain in flight, unless the stage is halted.
+    fn ctrl_busy(&self) -> bool {
+        self.held.is_some() && !self.halted
     }
 
     fn selected_entry(&self) -> (u32, u32) {
@@ -465,6 +478,10 @@ impl FakeMgmt {
     }
 
     fn ctrl_ack(&mut self, value: u32) {
+        if self.net.halted {
+            self.net.ignored_acks += 1;
+            return;
+        }
         let Some(cmd) = self.net.held.take() else {
             self.violation("CTRL_ACK with no control command held".into());
             return;
@@ -597,7 +614,7 @@ impl FakeMgmt {
     }
 
     fn engine_reset(&mut self) {
-        if !self.idle || self.net.held.is_some() {
+        if !self.idle || self.net.ctrl_busy() {
             // The hardware ignores it (it would corrupt DMA in flight).
             self.violation("ENGINE_RESET while the engine was not idle".into());
             return;
@@ -616,6 +633,7 @@ impl FakeMgmt {
         // (firmware rewrites them, as in the hardware).
         self.net.ring.clear();
         self.net.held = None;
+        self.net.halted = false;
         self.error = None;
         self.overflow = false;
         self.isr = 0;
@@ -659,8 +677,7 @@ impl Hal for FakeMgmt {
             mgmt::CONFIG_MSIX_VECTOR => self.config_msix_vector as u32,
             mgmt::ENGINE_CTRL => self.engine_ctrl,
             mgmt::ENGINE_STATUS => {
-                // A held control command is a chain in flight.
-                let idle = self.idle && self.net.held.is_none();
+                let idle = self.idle && !self.net.ctrl_busy();
                 (idle as u32 * mgmt::ENGINE_STATUS_IDLE)
                     | (self.error.is_some() as u32 * mgmt::ENGINE_STATUS_ERROR)
                     | (self.overflow as u32 * mgmt::ENGINE_STATUS_EVENT_OVERFLOW)

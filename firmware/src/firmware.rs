@@ -55,6 +55,8 @@ pub struct Firmware<H: Hal> {
     queues: [QueueState; MAX_QUEUES],
     /// A device reset is waiting for the engine to go idle.
     resetting: bool,
+    /// This reset already answered a held control command without an event.
+    reset_ctrl_answered: bool,
     fatal: Option<FatalCause>,
     /// A fatal error still to be shown as DEVICE_NEEDS_RESET (end of poll).
     fatal_unreported: bool,
@@ -109,6 +111,7 @@ impl<H: Hal> Firmware<H> {
             features: 0,
             queues: [QueueState::default(); MAX_QUEUES],
             resetting: false,
+            reset_ctrl_answered: false,
             fatal: None,
             fatal_unreported: false,
             status_dirty: false,
@@ -332,6 +335,7 @@ impl<H: Hal> Firmware<H> {
 
     fn begin_reset(&mut self) {
         self.resetting = true;
+        self.reset_ctrl_answered = false;
         // DMA stays enabled while draining: chains in flight still need it to
         // write their data and used elements. It goes off once idle.
         self.stop_fetching();
@@ -341,9 +345,14 @@ impl<H: Hal> Firmware<H> {
         if !self.resetting {
             return;
         }
-        // A held control command is a chain in flight: answer it (ERR, the
-        // state it would set is about to be reset) so the engine can drain.
-        self.serve_net_ctrl();
+        // A held control command whose event was lost is a chain in flight:
+        // answer it (ERR, the state it would set is about to be reset) so the
+        // engine can drain. Once per reset: a command that stays held after
+        // its ack (a halted engine ignores CTRL_ACK) is not acked again on
+        // every poll; ENGINE_RESET drops it.
+        if !self.reset_ctrl_answered {
+            self.reset_ctrl_answered = self.serve_net_ctrl();
+        }
         if self.hal.read(mgmt::ENGINE_STATUS) & mgmt::ENGINE_STATUS_IDLE == 0 {
             return;
         }

@@ -543,3 +543,32 @@ fn spec_2_4_reset_completes_with_a_held_command_whose_event_was_lost() {
     assert_eq!(fw.hal_mut().driver_poll_status(), Some(0));
     assert_clean(&fw);
 }
+
+#[test]
+fn spec_2_4_a_command_stuck_in_a_halted_engine_is_acked_at_most_twice_per_reset() {
+    let mut fw = net_up(FULL);
+    // The device stops on an error with a command held; the halted control
+    // stage ignores CTRL_ACK and keeps it held until ENGINE_RESET.
+    fw.hal_mut().engine_error(ErrorCause::DmaError as u32, 0, 0);
+    fw.hal_mut()
+        .driver_ctrl_command(ctrl::CLASS_RX, ctrl::RX_PROMISC, &[0]);
+    fw.hal_mut().net.halted = true;
+    fw.poll();
+    assert_eq!(fw.hal().net.ignored_acks, 1, "its event: answered once");
+    // A reset that waits for the engine for many polls: the command still
+    // reads as held, but is answered once more, not on every poll.
+    fw.hal_mut().idle = false;
+    fw.hal_mut().driver_write_status(0);
+    for _ in 0..10 {
+        fw.poll();
+    }
+    assert_eq!(fw.hal().net.ignored_acks, 2);
+    fw.hal_mut().idle = true;
+    fw.poll();
+    assert_eq!(fw.hal_mut().driver_poll_status(), Some(0));
+    assert!(fw.hal().net.held.is_none(), "ENGINE_RESET dropped it");
+    assert_clean(&fw);
+    // The next reset may answer again.
+    bring_up(&mut fw, FULL);
+    assert_eq!(send(&mut fw, ctrl::CLASS_RX, ctrl::RX_PROMISC, &[0]), OK);
+}
