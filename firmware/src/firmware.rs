@@ -1,6 +1,7 @@
 //! The firmware proper: the device status state machine (virtio 1.2 §2.1,
 //! §3.1), feature acceptance, queue acceptance, reset with DMA drain, fatal
-//! errors and device configuration changes. See `docs/firmware.md`.
+//! errors, device configuration changes and the virtio-net control queue
+//! (§5.1.6.5). See `docs/firmware.md`.
 
 use vfpga_abi::mgmt::{self, Event, EventKind};
 use vfpga_abi::status::{ACKNOWLEDGE, DEVICE_NEEDS_RESET, DRIVER, DRIVER_OK, FAILED, FEATURES_OK};

@@ -1,7 +1,8 @@
 //! virtio-net control virtqueue commands (virtio 1.2 §5.1.6.5) as a pure
 //! function: (state, negotiated features, class, command, payload) -> (ack,
-//! new state). The engine wiring that feeds it comes later; keeping it pure
-//! makes every rule testable without a queue.
+//! new state). `Firmware` feeds it the commands the hardware holds
+//! (`net_regs`) and programs the result; keeping it pure makes every rule
+//! testable without a queue.
 
 use vfpga_abi::features::{NET_CTRL_MAC_ADDR, NET_CTRL_RX, NET_MQ, bit};
 use vfpga_abi::net::ctrl;
