@@ -271,6 +271,8 @@ pub struct FakeMgmt {
     pub violations: Vec<String>,
     /// The net function's registers and control queue (net personality).
     pub net: FakeNet,
+    /// Management port accesses (reads and writes) so far.
+    pub accesses: u64,
 }
 
 impl FakeMgmt {
@@ -311,6 +313,7 @@ impl FakeMgmt {
             driver_ok_seen: false,
             violations: Vec::new(),
             net: FakeNet::after_reset(num_queues),
+            accesses: 0,
         }
     }
 
@@ -646,6 +649,7 @@ impl FakeMgmt {
 
 impl Hal for FakeMgmt {
     fn read(&mut self, addr: u16) -> u32 {
+        self.accesses += 1;
         let q = self.queues.get(self.queue_sel as usize).copied();
         let qr = |f: fn(&FakeQueue) -> u32| q.as_ref().map_or(0, f);
         match addr {
@@ -723,6 +727,7 @@ impl Hal for FakeMgmt {
     }
 
     fn write(&mut self, addr: u16, value: u32) {
+        self.accesses += 1;
         match addr {
             mgmt::DEVICE_STATUS => self.on_device_status(value),
             mgmt::CONFIG_GENERATION => self.config_generation = value & 0xFF,

@@ -572,3 +572,41 @@ fn spec_2_4_a_command_stuck_in_a_halted_engine_is_acked_at_most_twice_per_reset(
     bring_up(&mut fw, FULL);
     assert_eq!(send(&mut fw, ctrl::CLASS_RX, ctrl::RX_PROMISC, &[0]), OK);
 }
+
+/// Management-port accesses of one poll that serves `payload`'s command.
+fn accesses_to_serve(fw: &mut Fw, class: u8, command: u8, payload: &[u8]) -> u64 {
+    // An idle poll first, to subtract what every poll costs.
+    let a0 = fw.hal().accesses;
+    fw.poll();
+    let idle = fw.hal().accesses - a0;
+    fw.hal_mut().driver_ctrl_command(class, command, payload);
+    let a1 = fw.hal().accesses;
+    fw.poll();
+    assert!(fw.hal().net.held.is_none());
+    fw.hal().accesses - a1 - idle
+}
+
+#[test]
+fn serving_a_command_takes_bounded_management_accesses() {
+    let mut fw = net_up(FULL);
+    // EVENT (the command's), CTRL_CMD, a DATA_SEL/DATA pair per payload
+    // word, the filter (1 + 2 + 16 * 3) and QUEUES, CTRL_ACK.
+    let filter = 1 + 2 + 16 * 3 + 1;
+    let rx = accesses_to_serve(&mut fw, ctrl::CLASS_RX, ctrl::RX_PROMISC, &[0]);
+    assert_eq!(rx, 2 + 2 + filter + 1);
+    let uni: Vec<[u8; 6]> = (0..12).map(|i| [0x02, 0, 0, 0, 1, i]).collect();
+    let multi: Vec<[u8; 6]> = (0..4).map(|i| [0x01, 0, 0x5E, 0, 2, i]).collect();
+    let table = mac_table(&uni, &multi);
+    let full = accesses_to_serve(&mut fw, ctrl::CLASS_MAC, ctrl::MAC_TABLE_SET, &table);
+    assert_eq!(full, 2 + 2 * 26 + filter + 1);
+    // MAC_ADDR_SET adds the config image (5 words, 2 writes each) and
+    // CONFIG_GENERATION.
+    let mac = accesses_to_serve(&mut fw, ctrl::CLASS_MAC, ctrl::MAC_ADDR_SET, &OTHER);
+    assert_eq!(mac, 2 + 2 * 2 + filter + 10 + 1 + 1);
+    // Too long: not read at all.
+    let long = accesses_to_serve(&mut fw, ctrl::CLASS_MAC, ctrl::MAC_TABLE_SET, &[0; 200]);
+    assert_eq!(long, 2 + 1);
+    eprintln!(
+        "mgmt accesses per command: RX_PROMISC {rx}, 16-entry MAC_TABLE_SET {full}, MAC_ADDR_SET {mac}, too long {long}"
+    );
+}
