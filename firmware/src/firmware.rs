@@ -190,7 +190,7 @@ impl<H: Hal> Firmware<H> {
             EventKind::NetCtrl => {
                 if !self.serve_net_ctrl() {
                     // Nothing held: a duplicate event, or a command already
-                    // answered after an overflow. Never acked twice.
+                    // answered after an overflow. Nothing is written.
                     self.counters.bad_events = self.counters.bad_events.wrapping_add(1);
                 }
             }
