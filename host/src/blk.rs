@@ -3,15 +3,16 @@
 //! completion, read/write/flush, and a data pattern every byte of which
 //! can be checked.
 
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use vfpga_abi::{blk, common_cfg::NO_VECTOR, features as f};
-use vmm_sys_util::eventfd::{EFD_NONBLOCK, EventFd};
+use vfpga_abi::{blk, features as f};
+use vmm_sys_util::eventfd::EventFd;
 
 use crate::dma::{DmaAllocator, DmaMemory};
-use crate::split_queue::{Buf, SplitQueue};
+use crate::interrupts::{new_eventfd, wait_any};
+use crate::queue::{self, Queue};
+use crate::split_queue::Buf;
 use crate::virtio_pci::{VirtioError, VirtioPci};
 use crate::{Device, DeviceError};
 
@@ -146,28 +147,28 @@ struct Slot {
 }
 
 #[derive(Debug)]
-struct Queue {
-    index: u16,
-    vq: SplitQueue,
-    doorbell: (u8, u64),
-    irq: EventFd,
+struct BlkQueue {
+    q: Queue,
     slots: Vec<Slot>,
     free_slots: Vec<usize>,
     head_slot: Vec<Option<usize>>,
+}
+
+impl BlkQueue {
+    /// Requests in flight on this queue.
+    fn in_flight(&self) -> usize {
+        self.slots.len() - self.free_slots.len()
+    }
 }
 
 /// A virtio-blk device, set up and running (DRIVER_OK).
 #[derive(Debug)]
 pub struct BlkDriver {
     pci: VirtioPci,
-    queues: Vec<Queue>,
+    queues: Vec<BlkQueue>,
     config_irq: EventFd,
     capacity: u64,
     opts: BlkOptions,
-}
-
-fn efd() -> Result<EventFd, BlkError> {
-    EventFd::new(EFD_NONBLOCK).map_err(|e| BlkError::Io("eventfd", e))
 }
 
 impl BlkDriver {
@@ -246,7 +247,7 @@ impl BlkDriver {
                     ),
                 });
             }
-            let vq = SplitQueue::new(&alloc, need as u16, event_idx)?;
+            let q = Queue::new(&pci, &alloc, q, need as u16, event_idx)?;
             let mut slots = Vec::new();
             for _ in 0..opts.depth {
                 slots.push(Slot {
@@ -254,33 +255,16 @@ impl BlkDriver {
                     req: None,
                 });
             }
-            queues.push(Queue {
-                index: q,
-                doorbell: pci.doorbell(q)?,
-                head_slot: vec![None; vq.size() as usize],
-                vq,
-                irq: efd()?,
+            queues.push(BlkQueue {
+                head_slot: vec![None; q.vq.size() as usize],
+                q,
                 free_slots: (0..opts.depth as usize).rev().collect(),
                 slots,
             });
         }
-        let config_irq = efd()?;
-        let mut fds: Vec<Option<&EventFd>> = vec![Some(&config_irq)];
-        fds.extend(queues.iter().map(|q| Some(&q.irq)));
-        dev.enable_msix(&fds)?;
-        pci.set_config_vector(0)?;
-        for q in &queues {
-            pci.setup_queue(
-                q.index,
-                q.vq.size(),
-                q.vq.desc_iova(),
-                q.vq.avail_iova(),
-                q.vq.used_iova(),
-                q.index + 1,
-            )?;
-        }
-        pci.driver_ok()?;
-        pci.check_needs_reset()?;
+        let config_irq = new_eventfd().map_err(|e| BlkError::Io("eventfd", e))?;
+        let qs: Vec<&Queue> = queues.iter().map(|q| &q.q).collect();
+        queue::start(&pci, &config_irq, &qs)?;
         tracing::info!(
             device = dev.describe(),
             capacity_sectors = capacity,
@@ -324,7 +308,6 @@ impl BlkDriver {
         let mut reqs = reqs.into_iter();
         let mut st = RunStats::default();
         let mut scratch = vec![0u8; self.opts.request_size as usize];
-        let mut inflight = 0usize;
         let mut done = false;
         loop {
             // Submit: fill every queue, then notify each once.
@@ -335,14 +318,14 @@ impl BlkDriver {
                         done = true;
                         break;
                     };
-                    let si = q.free_slots.pop().unwrap();
-                    let slot = &mut q.slots[si];
                     if r.len > self.opts.request_size || r.len % 512 != 0 {
                         return Err(BlkError::Verify(format!(
                             "request of {} bytes does not fit a {}-byte slot",
                             r.len, self.opts.request_size
                         )));
                     }
+                    let si = q.free_slots.pop().unwrap();
+                    let slot = &mut q.slots[si];
                     let ty = match r.kind {
                         ReqKind::Read => blk::req::IN,
                         ReqKind::Write => blk::req::OUT,
@@ -379,17 +362,21 @@ impl BlkDriver {
                     } else {
                         &[hdr, data, status]
                     };
-                    let head = q.vq.add(chain).expect("queue sized for depth chains of 3");
+                    let head =
+                        q.q.vq
+                            .add(chain)
+                            .expect("queue sized for depth chains of 3");
                     q.head_slot[head as usize] = Some(si);
                     slot.req = Some(r);
-                    inflight += 1;
                     added = true;
                 }
-                if added && q.vq.should_notify() {
-                    self.pci.notify(q.index, q.doorbell, q.vq.next_avail())?;
+                if added && q.q.kick(&self.pci)? {
                     st.notifies += 1;
                 }
             }
+            // Counted from the slots, not per call: requests an earlier
+            // failed run left in flight still hold theirs.
+            let inflight: usize = self.queues.iter().map(BlkQueue::in_flight).sum();
             if inflight == 0 && done {
                 return Ok(st);
             }
@@ -399,13 +386,16 @@ impl BlkDriver {
             self.pci.check_needs_reset()?;
             let mut reaped = 0;
             for q in &mut self.queues {
-                while let Some((head, _len)) = q.vq.pop_used() {
+                while let Some((head, _len)) = q.q.vq.pop_used() {
                     let si = q.head_slot[head as usize].take().ok_or_else(|| {
                         BlkError::Verify(format!(
                             "queue {}: used head {head} was not in flight",
-                            q.index
+                            q.q.index()
                         ))
                     })?;
+                    // The slot is free again whatever the outcome: a failed
+                    // request must not keep it (the next run would starve).
+                    q.free_slots.push(si);
                     let slot = &mut q.slots[si];
                     let r = slot.req.take().expect("in-flight slot has a request");
                     let mut status = [0u8];
@@ -413,7 +403,7 @@ impl BlkDriver {
                     if status[0] != blk::status::OK {
                         return Err(BlkError::Request {
                             kind: r.kind.name(),
-                            queue: q.index,
+                            queue: q.q.index(),
                             sector: r.sector,
                             len: r.len,
                             status: status[0],
@@ -424,8 +414,6 @@ impl BlkDriver {
                         slot.mem.read(DATA_OFF, d);
                         check(&r, d).map_err(BlkError::Verify)?;
                     }
-                    q.free_slots.push(si);
-                    inflight -= 1;
                     reaped += 1;
                     st.requests += 1;
                     st.bytes += r.len as u64;
@@ -445,29 +433,17 @@ impl BlkDriver {
     /// then checks DEVICE_NEEDS_RESET and re-reads the capacity with the
     /// generation check. Returns the new capacity, or `None` on timeout.
     pub fn wait_config_change(&mut self, timeout: Duration) -> Result<Option<u64>, BlkError> {
-        let mut p = libc::pollfd {
-            fd: self.config_irq.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let deadline = std::time::Instant::now() + timeout;
+        let deadline = Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            // SAFETY: one valid pollfd.
-            let n = unsafe { libc::poll(&mut p, 1, left.as_millis().min(i32::MAX as u128) as i32) };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(BlkError::Io("poll", e));
+            let left = deadline.saturating_duration_since(Instant::now());
+            let fired = wait_any(&[&self.config_irq], left).map_err(|e| BlkError::Io("poll", e))?;
+            if fired[0] > 0 {
+                break;
             }
-            if n == 0 {
+            if left.is_zero() {
                 return Ok(None);
             }
-            break;
         }
-        let _ = self.config_irq.read();
         self.pci.check_needs_reset()?;
         self.capacity = self.pci.config_u64(blk::config::CAPACITY)?;
         Ok(Some(self.capacity))
@@ -475,61 +451,21 @@ impl BlkDriver {
 
     /// Waits for any of our eventfds; returns how many fired (0 on timeout).
     fn wait(&self, timeout: Duration) -> Result<usize, BlkError> {
-        let mut pfds: Vec<libc::pollfd> = std::iter::once(&self.config_irq)
-            .chain(self.queues.iter().map(|q| &q.irq))
-            .map(|e| libc::pollfd {
-                fd: e.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
+        let fds: Vec<&EventFd> = std::iter::once(&self.config_irq)
+            .chain(self.queues.iter().map(|q| q.q.irq()))
             .collect();
-        loop {
-            // SAFETY: pfds is a valid array of pollfd of the given length.
-            let n = unsafe {
-                libc::poll(
-                    pfds.as_mut_ptr(),
-                    pfds.len() as libc::nfds_t,
-                    timeout.as_millis().min(i32::MAX as u128) as i32,
-                )
-            };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(BlkError::Io("poll", e));
-            }
-            break;
+        let counts = wait_any(&fds, timeout).map_err(|e| BlkError::Io("poll", e))?;
+        if counts[0] > 0 {
+            tracing::info!("configuration change interrupt");
         }
-        let mut fired = 0;
-        for (i, p) in pfds.iter().enumerate() {
-            if p.revents & libc::POLLIN != 0 {
-                let e = if i == 0 {
-                    &self.config_irq
-                } else {
-                    &self.queues[i - 1].irq
-                };
-                // Drain: the count tells how many MSI-X messages arrived.
-                if let Ok(c) = e.read() {
-                    fired += c as usize;
-                }
-                if i == 0 {
-                    tracing::info!("configuration change interrupt");
-                }
-            }
-        }
-        Ok(fired)
+        // The counts tell how many MSI-X messages arrived.
+        Ok(counts.iter().sum::<u64>() as usize)
     }
 }
 
 impl Drop for BlkDriver {
     fn drop(&mut self) {
-        // Stop the device before its rings and buffers are unmapped.
-        if let Err(e) = self.pci.reset(Duration::from_secs(5)) {
-            tracing::error!(%e, "reset on drop failed");
-        }
-        let _ = self.pci.set_config_vector(NO_VECTOR);
-        let _ = self.pci.device().disable_msix();
+        queue::stop(&mut self.pci);
     }
 }
 

@@ -10,7 +10,10 @@
 //! - [`dma`]: DMA-able memory and IOVA allocation.
 //! - [`virtio_pci`]: the modern virtio-pci transport (driver side).
 //! - [`split_queue`]: split virtqueues, driver side.
+//! - [`queue`]: a virtqueue with its doorbell and interrupt; shared bring-up.
+//! - [`interrupts`]: waiting for MSI-X eventfds.
 //! - [`blk`]: a virtio-blk driver for self-tests and benchmarks.
+//! - [`net`]: a virtio-net driver for self-tests and benchmarks.
 //! - [`virtio_drivers_glue`]: the `virtio-drivers` crate on the same trait.
 
 #![deny(missing_docs)]
@@ -19,6 +22,9 @@ pub mod blk;
 pub mod device;
 pub mod dma;
 pub mod error;
+pub mod interrupts;
+pub mod net;
+pub mod queue;
 pub mod split_queue;
 pub mod vfio;
 pub mod virtio_drivers_glue;
