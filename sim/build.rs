@@ -1,14 +1,19 @@
-//! Compiles the committed Verilog of the engine's top level into a
-//! Verilator C++ model, with a generated `extern "C"` shim, when Verilator
-//! is installed. Without it (or without Verilog) the crate still builds and
-//! `backend::verilator_available()` says no, with the reason.
+//! Compiles the committed Verilog of the engine's top levels (blk:
+//! `vfpga_blk.v`, net: `vfpga_net.v`) into Verilator C++ models, each with
+//! a generated `extern "C"` shim, when Verilator is installed. Without it
+//! (or without Verilog) the crate still builds and
+//! `backend::verilator_status_for()` says why.
 //!
-//! Environment: `VFPGA_VERILATOR=0` skips the model; `VFPGA_VERILOG_DIR`
+//! Environment: `VFPGA_VERILATOR=0` skips the models; `VFPGA_VERILOG_DIR`
 //! replaces hdl/verilog/ as the folder searched; `VFPGA_VERILOG_TOP` names
-//! the Verilog file in it to use (default `vfpga_blk.v`, else the only
+//! the Verilog file used for blk (default `vfpga_blk.v`, else the only
 //! file, else one named `*top*`); `VFPGA_VERILATOR_NATIVE=1` builds the
-//! model with `-march=native`. Under `CI=true` a model
-//! that fails to build is an error instead of a warning.
+//! models with `-march=native`. Under `CI=true` a model that fails to build
+//! is an error instead of a warning.
+//!
+//! A model whose Verilog and build settings did not change since the last
+//! build is not rebuilt (regenerating one personality's Verilog does not
+//! recompile the other's model).
 
 use std::env;
 use std::fs;
@@ -19,12 +24,38 @@ use std::process::Command;
 #[path = "src/backend/verilog_ports.rs"]
 mod verilog_ports;
 
-const CLASS: &str = "Vtop";
-/// The Verilog file used when `VFPGA_VERILOG_TOP` does not name one.
+/// The Verilog file used for blk when `VFPGA_VERILOG_TOP` does not name one.
 const DEFAULT_TOP: &str = "vfpga_blk.v";
+/// The net personality's Verilog file.
+const NET_TOP: &str = "vfpga_net.v";
+
+/// One model to build: personality name (cfg, symbol and file suffix).
+struct Model {
+    name: &'static str,
+    class: &'static str,
+    cfg: &'static str,
+    status_env: &'static str,
+}
+
+const MODELS: [Model; 2] = [
+    Model {
+        name: "blk",
+        class: "Vblk",
+        cfg: "vfpga_verilator",
+        status_env: "VFPGA_VERILATOR_STATUS",
+    },
+    Model {
+        name: "net",
+        class: "Vnet",
+        cfg: "vfpga_verilator_net",
+        status_env: "VFPGA_VERILATOR_NET_STATUS",
+    },
+];
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(vfpga_verilator)");
+    for m in &MODELS {
+        println!("cargo::rustc-check-cfg=cfg({})", m.cfg);
+    }
     println!("cargo::rerun-if-env-changed=VFPGA_VERILATOR");
     println!("cargo::rerun-if-env-changed=VFPGA_VERILOG_TOP");
     println!("cargo::rerun-if-env-changed=VFPGA_VERILOG_DIR");
@@ -39,26 +70,57 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets it"));
     let ci = env::var("CI").is_ok_and(|v| v == "true");
 
-    let status = match build_model(&verilog_dir, &out) {
-        Ok(file) => {
-            println!("cargo::rustc-cfg=vfpga_verilator");
-            format!("built from {}", verilog_dir.join(file).display())
-        }
-        Err(Skip::Missing(why)) => why,
-        Err(Skip::Failed(why)) => {
-            if ci {
-                panic!("Verilator model failed to build: {why}");
+    let root = verilator_root();
+    let mut libs = Vec::new();
+    for m in &MODELS {
+        let built = root.clone().and_then(|root| {
+            let top = if m.name == "blk" {
+                pick_top(&verilog_dir)?
+            } else {
+                pick_named(&verilog_dir, NET_TOP)?
+            };
+            build_model(m, &root, &top, &out).map(|lib| (lib, top))
+        });
+        let status = match built {
+            Ok((lib, top)) => {
+                println!("cargo::rustc-cfg={}", m.cfg);
+                libs.push(lib);
+                format!("built from {}", top.display())
             }
-            println!("cargo::warning=Verilator backend unavailable: {why}");
-            format!("failed to build: {why}")
+            Err(Skip::Missing(why)) => why,
+            Err(Skip::Failed(why)) => {
+                if ci {
+                    panic!("Verilator {} model failed to build: {why}", m.name);
+                }
+                println!(
+                    "cargo::warning=Verilator {} backend unavailable: {why}",
+                    m.name
+                );
+                format!("failed to build: {why}")
+            }
+        };
+        println!(
+            "cargo::rustc-env={}={}",
+            m.status_env,
+            status.replace('\n', " ")
+        );
+    }
+    if let (false, Ok(root)) = (libs.is_empty(), &root) {
+        match build_runtime(root, &out) {
+            Ok(rt) => {
+                // Models first, then the runtime they call, then libstdc++.
+                println!("cargo::rustc-link-search=native={}", out.display());
+                for l in libs.iter().chain([&rt]) {
+                    println!("cargo::rustc-link-lib=static={l}");
+                }
+                println!("cargo::rustc-link-lib=stdc++");
+            }
+            Err(why) => panic!("compiling the Verilator runtime: {why}"),
         }
-    };
-    println!(
-        "cargo::rustc-env=VFPGA_VERILATOR_STATUS={}",
-        status.replace('\n', " ")
-    );
+    }
 }
 
+#[derive(Clone)]
 enum Skip {
     /// Nothing to build with (no tool, no Verilog, disabled).
     Missing(String),
@@ -66,7 +128,20 @@ enum Skip {
     Failed(String),
 }
 
-fn pick_top(dir: &Path) -> Result<PathBuf, Skip> {
+fn verilator_root() -> Result<PathBuf, Skip> {
+    if env::var("VFPGA_VERILATOR").is_ok_and(|v| v == "0") {
+        return Err(Skip::Missing("disabled by VFPGA_VERILATOR=0".into()));
+    }
+    Command::new("verilator")
+        .args(["--getenv", "VERILATOR_ROOT"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .ok_or_else(|| Skip::Missing("verilator is not installed (not on PATH)".into()))
+}
+
+fn verilog_files(dir: &Path) -> Result<Vec<PathBuf>, Skip> {
     let files: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|_| Skip::Missing("no hdl/verilog directory yet".into()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -75,6 +150,18 @@ fn pick_top(dir: &Path) -> Result<PathBuf, Skip> {
     for f in &files {
         println!("cargo::rerun-if-changed={}", f.display());
     }
+    Ok(files)
+}
+
+fn pick_named(dir: &Path, name: &str) -> Result<PathBuf, Skip> {
+    verilog_files(dir)?
+        .into_iter()
+        .find(|f| f.file_name().is_some_and(|n| n.to_string_lossy() == name))
+        .ok_or_else(|| Skip::Missing(format!("no {name} in hdl/verilog yet")))
+}
+
+fn pick_top(dir: &Path) -> Result<PathBuf, Skip> {
+    let files = verilog_files(dir)?;
     if let Ok(name) = env::var("VFPGA_VERILOG_TOP") {
         return files
             .into_iter()
@@ -109,21 +196,70 @@ fn pick_top(dir: &Path) -> Result<PathBuf, Skip> {
     }
 }
 
-fn build_model(verilog_dir: &Path, out: &Path) -> Result<String, Skip> {
-    if env::var("VFPGA_VERILATOR").is_ok_and(|v| v == "0") {
-        return Err(Skip::Missing("disabled by VFPGA_VERILATOR=0".into()));
-    }
-    let top = pick_top(verilog_dir)?;
-    let root = Command::new("verilator")
-        .args(["--getenv", "VERILATOR_ROOT"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .ok_or_else(|| Skip::Missing("verilator is not installed (not on PATH)".into()))?;
+/// Compiler flags of the models (part of the cache key).
+fn native() -> bool {
+    env::var("VFPGA_VERILATOR_NATIVE").is_ok_and(|v| v == "1")
+}
 
+fn cxx(root: &Path) -> cc::Build {
+    let include = root.join("include");
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .std("c++17")
+        .opt_level(3)
+        .debug(false)
+        .warnings(false)
+        .cargo_metadata(false)
+        .flag_if_supported("-fno-semantic-interposition")
+        // Portable by default: the `vfpga` binary runs in QEMU guests (TCG's
+        // CPU lacks this host's vector extensions: SIGILL) and on other
+        // machines. VFPGA_VERILATOR_NATIVE=1 tunes it for this CPU (~1.5x).
+        .flag_if_supported(if native() { "-march=native" } else { "-O3" })
+        .flag_if_supported("-Wno-unused-parameter")
+        .include(&include)
+        .include(include.join("vltstd"))
+        .define("VM_TRACE", "0");
+    build
+}
+
+/// A key of everything a model's build depends on.
+fn cache_key(parts: &[&[u8]]) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: stable between runs of one toolchain.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
+}
+
+fn lib_file(out: &Path, lib: &str) -> PathBuf {
+    out.join(format!("lib{lib}.a"))
+}
+
+/// The Verilator runtime (verilated.cpp), shared by the models.
+fn build_runtime(root: &Path, out: &Path) -> Result<String, String> {
+    let lib = "vfpga_verilated_rt".to_string();
+    let key = cache_key(&[root.to_string_lossy().as_bytes(), &[u8::from(native())]]);
+    let stamp = out.join("verilated_rt.key");
+    if fs::read_to_string(&stamp).is_ok_and(|k| k == key) && lib_file(out, &lib).exists() {
+        return Ok(lib);
+    }
+    let include = root.join("include");
+    cxx(root)
+        .file(include.join("verilated.cpp"))
+        .file(include.join("verilated_threads.cpp"))
+        .try_compile(&lib)
+        .map_err(|e| e.to_string())?;
+    fs::write(&stamp, key).map_err(|e| e.to_string())?;
+    Ok(lib)
+}
+
+/// Builds model `m` from `top`; returns the static library's name.
+fn build_model(m: &Model, root: &Path, top: &Path, out: &Path) -> Result<String, Skip> {
     let source =
-        fs::read_to_string(&top).map_err(|e| Skip::Failed(format!("{}: {e}", top.display())))?;
+        fs::read_to_string(top).map_err(|e| Skip::Failed(format!("{}: {e}", top.display())))?;
     let stem = top
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -131,9 +267,28 @@ fn build_model(verilog_dir: &Path, out: &Path) -> Result<String, Skip> {
     let module = verilog_ports::top_module(&source, &stem)
         .ok_or_else(|| Skip::Failed(format!("no module in {}", top.display())))?;
     let ports = verilog_ports::parse_ports(&source, &module).map_err(Skip::Failed)?;
-    let shim = verilog_ports::shim_cpp(&ports, CLASS).map_err(Skip::Failed)?;
+    let prefix = format!("vfpga_{}_model", m.name);
+    let shim = verilog_ports::shim_cpp_named(&ports, m.class, &prefix).map_err(Skip::Failed)?;
+    fs::write(
+        out.join(format!("verilator_ports_{}.rs", m.name)),
+        verilog_ports::layout_rs(&ports),
+    )
+    .map_err(|e| Skip::Failed(e.to_string()))?;
 
-    let mdir = out.join("verilator");
+    let lib = format!("vfpga_verilated_{}", m.name);
+    let key = cache_key(&[
+        source.as_bytes(),
+        shim.as_bytes(),
+        root.to_string_lossy().as_bytes(),
+        &[u8::from(native())],
+    ]);
+    let stamp = out.join(format!("verilator_{}.key", m.name));
+    if fs::read_to_string(&stamp).is_ok_and(|k| k == key) && lib_file(out, &lib).exists() {
+        return Ok(lib);
+    }
+    let _ = fs::remove_file(&stamp);
+
+    let mdir = out.join(format!("verilator_{}", m.name));
     let _ = fs::remove_dir_all(&mdir);
     fs::create_dir_all(&mdir).map_err(|e| Skip::Failed(e.to_string()))?;
     let run = Command::new("verilator")
@@ -142,13 +297,13 @@ fn build_model(verilog_dir: &Path, out: &Path) -> Result<String, Skip> {
             "-Wno-fatal",
             "-Wno-WIDTH",
             "--prefix",
-            CLASS,
+            m.class,
             "--top-module",
             &module,
         ])
         .arg("--Mdir")
         .arg(&mdir)
-        .arg(&top)
+        .arg(top)
         .output()
         .map_err(|e| Skip::Failed(format!("running verilator: {e}")))?;
     if !run.status.success() {
@@ -160,11 +315,6 @@ fn build_model(verilog_dir: &Path, out: &Path) -> Result<String, Skip> {
     }
     let shim_path = mdir.join("vfpga_shim.cpp");
     fs::write(&shim_path, shim).map_err(|e| Skip::Failed(e.to_string()))?;
-    fs::write(
-        out.join("verilator_ports.rs"),
-        verilog_ports::layout_rs(&ports),
-    )
-    .map_err(|e| Skip::Failed(e.to_string()))?;
 
     let mut model_files: Vec<PathBuf> = fs::read_dir(&mdir)
         .map_err(|e| Skip::Failed(e.to_string()))?
@@ -172,38 +322,16 @@ fn build_model(verilog_dir: &Path, out: &Path) -> Result<String, Skip> {
         .filter(|p| {
             p.extension().is_some_and(|e| e == "cpp")
                 && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(CLASS))
+                    .is_some_and(|n| n.to_string_lossy().starts_with(m.class))
         })
         .collect();
     model_files.sort();
-    let native = env::var("VFPGA_VERILATOR_NATIVE").is_ok_and(|v| v == "1");
-    let include = root.join("include");
-    let mut build = cc::Build::new();
-    build
-        .cpp(true)
-        .std("c++17")
-        .opt_level(3)
-        .debug(false)
-        .warnings(false)
-        .flag_if_supported("-fno-semantic-interposition")
-        // Portable by default: the `vfpga` binary runs in QEMU guests (TCG's
-        // CPU lacks this host's vector extensions: SIGILL) and on other
-        // machines. VFPGA_VERILATOR_NATIVE=1 tunes it for this CPU (~1.5x).
-        .flag_if_supported(if native { "-march=native" } else { "-O3" })
-        .flag_if_supported("-Wno-unused-parameter")
+    cxx(root)
         .include(&mdir)
-        .include(&include)
-        .include(include.join("vltstd"))
-        .define("VM_TRACE", "0")
         .files(&model_files)
         .file(&shim_path)
-        .file(include.join("verilated.cpp"))
-        .file(include.join("verilated_threads.cpp"));
-    build
-        .try_compile("vfpga_verilated")
+        .try_compile(&lib)
         .map_err(|e| Skip::Failed(format!("compiling the model: {e}")))?;
-    Ok(top
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default())
+    fs::write(&stamp, key).map_err(|e| Skip::Failed(e.to_string()))?;
+    Ok(lib)
 }

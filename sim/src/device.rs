@@ -7,7 +7,12 @@
 //! order), reads wait for their response while the clock keeps running
 //! (the hardware holds device_status reads until the firmware answers).
 //! When the board is idle the clock thread sleeps in `poll(2)` on a wake-up
-//! eventfd and on the attached doorbell eventfds.
+//! eventfd, on the attached doorbell eventfds and, for net, on the network
+//! port (a frame arriving wakes it).
+//!
+//! A blk board: [`SimDevice::new`] with a [`SimConfig`]. A net board:
+//! [`SimDevice::with_function`] with [`Function::Net`] (a port opened from
+//! a [`crate::net::PortSpec`], or one end of [`crate::net::link::link`]).
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -28,8 +33,9 @@ use crate::bus::HostBus;
 use crate::error::SimError;
 use crate::idle::Waker;
 use crate::iommu::{Iommu, MapError};
-use crate::machine::{Machine, MachineConfig};
+use crate::machine::{Function, Machine, MachineConfig};
 use crate::mmio::{MmioOp, split};
+use crate::net::{NetCounters, NetStats};
 use crate::pci::ConfigSpace;
 use crate::storage::Image;
 
@@ -37,7 +43,8 @@ use crate::storage::Image;
 /// matters to the model, which routes by vector.
 const MSI_ADDRESS: u64 = 0xFEE0_0000;
 
-/// How to build a simulated board.
+/// How to build a simulated blk board (see [`SimDevice::with_function`]
+/// for any personality).
 #[derive(Debug)]
 pub struct SimConfig {
     /// Engine backend; `None` picks Verilator when built, else rust-hdl.
@@ -70,6 +77,8 @@ struct Shared {
     alive: AtomicBool,
     /// The machine's cycle count, published by the clock thread.
     cycles: AtomicU64,
+    /// The network counters of a net board.
+    net: Option<Arc<NetCounters>>,
 }
 
 impl Shared {
@@ -120,14 +129,27 @@ fn map_err(e: MapError) -> DeviceError {
 }
 
 impl SimDevice {
-    /// Builds the board, resets it, starts its firmware and its clock thread.
+    /// Builds a blk board, resets it, starts its firmware and its clock thread.
     pub fn new(cfg: SimConfig) -> std::result::Result<SimDevice, SimError> {
-        let backend = backend::create(cfg.backend)?;
+        SimDevice::with_function(cfg.backend, cfg.machine, Function::Blk(cfg.image))
+    }
+
+    /// Builds a board with `function` (its personality follows from it:
+    /// `machine.personality` is overridden), resets it, starts its firmware
+    /// and its clock thread. `backend: None` picks Verilator when its model
+    /// of that personality was built, else rust-hdl.
+    pub fn with_function(
+        backend: Option<BackendKind>,
+        mut machine: MachineConfig,
+        function: Function,
+    ) -> std::result::Result<SimDevice, SimError> {
+        let personality = function.personality();
+        machine.personality = personality;
+        let backend = backend::create_for(backend, personality)?;
         let kind = backend.kind();
-        let personality = cfg.machine.personality;
         tracing::info!(
             backend = kind.name(),
-            verilator = backend::verilator_status(),
+            verilator = backend::verilator_status_for(personality),
             "simulated {} device starting",
             personality.name()
         );
@@ -135,7 +157,12 @@ impl SimDevice {
         // As after vfio-pci opened the function: memory decoding on, bus
         // mastering left to the driver.
         bus.with_config(|c| c.set_memory(true));
-        let machine = Machine::new(backend, cfg.machine, cfg.image, Arc::clone(&bus))?;
+        let machine = Machine::new(backend, machine, function, Arc::clone(&bus))?;
+        let net = machine
+            .core()
+            .net
+            .as_ref()
+            .map(|m| Arc::clone(m.counters()));
         let shared = Arc::new(Shared {
             bus,
             waker: Waker::new()?,
@@ -146,6 +173,7 @@ impl SimDevice {
             stop: AtomicBool::new(false),
             alive: AtomicBool::new(true),
             cycles: AtomicU64::new(0),
+            net,
         });
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -160,6 +188,13 @@ impl SimDevice {
             describe: format!("sim {} ({})", personality.name(), kind.name()),
             thread: Mutex::new(Some(thread)),
         })
+    }
+
+    /// What the network port and the MAC saw (net boards; `None` for blk).
+    /// The hardware's own counters (RX_DROP_NOBUF, ...) are on the
+    /// management port, read by firmware.
+    pub fn net_stats(&self) -> Option<NetStats> {
+        self.shared.net.as_ref().map(|c| c.snapshot())
     }
 
     /// The host-side state (IOMMU fault count, configuration space).
@@ -332,9 +367,18 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
                 cycle = machine.now(),
                 "board idle: sleeping until the host acts"
             );
-            let fds: Vec<_> = doorbells.iter().map(|d| d.0).collect();
+            let fds: Vec<_> = doorbells
+                .iter()
+                .map(|d| d.0)
+                .chain(machine.core().net_wake_fd())
+                .collect();
             match s.waker.wait(&fds, None) {
-                Ok(_) => forward_doorbells(&mut machine, &doorbells),
+                Ok(_) => {
+                    forward_doorbells(&mut machine, &doorbells);
+                    // A frame that woke us goes into the MAC FIFO now, so
+                    // the board is busy and does not sleep again on it.
+                    machine.core_mut().poll_net();
+                }
                 Err(e) => {
                     tracing::error!(%e, "clock thread wait failed");
                     break;

@@ -32,6 +32,17 @@ pub enum SimError {
     /// Writing a waveform failed.
     #[error("VCD trace: {0}")]
     Trace(#[source] io::Error),
+    /// The backend simulates another personality than the function needs.
+    #[error("the backend simulates a {backend} top level, the function is {function}")]
+    Personality {
+        /// The backend's personality.
+        backend: &'static str,
+        /// The function's personality.
+        function: &'static str,
+    },
+    /// A network port could not be opened.
+    #[error("network port: {0}")]
+    Port(#[from] crate::net::PortError),
     /// An eventfd or poll call failed.
     #[error("{op}: {source}")]
     Io {

@@ -9,7 +9,9 @@
 //!   latency, bandwidth and out-of-order completions, [`mmio`] accesses to
 //!   BAR0, [`msix`] messages delivered to eventfds, and the PCI
 //!   configuration space ([`pci`]);
-//! - the block-storage port ([`storage`]: a RAM or file image).
+//! - the block-storage port ([`storage`]: a RAM or file image) for blk, or
+//!   the MAC streams ([`net`]: a MAC FIFO and a network port: loopback, a
+//!   link between two devices, UDP, TAP) for net.
 //!
 //! Time is counted in engine cycles ([`clock`]); an idle device sleeps
 //! ([`idle`]). A waveform of the ports can be written ([`vcd`]). [`bench`]
@@ -29,6 +31,7 @@ pub mod iommu;
 pub mod machine;
 pub mod mmio;
 pub mod msix;
+pub mod net;
 pub mod pci;
 pub mod ports;
 pub mod rng;
@@ -38,3 +41,4 @@ pub mod vcd;
 pub use backend::{Backend, BackendKind};
 pub use device::{SimConfig, SimDevice};
 pub use error::SimError;
+pub use machine::Function;

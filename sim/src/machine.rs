@@ -6,6 +6,10 @@
 //! transaction on the engine's mgmt port, so the clock advances (and every
 //! model with it) while the firmware reads and writes registers, as on a
 //! board whose soft CPU shares the clock.
+//!
+//! The board has one [`Function`]: blk with its storage image on the
+//! storage port, or net with a network port behind the MAC model on the
+//! MAC streams.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -23,6 +27,8 @@ use crate::dma::{DmaConfig, DmaFired, DmaModel};
 use crate::error::SimError;
 use crate::mmio::MmioModel;
 use crate::msix::MsixModel;
+use crate::net::mac::MacFired;
+use crate::net::{MacConfig, MacModel, NetCounters, NetPort};
 use crate::ports::{TopInputs, TopOutputs};
 use crate::storage::{Image, StorageConfig, StorageFired, StorageModel};
 use crate::vcd::VcdWriter;
@@ -37,8 +43,10 @@ pub struct MachineConfig {
     pub clock: ClockRate,
     /// Host bus timing.
     pub dma: DmaConfig,
-    /// Storage timing.
+    /// Storage timing (blk).
     pub storage: StorageConfig,
+    /// The MAC between the network port and the hardware (net).
+    pub net: MacConfig,
     /// Device configuration the firmware presents (capacity is set from
     /// the storage image).
     pub board: BoardConfig,
@@ -62,12 +70,43 @@ impl Default for MachineConfig {
             clock: ClockRate::default(),
             dma: DmaConfig::default(),
             storage: StorageConfig::default(),
+            net: MacConfig::default(),
             board: BoardConfig::DEFAULT,
             fw_poll_interval: 64,
             log: false,
             vcd: None,
             reset_cycles: 8,
             mgmt_timeout: 1 << 20,
+        }
+    }
+}
+
+/// What a board's function is wired to; it decides the personality.
+#[derive(Debug)]
+pub enum Function {
+    /// A block device on this storage image.
+    Blk(Image),
+    /// A network device on this port.
+    Net(Box<dyn NetPort>),
+}
+
+impl From<Image> for Function {
+    fn from(image: Image) -> Self {
+        Function::Blk(image)
+    }
+}
+
+impl Function {
+    /// A network device on `port`.
+    pub fn net(port: impl NetPort + 'static) -> Function {
+        Function::Net(Box::new(port))
+    }
+
+    /// The personality this function needs.
+    pub fn personality(&self) -> Personality {
+        match self {
+            Function::Blk(_) => Personality::Blk,
+            Function::Net(_) => Personality::Net,
         }
     }
 }
@@ -79,8 +118,10 @@ pub struct Core {
     now: Cycle,
     /// The host's DMA target.
     pub dma: DmaModel,
-    /// The block storage.
+    /// The block storage (blk; an empty image on a net board).
     pub storage: StorageModel,
+    /// The MAC and its network port (net).
+    pub net: Option<MacModel>,
     /// MSI-X delivery.
     pub msix: MsixModel,
     /// The host's MMIO master.
@@ -126,6 +167,21 @@ impl Core {
             && self.storage.is_quiet()
             && self.mmio.is_quiet()
             && self.mgmt_req.is_none()
+            && self.net.as_ref().is_none_or(MacModel::is_quiet)
+    }
+
+    /// Reads every frame waiting at the network port into the MAC FIFO
+    /// (the clock thread calls it when the port woke it).
+    pub fn poll_net(&mut self) {
+        let now = self.now;
+        if let Some(n) = &mut self.net {
+            n.poll_port(now);
+        }
+    }
+
+    /// The network port's wake-up descriptor, if it has one.
+    pub fn net_wake_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.net.as_ref().and_then(MacModel::wake_fd)
     }
 
     /// One clock cycle.
@@ -134,6 +190,7 @@ impl Core {
         let dd = self.dma.drive(now);
         let sd = self.storage.drive();
         let md = self.mmio.drive();
+        let nd = self.net.as_ref().map(MacModel::drive).unwrap_or_default();
         let pci = self.bus.pci_inputs();
         let inp = TopInputs {
             mmio_req: md.req,
@@ -152,6 +209,8 @@ impl Core {
             msix_enable: pci.msix_enable,
             msix_function_mask: pci.msix_function_mask,
             bus_master: pci.bus_master,
+            mac_tx_ready: nd.tx_ready,
+            mac_rx: nd.rx,
         };
         let out = self.backend.settle(&inp);
         if let Some(v) = &mut self.vcd
@@ -191,6 +250,15 @@ impl Core {
             self.dma.clock(now, dma, &iommu, inp.bus_master);
         }
         self.storage.clock(now, storage);
+        if let Some(n) = &mut self.net {
+            n.clock(
+                now,
+                MacFired {
+                    rx: inp.mac_rx.is_some() && out.mac_rx_ready,
+                    tx: out.mac_tx.filter(|_| inp.mac_tx_ready),
+                },
+            );
+        }
         self.msix.clock(now, out.msix.filter(|_| inp.msix_ready));
         self.mmio.clock(
             now,
@@ -279,12 +347,47 @@ pub struct Machine {
 
 impl Machine {
     /// Resets the hardware, starts the firmware on it and returns the board.
+    /// `function` (an [`Image`] for blk, or [`Function::Net`]) must match
+    /// the backend's personality; it sets `cfg.personality`.
     pub fn new(
-        mut backend: Box<dyn Backend>,
+        backend: Box<dyn Backend>,
         cfg: MachineConfig,
-        image: Image,
+        function: impl Into<Function>,
         bus: Arc<HostBus>,
     ) -> Result<Self, SimError> {
+        Machine::build(backend, cfg, function.into(), bus, Arc::default())
+    }
+
+    fn build(
+        mut backend: Box<dyn Backend>,
+        mut cfg: MachineConfig,
+        function: Function,
+        bus: Arc<HostBus>,
+        counters: Arc<NetCounters>,
+    ) -> Result<Self, SimError> {
+        let personality = function.personality();
+        if backend.personality() != personality {
+            return Err(SimError::Personality {
+                backend: backend.personality().name(),
+                function: personality.name(),
+            });
+        }
+        cfg.personality = personality;
+        let (image, net) = match function {
+            Function::Blk(image) => (image, None),
+            Function::Net(port) => {
+                tracing::info!(port = %port.describe(), "network port");
+                (
+                    Image::ram(0)?,
+                    Some(MacModel::with_counters(
+                        cfg.net.clone(),
+                        port,
+                        cfg.log,
+                        counters,
+                    )),
+                )
+            }
+        };
         backend.reset(cfg.reset_cycles);
         let vcd = match &cfg.vcd {
             Some(p) => {
@@ -295,7 +398,9 @@ impl Machine {
         };
         let keep = cfg.clone();
         let mut board = cfg.board;
-        board.blk.capacity = image.sectors();
+        if personality == Personality::Blk {
+            board.blk.capacity = image.sectors();
+        }
         let core = Box::new(Core {
             backend,
             now: 0,
@@ -304,6 +409,7 @@ impl Machine {
                 ..cfg.dma.clone()
             }),
             storage: StorageModel::new(cfg.storage.clone(), image),
+            net,
             msix: MsixModel::new(bus.msix_routes.clone(), cfg.log),
             mmio: MmioModel::new(cfg.log),
             bus,
@@ -330,16 +436,26 @@ impl Machine {
     }
 
     /// Function-level reset: the hardware is reset and the firmware
-    /// restarted on it; the storage image and the host state are kept.
+    /// restarted on it; the storage image or the network port (and its
+    /// counters) and the host state are kept; frames in the MAC FIFO are
+    /// lost.
     pub fn reset(mut self) -> Result<Machine, SimError> {
         let core = self.core.take().expect("the core is back after every poll");
         let Core {
             backend,
             storage,
             bus,
+            net,
             ..
         } = *core;
-        Machine::new(backend, self.cfg, storage.into_image(), bus)
+        let (function, counters) = match net {
+            Some(mac) => {
+                let counters = Arc::clone(mac.counters());
+                (Function::Net(mac.into_port()), counters)
+            }
+            None => (Function::Blk(storage.into_image()), Arc::default()),
+        };
+        Machine::build(backend, self.cfg, function, bus, counters)
     }
 
     /// The clocked part.
@@ -403,6 +519,8 @@ impl Machine {
             Some("storage command in flight")
         } else if !c.mmio.is_quiet() {
             Some("MMIO transaction pending")
+        } else if !c.net.as_ref().is_none_or(MacModel::is_quiet) {
+            Some("network frames at the MAC")
         } else if !c.hw_idle {
             Some("hardware not idle (top-level idle output)")
         } else if self.last_poll <= c.last_busy {

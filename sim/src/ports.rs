@@ -6,9 +6,10 @@
 //! name and width in a fixed order: the VCD writer, the Verilator port map
 //! and the cross-backend comparison all use that one list.
 
+use vfpga_abi::Personality;
 use vfpga_abi::ports::{
     BlkCommand, BlkCompletion, BlkData, DmaReadCompletion, DmaReadRequest, DmaWrite,
-    DmaWriteResponse, MgmtRequest, MgmtResponse, MmioRequest, MmioResponse, MsixMessage,
+    DmaWriteResponse, MgmtRequest, MgmtResponse, MmioRequest, MmioResponse, MsixMessage, NetBeat,
 };
 
 /// What the host side drives into the engine in one cycle.
@@ -46,6 +47,10 @@ pub struct TopInputs {
     pub msix_function_mask: bool,
     /// PCI config: bus master enable.
     pub bus_master: bool,
+    /// Ready for a MAC TX beat (net only).
+    pub mac_tx_ready: bool,
+    /// MAC RX beat (net only; `pair` is not on the ports).
+    pub mac_rx: Option<NetBeat>,
 }
 
 /// What the engine drives out in one cycle (after its logic settled on the
@@ -81,10 +86,14 @@ pub struct TopOutputs {
     /// The hardware holds no work (the top level's `idle` output): with
     /// every input channel quiet in this cycle it stays so until one acts.
     pub idle: bool,
+    /// MAC TX beat (net only; `pair` reads 0).
+    pub mac_tx: Option<NetBeat>,
+    /// Ready for a MAC RX beat (net only).
+    pub mac_rx_ready: bool,
 }
 
 /// Number of signals [`TopOutputs::visit`] lists.
-pub const OUTPUT_SIGNALS: usize = 33;
+pub const OUTPUT_SIGNALS: usize = 38;
 
 /// A port signal: name, width in bits, value.
 pub type Signal = (&'static str, u32, u128);
@@ -93,10 +102,24 @@ fn flag(b: bool) -> u128 {
     u128::from(b)
 }
 
+/// Whether the top level of `personality` has port signal `name` (as
+/// [`TopInputs::visit`] / [`TopOutputs::visit`] name it): the storage
+/// port is blk's, the MAC streams are net's, the rest both have.
+pub fn has_signal(personality: Personality, name: &str) -> bool {
+    if name.starts_with("blk_") {
+        personality == Personality::Blk
+    } else if name.starts_with("mac_") {
+        personality == Personality::Net
+    } else {
+        true
+    }
+}
+
 impl TopInputs {
     /// No beat from the host or the storage on any input channel this
     /// cycle (readies and the PCI configuration inputs are levels, not
-    /// work; the firmware's management port is left out). With this, a
+    /// work; the firmware's management port is left out; a MAC RX beat is
+    /// work). With this, a
     /// quiet management port and the top level's `idle`, the hardware stays
     /// idle into the next cycle.
     pub fn host_channels_quiet(&self) -> bool {
@@ -105,6 +128,7 @@ impl TopInputs {
             && self.dma_wr_rsp.is_none()
             && self.blk_rdata.is_none()
             && self.blk_cpl.is_none()
+            && self.mac_rx.is_none()
     }
 
     /// Calls `f` with every input signal, in a fixed order. The payload of
@@ -160,6 +184,12 @@ impl TopInputs {
         f(("msix_enable", 1, flag(self.msix_enable)));
         f(("msix_function_mask", 1, flag(self.msix_function_mask)));
         f(("bus_master", 1, flag(self.bus_master)));
+        f(("mac_tx_ready", 1, flag(self.mac_tx_ready)));
+        let n = self.mac_rx.unwrap_or_default();
+        f(("mac_rx_valid", 1, flag(self.mac_rx.is_some())));
+        f(("mac_rx_data", 128, n.data));
+        f(("mac_rx_bytes", 5, n.bytes.into()));
+        f(("mac_rx_last", 1, flag(n.last)));
     }
 }
 
@@ -220,6 +250,12 @@ impl TopOutputs {
             self.mgmt_rsp.unwrap_or_default().rdata.into(),
         ));
         f(("idle", 1, flag(self.idle)));
+        let t = self.mac_tx.unwrap_or_default();
+        f(("mac_tx_valid", 1, flag(self.mac_tx.is_some())));
+        f(("mac_tx_data", 128, t.data));
+        f(("mac_tx_bytes", 5, t.bytes.into()));
+        f(("mac_tx_last", 1, flag(t.last)));
+        f(("mac_rx_ready", 1, flag(self.mac_rx_ready)));
     }
 
     /// Builds the outputs from signal values looked up by name. `get` is
@@ -278,6 +314,13 @@ impl TopOutputs {
                 rdata: v[31] as u32,
             }),
             idle: on(v[32]),
+            mac_tx: on(v[33]).then(|| NetBeat {
+                data: v[34],
+                bytes: v[35] as u8,
+                last: on(v[36]),
+                pair: 0,
+            }),
+            mac_rx_ready: on(v[37]),
         }
     }
 }
@@ -310,6 +353,13 @@ mod tests {
             }),
             mgmt_rsp: Some(MgmtResponse { rdata: 0xDEAD }),
             idle: true,
+            mac_tx: Some(NetBeat {
+                data: u128::MAX - 9,
+                bytes: 16,
+                last: true,
+                pair: 0,
+            }),
+            mac_rx_ready: true,
             ..TopOutputs::default()
         };
         let mut map = HashMap::new();
@@ -341,6 +391,12 @@ mod tests {
             }),
             blk_cpl: Some(BlkCompletion { tag: 31, status: 1 }),
             bus_master: true,
+            mac_rx: Some(NetBeat {
+                data: 1,
+                bytes: 16,
+                last: false,
+                pair: 0,
+            }),
             ..TopInputs::default()
         };
         let mut names = std::collections::HashSet::new();

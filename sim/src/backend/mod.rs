@@ -13,10 +13,12 @@
 //! state only), so step 1 needs no combinational iteration between the
 //! engine and the models.
 
+use vfpga_abi::Personality;
+
 use crate::ports::{TopInputs, TopOutputs};
 
 pub mod rust_hdl;
-#[cfg(vfpga_verilator)]
+#[cfg(any(vfpga_verilator, vfpga_verilator_net))]
 pub mod verilator;
 pub mod verilog_ports;
 
@@ -38,10 +40,16 @@ impl BackendKind {
         }
     }
 
-    /// The backend used when none is asked for: Verilator when it was built
-    /// into this binary, otherwise rust-hdl.
+    /// The backend used for blk when none is asked for: Verilator when it
+    /// was built into this binary, otherwise rust-hdl.
     pub fn default_available() -> BackendKind {
-        if verilator_available() {
+        BackendKind::default_for(Personality::Blk)
+    }
+
+    /// The backend used for `personality` when none is asked for: Verilator
+    /// when its model was built into this binary, otherwise rust-hdl.
+    pub fn default_for(personality: Personality) -> BackendKind {
+        if verilator_available_for(personality) {
             BackendKind::Verilator
         } else {
             BackendKind::RustHdl
@@ -61,20 +69,40 @@ impl std::str::FromStr for BackendKind {
     }
 }
 
-/// Whether a Verilator model was compiled into this binary.
+/// Whether a Verilator model of blk was compiled into this binary.
 pub fn verilator_available() -> bool {
-    cfg!(vfpga_verilator)
+    verilator_available_for(Personality::Blk)
 }
 
-/// Why the Verilator backend is missing, when it is (from build.rs).
+/// Whether a Verilator model of `personality` was compiled into this binary.
+pub fn verilator_available_for(personality: Personality) -> bool {
+    match personality {
+        Personality::Blk => cfg!(vfpga_verilator),
+        Personality::Net => cfg!(vfpga_verilator_net),
+    }
+}
+
+/// Why the blk Verilator backend is missing, when it is (from build.rs).
 pub fn verilator_status() -> &'static str {
-    env!("VFPGA_VERILATOR_STATUS")
+    verilator_status_for(Personality::Blk)
+}
+
+/// How build.rs fared with the Verilator model of `personality` (built
+/// from which file, or why it is missing).
+pub fn verilator_status_for(personality: Personality) -> &'static str {
+    match personality {
+        Personality::Blk => env!("VFPGA_VERILATOR_STATUS"),
+        Personality::Net => env!("VFPGA_VERILATOR_NET_STATUS"),
+    }
 }
 
 /// The hardware, simulated one clock cycle at a time at its top-level ports.
 pub trait Backend: Send {
     /// Which simulator this is.
     fn kind(&self) -> BackendKind;
+
+    /// Which top level it simulates.
+    fn personality(&self) -> Personality;
 
     /// Holds the design in reset for `cycles` clock cycles with idle inputs
     /// (every valid low), then releases it.
@@ -89,26 +117,43 @@ pub trait Backend: Send {
     fn edge(&mut self);
 }
 
-/// Creates the backend `kind`, or the default one ([`BackendKind::default_available`]).
+/// Creates the blk backend `kind`, or the default one ([`BackendKind::default_available`]).
 pub fn create(kind: Option<BackendKind>) -> Result<Box<dyn Backend>, crate::SimError> {
-    let kind = kind.unwrap_or_else(BackendKind::default_available);
+    create_for(kind, Personality::Blk)
+}
+
+/// Creates backend `kind` (or [`BackendKind::default_for`]) simulating
+/// the top level of `personality`.
+pub fn create_for(
+    kind: Option<BackendKind>,
+    personality: Personality,
+) -> Result<Box<dyn Backend>, crate::SimError> {
+    let kind = kind.unwrap_or_else(|| BackendKind::default_for(personality));
     match kind {
-        BackendKind::Verilator => create_verilator(),
-        BackendKind::RustHdl => Ok(Box::new(rust_hdl::RustHdlBackend::new())),
+        BackendKind::Verilator => create_verilator(personality),
+        BackendKind::RustHdl => Ok(Box::new(rust_hdl::RustHdlBackend::for_personality(
+            personality,
+        ))),
     }
 }
 
-#[cfg(vfpga_verilator)]
-fn create_verilator() -> Result<Box<dyn Backend>, crate::SimError> {
-    verilator::VerilatorBackend::new()
+#[cfg(any(vfpga_verilator, vfpga_verilator_net))]
+fn create_verilator(personality: Personality) -> Result<Box<dyn Backend>, crate::SimError> {
+    if !verilator_available_for(personality) {
+        return Err(crate::SimError::BackendUnavailable(
+            "verilator",
+            verilator_status_for(personality),
+        ));
+    }
+    verilator::VerilatorBackend::for_personality(personality)
         .map(|b| Box::new(b) as Box<dyn Backend>)
         .map_err(crate::SimError::BackendMismatch)
 }
 
-#[cfg(not(vfpga_verilator))]
-fn create_verilator() -> Result<Box<dyn Backend>, crate::SimError> {
+#[cfg(not(any(vfpga_verilator, vfpga_verilator_net)))]
+fn create_verilator(personality: Personality) -> Result<Box<dyn Backend>, crate::SimError> {
     Err(crate::SimError::BackendUnavailable(
         "verilator",
-        verilator_status(),
+        verilator_status_for(personality),
     ))
 }

@@ -1,22 +1,91 @@
-//! The Verilator backend: the committed Verilog of the top level, compiled
-//! by build.rs into a C++ model, driven through a generated `extern "C"`
-//! shim that copies all ports in and out as packed 32-bit words (one call
-//! to settle, one to clock).
+//! The Verilator backend: the committed Verilog of a top level (blk or
+//! net), compiled by build.rs into a C++ model, driven through a generated
+//! `extern "C"` shim that copies all ports in and out as packed 32-bit
+//! words (one call to settle, one to clock).
+
+use std::ffi::{c_int, c_void};
+
+use vfpga_abi::Personality;
 
 use crate::backend::verilog_ports::same_signal;
 use crate::backend::{Backend, BackendKind};
-use crate::ports::{OUTPUT_SIGNALS, TopInputs, TopOutputs};
+use crate::ports::{OUTPUT_SIGNALS, TopInputs, TopOutputs, has_signal};
 
-mod layout {
-    include!(concat!(env!("OUT_DIR"), "/verilator_ports.rs"));
+/// Port tables of one compiled model: (name, width, word offset).
+type Table = &'static [(&'static str, u32, usize)];
+
+/// The shim functions and port layout of one compiled model.
+#[derive(Debug, Clone, Copy)]
+struct ModelApi {
+    new: unsafe extern "C" fn() -> *mut c_void,
+    free: unsafe extern "C" fn(*mut c_void),
+    settle: unsafe extern "C" fn(*mut c_void, *const u32, *mut u32),
+    edge: unsafe extern "C" fn(*mut c_void),
+    set_reset: unsafe extern "C" fn(*mut c_void, c_int),
+    inputs: Table,
+    outputs: Table,
+    in_words: usize,
+    out_words: usize,
 }
 
-unsafe extern "C" {
-    fn vfpga_model_new() -> *mut std::ffi::c_void;
-    fn vfpga_model_free(m: *mut std::ffi::c_void);
-    fn vfpga_model_settle(m: *mut std::ffi::c_void, inp: *const u32, out: *mut u32);
-    fn vfpga_model_edge(m: *mut std::ffi::c_void);
-    fn vfpga_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
+#[cfg(vfpga_verilator)]
+mod blk {
+    pub mod layout {
+        include!(concat!(env!("OUT_DIR"), "/verilator_ports_blk.rs"));
+    }
+    unsafe extern "C" {
+        pub fn vfpga_blk_model_new() -> *mut std::ffi::c_void;
+        pub fn vfpga_blk_model_free(m: *mut std::ffi::c_void);
+        pub fn vfpga_blk_model_settle(m: *mut std::ffi::c_void, inp: *const u32, out: *mut u32);
+        pub fn vfpga_blk_model_edge(m: *mut std::ffi::c_void);
+        pub fn vfpga_blk_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
+    }
+}
+
+#[cfg(vfpga_verilator_net)]
+mod net {
+    pub mod layout {
+        include!(concat!(env!("OUT_DIR"), "/verilator_ports_net.rs"));
+    }
+    unsafe extern "C" {
+        pub fn vfpga_net_model_new() -> *mut std::ffi::c_void;
+        pub fn vfpga_net_model_free(m: *mut std::ffi::c_void);
+        pub fn vfpga_net_model_settle(m: *mut std::ffi::c_void, inp: *const u32, out: *mut u32);
+        pub fn vfpga_net_model_edge(m: *mut std::ffi::c_void);
+        pub fn vfpga_net_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
+    }
+}
+
+/// The compiled model of `p`, if build.rs built it.
+fn api(p: Personality) -> Option<ModelApi> {
+    match p {
+        #[cfg(vfpga_verilator)]
+        Personality::Blk => Some(ModelApi {
+            new: blk::vfpga_blk_model_new,
+            free: blk::vfpga_blk_model_free,
+            settle: blk::vfpga_blk_model_settle,
+            edge: blk::vfpga_blk_model_edge,
+            set_reset: blk::vfpga_blk_model_set_reset,
+            inputs: blk::layout::INPUTS,
+            outputs: blk::layout::OUTPUTS,
+            in_words: blk::layout::IN_WORDS,
+            out_words: blk::layout::OUT_WORDS,
+        }),
+        #[cfg(vfpga_verilator_net)]
+        Personality::Net => Some(ModelApi {
+            new: net::vfpga_net_model_new,
+            free: net::vfpga_net_model_free,
+            settle: net::vfpga_net_model_settle,
+            edge: net::vfpga_net_model_edge,
+            set_reset: net::vfpga_net_model_set_reset,
+            inputs: net::layout::INPUTS,
+            outputs: net::layout::OUTPUTS,
+            in_words: net::layout::IN_WORDS,
+            out_words: net::layout::OUT_WORDS,
+        }),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
 
 /// Where one signal of [`crate::ports`] lives in the packed buffers.
@@ -26,12 +95,14 @@ struct Slot {
     width: u32,
 }
 
-/// A Verilator model of the top level.
+/// A Verilator model of a top level.
 #[derive(Debug)]
 pub struct VerilatorBackend {
-    model: *mut std::ffi::c_void,
+    api: ModelApi,
+    personality: Personality,
+    model: *mut c_void,
     inputs: Vec<Option<Slot>>,
-    outputs: Vec<Slot>,
+    outputs: Vec<Option<Slot>>,
     in_buf: Vec<u32>,
     out_buf: Vec<u32>,
     /// The inputs packed in `in_buf` (most cycles repeat the last ones).
@@ -45,31 +116,44 @@ pub struct VerilatorBackend {
 // `&mut self`; Verilator models have no thread affinity.
 unsafe impl Send for VerilatorBackend {}
 
-fn find(table: &[(&str, u32, usize)], signal: &str) -> Option<Slot> {
+fn find(table: Table, signal: &str) -> Option<Slot> {
     table
         .iter()
         .find(|(n, _, _)| same_signal(n, signal))
         .map(|&(_, width, offset)| Slot { offset, width })
 }
 
+/// Whether a Verilator model of `p` was compiled into this binary.
+pub fn available(p: Personality) -> bool {
+    api(p).is_some()
+}
+
 impl VerilatorBackend {
-    /// Instantiates the model. Fails when a port the simulator drives or
-    /// reads has no counterpart in the Verilog (names are matched ignoring
-    /// `$`, `_` and case).
+    /// Instantiates the blk model.
     pub fn new() -> Result<Self, String> {
+        VerilatorBackend::for_personality(Personality::Blk)
+    }
+
+    /// Instantiates the model of `personality`. Fails when it was not built,
+    /// or when a port the simulator drives or reads for that personality
+    /// has no counterpart in the Verilog (names are matched ignoring `$`,
+    /// `_` and case).
+    pub fn for_personality(personality: Personality) -> Result<Self, String> {
+        let api = api(personality)
+            .ok_or_else(|| format!("no Verilator model of {} was built", personality.name()))?;
         let mut inputs = Vec::new();
         let mut missing = Vec::new();
         TopInputs::default().visit(&mut |(n, _, _)| {
-            let s = find(layout::INPUTS, n);
-            if s.is_none() {
+            let s = find(api.inputs, n);
+            if s.is_none() && has_signal(personality, n) {
                 missing.push(n);
             }
             inputs.push(s);
         });
         let mut outputs = Vec::new();
         TopOutputs::default().visit(&mut |(n, _, _)| {
-            let s = find(layout::OUTPUTS, n);
-            if s.is_none() {
+            let s = find(api.outputs, n);
+            if s.is_none() && has_signal(personality, n) {
                 missing.push(n);
             }
             outputs.push(s);
@@ -78,15 +162,17 @@ impl VerilatorBackend {
             return Err(format!("the Verilog top level lacks ports {missing:?}"));
         }
         // SAFETY: creates a fresh model; freed in Drop.
-        let model = unsafe { vfpga_model_new() };
+        let model = unsafe { (api.new)() };
         Ok(VerilatorBackend {
+            api,
+            personality,
             model,
             inputs,
-            outputs: outputs.into_iter().flatten().collect(),
-            in_buf: vec![0; layout::IN_WORDS.max(1)],
-            out_buf: vec![0; layout::OUT_WORDS.max(1)],
+            outputs,
+            in_buf: vec![0; api.in_words.max(1)],
+            out_buf: vec![0; api.out_words.max(1)],
             last_in: None,
-            last_out_buf: vec![0; layout::OUT_WORDS.max(1)],
+            last_out_buf: vec![0; api.out_words.max(1)],
             last_out: TopOutputs::default(),
         })
     }
@@ -109,7 +195,8 @@ impl VerilatorBackend {
         });
     }
 
-    fn read(&self, s: Slot) -> u128 {
+    fn read(&self, s: Option<Slot>) -> u128 {
+        let Some(s) = s else { return 0 };
         (0..s.width.div_ceil(32).min(4) as usize)
             .map(|w| u128::from(self.out_buf[s.offset + w]) << (32 * w))
             .fold(0, |a, b| a | b)
@@ -118,8 +205,8 @@ impl VerilatorBackend {
 
 impl Drop for VerilatorBackend {
     fn drop(&mut self) {
-        // SAFETY: `model` came from vfpga_model_new and is freed once.
-        unsafe { vfpga_model_free(self.model) };
+        // SAFETY: `model` came from this api's new and is freed once.
+        unsafe { (self.api.free)(self.model) };
     }
 }
 
@@ -128,15 +215,19 @@ impl Backend for VerilatorBackend {
         BackendKind::Verilator
     }
 
+    fn personality(&self) -> Personality {
+        self.personality
+    }
+
     fn reset(&mut self, cycles: u32) {
         // SAFETY: valid model for the lifetime of self.
-        unsafe { vfpga_model_set_reset(self.model, 1) };
+        unsafe { (self.api.set_reset)(self.model, 1) };
         for _ in 0..cycles {
             self.settle(&TopInputs::default());
             self.edge();
         }
         // SAFETY: as above.
-        unsafe { vfpga_model_set_reset(self.model, 0) };
+        unsafe { (self.api.set_reset)(self.model, 0) };
     }
 
     fn settle(&mut self, inputs: &TopInputs) -> TopOutputs {
@@ -146,9 +237,9 @@ impl Backend for VerilatorBackend {
             self.pack(inputs);
             self.last_in = Some(*inputs);
         }
-        // SAFETY: the buffers have IN_WORDS / OUT_WORDS words, the sizes the
+        // SAFETY: the buffers have the sizes (IN_WORDS/OUT_WORDS) the
         // shim was generated with.
-        unsafe { vfpga_model_settle(self.model, self.in_buf.as_ptr(), self.out_buf.as_mut_ptr()) };
+        unsafe { (self.api.settle)(self.model, self.in_buf.as_ptr(), self.out_buf.as_mut_ptr()) };
         if self.out_buf == self.last_out_buf {
             return self.last_out;
         }
@@ -163,6 +254,6 @@ impl Backend for VerilatorBackend {
 
     fn edge(&mut self) {
         // SAFETY: valid model.
-        unsafe { vfpga_model_edge(self.model) };
+        unsafe { (self.api.edge)(self.model) };
     }
 }

@@ -146,8 +146,15 @@ pub fn buffer_words(ports: &[Port], dir: Dir) -> usize {
 
 /// The C++ shim for a Verilator model of class `class` (built with
 /// `--prefix <class>`): `extern "C"` functions to create and free it, to
-/// drive the inputs and read the outputs (settle), and to clock it.
+/// drive the inputs and read the outputs (settle), and to clock it,
+/// named `vfpga_model_*`.
 pub fn shim_cpp(ports: &[Port], class: &str) -> Result<String, String> {
+    shim_cpp_named(ports, class, "vfpga_model")
+}
+
+/// [`shim_cpp`] with the functions named `<prefix>_new`, `<prefix>_settle`...
+/// (several models in one binary each get their own prefix).
+pub fn shim_cpp_named(ports: &[Port], class: &str, prefix: &str) -> Result<String, String> {
     let clock = ports
         .iter()
         .find(|p| p.dir == Dir::In && is_clock(&p.name))
@@ -167,15 +174,15 @@ pub fn shim_cpp(ports: &[Port], class: &str) -> Result<String, String> {
     let _ = writeln!(w, "extern \"C\" {{");
     let _ = writeln!(
         w,
-        "void* vfpga_model_new() {{ auto* c = new VerilatedContext; auto* m = new {class}{{c}}; m->{clock} = 0; m->eval(); return m; }}"
+        "void* {prefix}_new() {{ auto* c = new VerilatedContext; auto* m = new {class}{{c}}; m->{clock} = 0; m->eval(); return m; }}"
     );
     let _ = writeln!(
         w,
-        "void vfpga_model_free(void* p) {{ auto* m = static_cast<{class}*>(p); VerilatedContext* c = m->contextp(); m->final(); delete m; delete c; }}"
+        "void {prefix}_free(void* p) {{ auto* m = static_cast<{class}*>(p); VerilatedContext* c = m->contextp(); m->final(); delete m; delete c; }}"
     );
     let _ = writeln!(
         w,
-        "void vfpga_model_settle(void* p, const uint32_t* in, uint32_t* out) {{\n  auto* m = static_cast<{class}*>(p);\n  m->{clock} = 0;"
+        "void {prefix}_settle(void* p, const uint32_t* in, uint32_t* out) {{\n  auto* m = static_cast<{class}*>(p);\n  m->{clock} = 0;"
     );
     for (port, o) in layout(ports, Dir::In) {
         let n = port.cpp_name();
@@ -213,19 +220,19 @@ pub fn shim_cpp(ports: &[Port], class: &str) -> Result<String, String> {
     let _ = writeln!(w, "}}");
     let _ = writeln!(
         w,
-        "void vfpga_model_edge(void* p) {{ auto* m = static_cast<{class}*>(p); m->{clock} = 1; m->eval(); }}"
+        "void {prefix}_edge(void* p) {{ auto* m = static_cast<{class}*>(p); m->{clock} = 1; m->eval(); }}"
     );
     match reset {
         Some(r) => {
             let _ = writeln!(
                 w,
-                "void vfpga_model_set_reset(void* p, int v) {{ static_cast<{class}*>(p)->{r} = v; }}\nint vfpga_model_has_reset() {{ return 1; }}"
+                "void {prefix}_set_reset(void* p, int v) {{ static_cast<{class}*>(p)->{r} = v; }}\nint {prefix}_has_reset() {{ return 1; }}"
             );
         }
         None => {
             let _ = writeln!(
                 w,
-                "void vfpga_model_set_reset(void*, int) {{}}\nint vfpga_model_has_reset() {{ return 0; }}"
+                "void {prefix}_set_reset(void*, int) {{}}\nint {prefix}_has_reset() {{ return 0; }}"
             );
         }
     }
