@@ -495,6 +495,21 @@ impl Machine {
         }
     }
 
+    /// Reads a management register as the firmware would, clocking the
+    /// board until the hardware answers (for tests and diagnostics: the
+    /// net hardware's drop counters, for instance).
+    pub fn mgmt_read(&mut self, addr: u16) -> u32 {
+        let t = self.cfg.mgmt_timeout;
+        self.core_mut().mgmt_access(
+            MgmtRequest {
+                addr,
+                write: false,
+                wdata: 0,
+            },
+            t,
+        )
+    }
+
     /// Runs `cycles` cycles (at least; a poll in progress finishes).
     pub fn run(&mut self, cycles: u64) {
         let end = self.now() + cycles;

@@ -5,17 +5,21 @@
 
 #![allow(dead_code)]
 
+pub mod net;
+
 use std::sync::Arc;
 use std::sync::mpsc;
 
+use vfpga_abi::Personality;
 use vfpga_abi::pci::header;
 use vfpga_abi::ports::MmioRequest;
 use vfpga_abi::{bar0, blk, common_cfg as cc, features, status};
 use vfpga_sim::backend::{self, BackendKind};
 use vfpga_sim::bus::HostBus;
 use vfpga_sim::iommu::Iommu;
-use vfpga_sim::machine::{Machine, MachineConfig};
+use vfpga_sim::machine::{Function, Machine, MachineConfig};
 use vfpga_sim::mmio::{MmioOp, split};
+use vfpga_sim::net::NetPort;
 use vfpga_sim::storage::Image;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 
@@ -54,10 +58,34 @@ impl Board {
         Board::with_split(kind, sectors, cfg, MEM_SIZE as u64)
     }
 
+    /// A net board on `kind` with its MAC on `port`, guest memory mapped
+    /// at IOVA = GPA.
+    pub fn net(kind: BackendKind, cfg: MachineConfig, port: Box<dyn NetPort>) -> Board {
+        Board::with_function(
+            kind,
+            MachineConfig {
+                personality: Personality::Net,
+                ..cfg
+            },
+            Function::Net(port),
+            MEM_SIZE as u64,
+        )
+    }
+
     /// Like [`Board::new`], with guest memory mapped as two IOMMU mappings,
     /// `0..split` and `split..MEM_SIZE` (the second one is removed with
     /// [`Board::unmap_high`]).
     pub fn with_split(kind: BackendKind, sectors: u64, cfg: MachineConfig, split: u64) -> Board {
+        let image = Image::ram(sectors * 512).unwrap();
+        Board::with_function(kind, cfg, Function::Blk(image), split)
+    }
+
+    fn with_function(
+        kind: BackendKind,
+        cfg: MachineConfig,
+        function: Function,
+        split: u64,
+    ) -> Board {
         let mem: GuestMemoryMmap =
             GuestMemoryMmap::from_ranges(&[(GuestAddress(0), MEM_SIZE)]).unwrap();
         let mut iommu = Iommu::default();
@@ -77,14 +105,8 @@ impl Board {
                 &(header::COMMAND_MEMORY | header::COMMAND_BUS_MASTER).to_le_bytes(),
             )
         });
-        let backend = backend::create(Some(kind)).unwrap();
-        let machine = Machine::new(
-            backend,
-            cfg,
-            Image::ram(sectors * 512).unwrap(),
-            Arc::clone(&bus),
-        )
-        .unwrap();
+        let backend = backend::create_for(Some(kind), function.personality()).unwrap();
+        let machine = Machine::new(backend, cfg, function, Arc::clone(&bus)).unwrap();
         Board { mem, machine, bus }
     }
 
@@ -156,9 +178,21 @@ impl Board {
         bar0::COMMON_CFG + off
     }
 
-    /// virtio 1.2 §3.1.1 initialisation and queue 0 (and 1) set up on
-    /// rings at `ring_base`; returns the negotiated features.
+    /// virtio 1.2 §3.1.1 initialisation of a blk device (flush, seg_max,
+    /// blk_size wanted) with `queues` set up; returns the negotiated features.
     pub fn init(&mut self, queues: &[(u16, u64, u64, u64)]) -> u64 {
+        let want = features::bit(features::VERSION_1)
+            | features::bit(features::ACCESS_PLATFORM)
+            | features::bit(features::BLK_FLUSH)
+            | features::bit(features::BLK_SEG_MAX)
+            | features::bit(features::BLK_BLK_SIZE);
+        self.init_features(queues, want)
+    }
+
+    /// virtio 1.2 §3.1.1 initialisation accepting the offered features
+    /// among `want`, and queues 0.. set up as `(size, desc, avail, used)`
+    /// with MSI-X vector = queue index; returns the negotiated features.
+    pub fn init_features(&mut self, queues: &[(u16, u64, u64, u64)], want: u64) -> u64 {
         self.write(Self::cc(cc::DEVICE_STATUS), 1, 0);
         assert!(self.run_until(1_000_000, |b| b.read(Self::cc(cc::DEVICE_STATUS), 1) == 0));
         self.write(Self::cc(cc::DEVICE_STATUS), 1, status::ACKNOWLEDGE.into());
@@ -172,11 +206,6 @@ impl Board {
             self.write(Self::cc(cc::DEVICE_FEATURE_SELECT), 4, sel);
             offered |= u64::from(self.read(Self::cc(cc::DEVICE_FEATURE), 4)) << (32 * sel);
         }
-        let want = features::bit(features::VERSION_1)
-            | features::bit(features::ACCESS_PLATFORM)
-            | features::bit(features::BLK_FLUSH)
-            | features::bit(features::BLK_SEG_MAX)
-            | features::bit(features::BLK_BLK_SIZE);
         let accepted = offered & want;
         for sel in 0..2 {
             self.write(Self::cc(cc::DRIVER_FEATURE_SELECT), 4, sel);
