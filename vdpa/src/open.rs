@@ -10,7 +10,8 @@ use vfpga_host::Device;
 use vfpga_host::vfio::VfioPciDevice;
 use vfpga_sim::BackendKind;
 use vfpga_sim::device::{SimConfig, SimDevice};
-use vfpga_sim::machine::MachineConfig;
+use vfpga_sim::machine::{Function, MachineConfig};
+use vfpga_sim::net::PortSpec;
 use vfpga_sim::storage::Image;
 
 /// Where the device is.
@@ -60,6 +61,52 @@ pub struct SimOptions {
     pub trace: Option<PathBuf>,
 }
 
+/// What to build when a simulated device is a NIC.
+#[derive(Debug, Clone)]
+pub struct NetSimOptions {
+    /// Engine backend; `None` picks Verilator when it was built.
+    pub backend: Option<SimBackend>,
+    /// What the board's MAC is wired to.
+    pub port: PortSpec,
+    /// The board's MAC address (device configuration).
+    pub mac: [u8; 6],
+    /// The board's MTU (device configuration).
+    pub mtu: u16,
+    /// Waveform output.
+    pub trace: Option<PathBuf>,
+}
+
+fn sim_backend(b: Option<SimBackend>) -> Option<BackendKind> {
+    b.map(|b| match b {
+        SimBackend::Verilator => BackendKind::Verilator,
+        SimBackend::RustHdl => BackendKind::RustHdl,
+    })
+}
+
+/// Opens a net device: a board's function through VFIO (which brings its
+/// own port, MAC and MTU), or a simulated NIC wired to `net.port`.
+pub fn open_net(spec: &DeviceSpec, net: &NetSimOptions) -> anyhow::Result<Arc<dyn Device>> {
+    match spec {
+        DeviceSpec::Vfio(_) => open(spec, &SimOptions::default()),
+        DeviceSpec::Sim => {
+            let port = net
+                .port
+                .open()
+                .with_context(|| format!("opening network port {:?}", net.port))?;
+            let mut machine = MachineConfig {
+                vcd: net.trace.clone(),
+                ..MachineConfig::default()
+            };
+            machine.board.net.mac = net.mac;
+            machine.board.net.mtu = net.mtu;
+            let dev =
+                SimDevice::with_function(sim_backend(net.backend), machine, Function::Net(port))
+                    .context("starting the simulated NIC")?;
+            Ok(Arc::new(dev))
+        }
+    }
+}
+
 /// Opens the device a command asked for.
 pub fn open(spec: &DeviceSpec, sim: &SimOptions) -> anyhow::Result<Arc<dyn Device>> {
     match spec {
@@ -90,10 +137,7 @@ pub fn open(spec: &DeviceSpec, sim: &SimOptions) -> anyhow::Result<Arc<dyn Devic
                 }
                 None => Image::ram(sim.size).context("creating the RAM disk")?,
             };
-            let backend = sim.backend.map(|b| match b {
-                SimBackend::Verilator => BackendKind::Verilator,
-                SimBackend::RustHdl => BackendKind::RustHdl,
-            });
+            let backend = sim_backend(sim.backend);
             let machine = MachineConfig {
                 vcd: sim.trace.clone(),
                 ..MachineConfig::default()

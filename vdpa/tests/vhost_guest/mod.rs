@@ -1,5 +1,6 @@
-//! Shared by the vhost-user guest tests: `vfpga run blk` in the background
-//! (restartable), and a QEMU guest attached to it with `vhost-user-blk-pci`.
+//! Shared by the vhost-user guest tests: `vfpga run blk` or `vfpga run net`
+//! in the background (restartable), and a QEMU guest attached to it with
+//! `vhost-user-blk-pci` or `-netdev vhost-user` + `virtio-net-pci`.
 //!
 //! `VFPGA_DAEMON_LOG` sets the daemon's `RUST_LOG` (default `info`), e.g.
 //! `info,vfpga_sim::dma=trace` to see every DMA transaction;
@@ -41,6 +42,29 @@ impl Daemon {
                 "--queues".into(),
                 queues.to_string(),
             ],
+        };
+        d.spawn();
+        d
+    }
+
+    /// Starts `vfpga run net` on `socket` with `args` after the socket
+    /// (`--port`, `--mac`, ...), logging to `work/<log>`, and waits until it
+    /// listens.
+    pub fn start_net(work: &Path, log: &str, socket: &Path, args: &[String]) -> Daemon {
+        let log = work.join(log);
+        let _ = std::fs::remove_file(&log);
+        let mut all: Vec<String> = vec![
+            "run".into(),
+            "net".into(),
+            "--socket".into(),
+            socket.display().to_string(),
+        ];
+        all.extend(args.iter().cloned());
+        let mut d = Daemon {
+            child: None,
+            log,
+            socket: socket.to_path_buf(),
+            args: all,
         };
         d.spawn();
         d
@@ -167,6 +191,61 @@ pub fn guest(
             format!("vhost-user-blk-pci,chardev=vfpga0,num-queues={queues}"),
         ])
         .timeout(Duration::from_secs(timeout))
+}
+
+/// A guest NIC on `socket` as `vfpga run net` prints it: 512 MiB of shared
+/// memory, `-netdev vhost-user` with `pairs` queue pairs (and as many
+/// vCPUs, since Linux's virtio-net enables one pair per CPU), and
+/// `virtio-net-pci` with `mac` and `host_mtu=mtu`.
+pub fn net_guest(
+    assets: &GuestAssets,
+    initrd: &Path,
+    socket: &Path,
+    pairs: u16,
+    mac: &str,
+    mtu: u16,
+    timeout_s: u64,
+) -> Guest {
+    let timeout = std::env::var("VFPGA_GUEST_TIMEOUT").map_or(timeout_s, |s| {
+        s.parse().expect("VFPGA_GUEST_TIMEOUT in seconds")
+    });
+    let mq = if pairs > 1 { "mq=on," } else { "" };
+    Guest::new(assets, initrd)
+        .memory(512)
+        .cpus(u32::from(pairs.max(1)))
+        .args([
+            "-object".to_string(),
+            "memory-backend-memfd,id=mem,size=512M,share=on".to_string(),
+            "-numa".to_string(),
+            "node,memdev=mem".to_string(),
+            "-chardev".to_string(),
+            format!("socket,id=c0,path={}", socket.display()),
+            "-netdev".to_string(),
+            format!("vhost-user,id=n0,chardev=c0,queues={pairs}"),
+            "-device".to_string(),
+            format!(
+                "virtio-net-pci,netdev=n0,{mq}vectors={},mac={mac},host_mtu={mtu}",
+                2 * pairs + 2
+            ),
+        ])
+        .timeout(Duration::from_secs(timeout))
+}
+
+/// An initramfs with `files`, virtio_net (and the failover modules it
+/// needs), and `script` as the body of `/init`.
+pub fn net_initramfs(
+    assets: &GuestAssets,
+    work: &Path,
+    files: &[(&Path, &str)],
+    script: &str,
+) -> PathBuf {
+    std::fs::create_dir_all(work).unwrap();
+    let mut initrd = Initramfs::new(assets, work).unwrap();
+    for (src, dest) in files {
+        initrd.file(src, dest).unwrap();
+    }
+    initrd.module("virtio_net").unwrap().init(script).unwrap();
+    initrd.build(&work.join("initramfs.cpio")).unwrap()
 }
 
 /// An initramfs with `files` (host path, guest path), virtio_blk, and
