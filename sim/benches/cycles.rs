@@ -1,7 +1,9 @@
 //! Simulator speed: simulated engine cycles per wall-clock second, for
 //! each backend, idle and under a queue-depth-32 load of 4 KiB reads, and
-//! the load's IOPS and MB/s in simulated time (the hardware's figure).
-//! The workload is `vfpga_sim::bench`, shared with `vfpga bench sim`.
+//! the load's IOPS and MB/s in simulated time (the hardware's figure);
+//! then a net board on loopback with 64 B and 1500 B frames (frames per
+//! simulated second, cycles per frame). The workload is `vfpga_sim::bench`,
+//! shared with `vfpga bench sim`.
 //!
 //! `cargo bench -p vfpga-sim --bench cycles [-- SECONDS] [rust-hdl|verilator]`
 
@@ -25,7 +27,16 @@ fn main() -> ExitCode {
     kinds.retain(|k| only.is_none_or(|o| o == *k));
     let mut ok = true;
     for kind in kinds {
-        for w in [Workload::Idle, Workload::Qd32Read4k] {
+        let net_built = kind == BackendKind::RustHdl
+            || backend::verilator_available_for(vfpga_abi::Personality::Net);
+        let mut ws = vec![Workload::Idle, Workload::Qd32Read4k];
+        if net_built {
+            ws.extend([
+                Workload::NetLoopback { frame: 64 },
+                Workload::NetLoopback { frame: 1500 },
+            ]);
+        }
+        for w in ws {
             match bench::run(kind, w, Window::Wall(Duration::from_secs_f64(secs))) {
                 Ok(s) => {
                     println!("{}", bench::format_sample(&s));

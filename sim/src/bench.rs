@@ -3,6 +3,10 @@
 //! one backend, with the board idle or under a queue-depth-32 load of
 //! 4 KiB reads, and the load's IOPS and MB/s in simulated time (the
 //! hardware's own figure, independent of how fast the host simulates it).
+//! The net workloads ([`Workload::NetLoopback`]) keep transmitq1 full of
+//! frames of one size on a net board whose port is `loopback` and
+//! receiveq1 stocked with buffers: every frame crosses TX, the MAC and RX;
+//! the figures are frames per simulated second and cycles per frame.
 //!
 //! The board is driven on the calling thread, without [`crate::SimDevice`]'s
 //! clock thread: guest memory mapped 1:1 through the IOMMU, BAR0 accesses
@@ -25,8 +29,9 @@ use crate::bus::HostBus;
 use crate::clock::ClockRate;
 use crate::error::SimError;
 use crate::iommu::Iommu;
-use crate::machine::{Machine, MachineConfig};
+use crate::machine::{Function, Machine, MachineConfig};
 use crate::mmio::{MmioOp, split};
+use crate::net::loopback::LoopbackPort;
 use crate::storage::{Image, StorageConfig};
 
 /// Guest memory of the bench board.
@@ -63,7 +68,22 @@ pub enum Workload {
     /// [`DEPTH`] reads of [`READ_BYTES`] in flight, each resubmitted as
     /// soon as it completes.
     Qd32Read4k,
+    /// A net board on `loopback`: [`DEPTH`] frames of `frame` bytes in
+    /// flight on transmitq1, each resent as soon as it is used, and
+    /// receiveq1 kept full of 2 KiB buffers (`frame` at most 2036 bytes,
+    /// so that each frame takes one).
+    NetLoopback {
+        /// Frame length in bytes (Ethernet header included, no FCS).
+        frame: u16,
+    },
 }
+
+/// RX buffer of the net workloads (one frame each up to 2036 bytes).
+const NET_RX_BUF: u32 = 2048;
+/// receiveq1's rings (queue 0); transmitq1's are at [`RING_BASE`] + this.
+const NET_TX_RINGS: u64 = 0x1_0000;
+/// RX buffers; TX frames at [`DATA_BASE`] (one 4 KiB page each).
+const NET_RX_BASE: u64 = 0x20_0000;
 
 impl Workload {
     /// Short name for tables.
@@ -71,7 +91,15 @@ impl Workload {
         match self {
             Workload::Idle => "idle",
             Workload::Qd32Read4k => "qd32 4K rd",
+            Workload::NetLoopback { frame: 64 } => "net lo 64B",
+            Workload::NetLoopback { frame: 1500 } => "net lo 1500B",
+            Workload::NetLoopback { .. } => "net lo",
         }
+    }
+
+    /// Whether it runs on a net board.
+    pub fn is_net(self) -> bool {
+        matches!(self, Workload::NetLoopback { .. })
     }
 }
 
@@ -115,11 +143,12 @@ pub struct Sample {
     /// the wall-clock rate depends on the load, the per-CPU-second rate
     /// much less.
     pub cpu: Duration,
-    /// Requests completed in the window.
+    /// Requests completed in the window (net: frames received).
     pub requests: u64,
-    /// Data bytes those requests moved.
+    /// Data bytes those requests moved (net: frame bytes received).
     pub bytes: u64,
-    /// Completions whose status byte was not VIRTIO_BLK_S_OK.
+    /// Completions whose status byte was not VIRTIO_BLK_S_OK (net: frames
+    /// received with a wrong length or num_buffers).
     pub bad_status: u64,
     /// The nominal clock the cycles are counted at.
     pub clock: ClockRate,
@@ -157,6 +186,11 @@ impl Sample {
         self.requests as f64 / self.simulated().as_secs_f64().max(1e-12)
     }
 
+    /// Simulated cycles per completed request (net: per frame).
+    pub fn cycles_per_request(&self) -> f64 {
+        self.cycles as f64 / (self.requests as f64).max(1.0)
+    }
+
     /// Data megabytes (10^6) per simulated second.
     pub fn mb_per_second(&self) -> f64 {
         self.bytes as f64 / 1e6 / self.simulated().as_secs_f64().max(1e-12)
@@ -192,7 +226,11 @@ struct Ring {
 
 impl Ring {
     fn new() -> Ring {
-        let desc = RING_BASE;
+        Ring::at(RING_BASE)
+    }
+
+    fn at(base: u64) -> Ring {
+        let desc = base;
         let avail = desc + 16 * u64::from(QSIZE);
         let used = (avail + 6 + 2 * u64::from(QSIZE)).next_multiple_of(4096);
         Ring { desc, avail, used }
@@ -200,7 +238,7 @@ impl Ring {
 }
 
 impl BenchBoard {
-    fn new(kind: BackendKind) -> Result<BenchBoard, BenchError> {
+    fn new(kind: BackendKind, net: bool) -> Result<BenchBoard, BenchError> {
         let cfg = MachineConfig {
             // A fast NVMe-like store, so the engine, not the disk, is measured.
             storage: StorageConfig {
@@ -219,15 +257,25 @@ impl BenchBoard {
         // SAFETY: `mem` is one region from GPA 0, owned by the board and
         // dropped after the machine that reaches it through the IOMMU.
         unsafe { iommu.map(0, MEM_SIZE as u64, host) }.map_err(SimError::from)?;
-        let bus = Arc::new(HostBus::new(cfg.personality, iommu));
+        let personality = if net {
+            vfpga_abi::Personality::Net
+        } else {
+            vfpga_abi::Personality::Blk
+        };
+        let bus = Arc::new(HostBus::new(personality, iommu));
         bus.with_config(|c| {
             c.write(
                 header::COMMAND,
                 &(header::COMMAND_MEMORY | header::COMMAND_BUS_MASTER).to_le_bytes(),
             )
         });
-        let backend = backend::create(Some(kind))?;
-        let machine = Machine::new(backend, cfg, Image::ram(SECTORS * 512)?, Arc::clone(&bus))?;
+        let function = if net {
+            Function::net(LoopbackPort::new())
+        } else {
+            Function::Blk(Image::ram(SECTORS * 512)?)
+        };
+        let backend = backend::create_for(Some(kind), function.personality())?;
+        let machine = Machine::new(backend, cfg, function, Arc::clone(&bus))?;
         Ok(BenchBoard {
             machine,
             bus,
@@ -290,9 +338,9 @@ impl BenchBoard {
         self.write(bar0::COMMON_CFG + cc::DEVICE_STATUS, 1, s.into())
     }
 
-    /// virtio 1.2 §3.1.1 with queue 0 on `ring`, no interrupts (the bench
-    /// polls the used ring).
-    fn init(&mut self, ring: Ring) -> Result<(), BenchError> {
+    /// virtio 1.2 §3.1.1 with queues 0.. on `rings`, accepting `want` among
+    /// the offered features, no interrupts (the bench polls the used rings).
+    fn init(&mut self, rings: &[Ring], want: u64) -> Result<(), BenchError> {
         let c = |off: u32| bar0::COMMON_CFG + off;
         self.set_status(0)?;
         let end = self.machine.now() + MMIO_TIMEOUT;
@@ -308,8 +356,7 @@ impl BenchBoard {
             self.write(c(cc::DEVICE_FEATURE_SELECT), 4, sel)?;
             offered |= u64::from(self.read(c(cc::DEVICE_FEATURE), 4)?) << (32 * sel);
         }
-        let accepted = offered
-            & (features::bit(features::VERSION_1) | features::bit(features::ACCESS_PLATFORM));
+        let accepted = offered & want;
         for sel in 0..2 {
             self.write(c(cc::DRIVER_FEATURE_SELECT), 4, sel)?;
             self.write(c(cc::DRIVER_FEATURE), 4, (accepted >> (32 * sel)) as u32)?;
@@ -319,20 +366,28 @@ impl BenchBoard {
         if self.status()? & status::FEATURES_OK == 0 {
             return Err(self.err(format!("features {accepted:#x} refused")));
         }
-        self.write(c(cc::QUEUE_SELECT), 2, 0)?;
-        self.write(c(cc::QUEUE_SIZE), 2, QSIZE.into())?;
-        self.write(c(cc::QUEUE_MSIX_VECTOR), 2, cc::NO_VECTOR.into())?;
-        for (off, a) in [
-            (cc::QUEUE_DESC, ring.desc),
-            (cc::QUEUE_DRIVER, ring.avail),
-            (cc::QUEUE_DEVICE, ring.used),
-        ] {
-            self.write(c(off), 4, a as u32)?;
-            self.write(c(off + 4), 4, (a >> 32) as u32)?;
+        if accepted != want {
+            return Err(self.err(format!(
+                "features {:#x} wanted, not offered",
+                want & !offered
+            )));
         }
-        self.write(c(cc::QUEUE_ENABLE), 2, 1)?;
-        if self.read(c(cc::QUEUE_ENABLE), 2)? != 1 {
-            return Err(self.err("queue 0 was not enabled"));
+        for (q, ring) in rings.iter().enumerate() {
+            self.write(c(cc::QUEUE_SELECT), 2, q as u32)?;
+            self.write(c(cc::QUEUE_SIZE), 2, QSIZE.into())?;
+            self.write(c(cc::QUEUE_MSIX_VECTOR), 2, cc::NO_VECTOR.into())?;
+            for (off, a) in [
+                (cc::QUEUE_DESC, ring.desc),
+                (cc::QUEUE_DRIVER, ring.avail),
+                (cc::QUEUE_DEVICE, ring.used),
+            ] {
+                self.write(c(off), 4, a as u32)?;
+                self.write(c(off + 4), 4, (a >> 32) as u32)?;
+            }
+            self.write(c(cc::QUEUE_ENABLE), 2, 1)?;
+            if self.read(c(cc::QUEUE_ENABLE), 2)? != 1 {
+                return Err(self.err(format!("queue {q} was not enabled")));
+            }
         }
         self.set_status(s | status::DRIVER_OK)?;
         if self.status()? != s | status::DRIVER_OK {
@@ -392,15 +447,149 @@ impl BenchBoard {
     /// A posted doorbell write for queue 0 (not clocked to completion: the
     /// load loop keeps clocking anyway).
     fn kick(&mut self) {
+        self.kick_queue(0);
+    }
+
+    fn kick_queue(&mut self, q: u16) {
         self.machine.core_mut().mmio.push(MmioOp {
             req: MmioRequest {
-                addr: bar0::doorbell(0),
+                addr: bar0::doorbell(q),
                 write: true,
-                wdata: 0,
+                wdata: q.into(),
                 strb: 0xF,
             },
             reply: None,
         });
+    }
+
+    /// Writes one descriptor (no NEXT) into `ring`'s table at `i`.
+    fn put_desc(&self, ring: Ring, i: u16, addr: u64, len: u32, flags: u16) {
+        let a = ring.desc + 16 * u64::from(i);
+        self.put(addr, a);
+        self.put(len, a + 8);
+        self.put(flags, a + 12);
+        self.put(0u16, a + 14);
+    }
+
+    /// Fills receiveq1 with [`QSIZE`] buffers and transmitq1 with [`DEPTH`]
+    /// frames of `len` bytes (broadcast, so any filter takes them).
+    fn post_net(&mut self, rx: Ring, tx: Ring, len: u16) {
+        for i in 0..QSIZE {
+            let buf = NET_RX_BASE + u64::from(i) * u64::from(NET_RX_BUF);
+            self.put_desc(rx, i, buf, NET_RX_BUF, DESC_F_WRITE);
+            self.put(i, rx.avail + u64::from(AVAIL_RING) + 2 * u64::from(i));
+        }
+        self.put(QSIZE, rx.avail + u64::from(AVAIL_IDX));
+        let mut frame = vec![0u8; vfpga_abi::net::HDR_LEN as usize];
+        frame.extend((0..len).map(|i| if i < 6 { 0xFF } else { i as u8 }));
+        for s in 0..DEPTH {
+            // One page each: one DMA read per frame, as Linux's linear packets.
+            let buf = DATA_BASE + u64::from(s) * 0x1000;
+            self.mem
+                .write_slice(&frame, GuestAddress(buf))
+                .expect("inside guest memory");
+            self.put_desc(tx, s, buf, frame.len() as u32, 0);
+            self.put(s, tx.avail + u64::from(AVAIL_RING) + 2 * u64::from(s));
+        }
+        self.put(DEPTH, tx.avail + u64::from(AVAIL_IDX));
+        self.kick_queue(0);
+        self.kick_queue(1);
+    }
+
+    /// Gives every chain used since `*seen` back to the ring (same head),
+    /// calling `check(head, len)` on each; returns how many.
+    fn recycle(
+        &mut self,
+        ring: Ring,
+        seen: &mut u16,
+        avail_idx: &mut u16,
+        mut check: impl FnMut(&Self, u32, u32),
+    ) -> u64 {
+        let used_idx: u16 = self.get(ring.used + u64::from(USED_IDX));
+        let mut n = 0;
+        while *seen != used_idx {
+            let e = ring.used + u64::from(USED_RING) + 8 * u64::from(*seen % QSIZE);
+            let head: u32 = self.get(e);
+            let len: u32 = self.get(e + 4);
+            check(self, head, len);
+            let slot = ring.avail + u64::from(AVAIL_RING) + 2 * u64::from(*avail_idx % QSIZE);
+            self.put(head as u16, slot);
+            *avail_idx = avail_idx.wrapping_add(1);
+            *seen = seen.wrapping_add(1);
+            n += 1;
+        }
+        if n > 0 {
+            self.put(*avail_idx, ring.avail + u64::from(AVAIL_IDX));
+        }
+        n
+    }
+}
+
+/// Progress of a load between batches.
+#[derive(Debug)]
+struct LoadState {
+    /// Used elements of queue 0 taken back; avail.idx published on it.
+    seen: u16,
+    avail_idx: u16,
+    /// The same for transmitq1 (net).
+    tx_seen: u16,
+    tx_avail: u16,
+    requests: u64,
+    bad_status: u64,
+}
+
+/// Cycles the net workloads may take to get their first frames back.
+const NET_WARMUP_LIMIT: u64 = 2_000_000;
+
+impl BenchBoard {
+    /// [`BATCH`] cycles, then the used rings are read and every used chain
+    /// resubmitted.
+    fn tick(&mut self, workload: Workload, ring: Ring, tx_ring: Ring, st: &mut LoadState) {
+        for _ in 0..BATCH {
+            self.machine.step();
+        }
+        match workload {
+            Workload::Idle => {}
+            Workload::Qd32Read4k => {
+                // Resubmit every completed chain as it is: same head, same
+                // sectors. The status byte of the chain's slot must read
+                // OK; it is poisoned again so a resubmission that is never
+                // served cannot pass as OK.
+                let mut bad = 0;
+                let n = self.recycle(ring, &mut st.seen, &mut st.avail_idx, |b, head, _| {
+                    let status_at = DATA_BASE + u64::from(head / 3) * SLOT_BYTES + STATUS_OFF;
+                    if b.get::<u8>(status_at) != blk::status::OK {
+                        bad += 1;
+                    }
+                    b.put(0xFFu8, status_at);
+                });
+                st.bad_status += bad;
+                if n > 0 {
+                    st.requests += n;
+                    self.kick();
+                }
+            }
+            Workload::NetLoopback { frame } => {
+                let want = vfpga_abi::net::HDR_LEN + u32::from(frame);
+                let mut bad = 0;
+                let rx = self.recycle(ring, &mut st.seen, &mut st.avail_idx, |b, head, len| {
+                    let buf = NET_RX_BASE + u64::from(head) * u64::from(NET_RX_BUF);
+                    let nb: u16 = b.get(buf + u64::from(vfpga_abi::net::HDR_NUM_BUFFERS));
+                    if len != want || nb != 1 {
+                        bad += 1;
+                    }
+                });
+                st.bad_status += bad;
+                let tx = self.recycle(tx_ring, &mut st.tx_seen, &mut st.tx_avail, |_, _, _| {});
+                st.requests += rx;
+                if rx > 0 {
+                    self.kick_queue(0);
+                }
+                if tx > 0 {
+                    self.kick_queue(1);
+                }
+            }
+        }
     }
 }
 
@@ -414,17 +603,46 @@ fn bring_up(kind: BackendKind, what: String) -> BenchError {
 /// Runs `workload` on a fresh board of backend `kind` and measures it for
 /// `window` (bring-up is not measured).
 pub fn run(kind: BackendKind, workload: Workload, window: Window) -> Result<Sample, BenchError> {
-    let mut b = BenchBoard::new(kind)?;
+    let mut b = BenchBoard::new(kind, workload.is_net())?;
     let ring = Ring::new();
-    b.init(ring)?;
-    let used_idx_at = ring.used + u64::from(USED_IDX);
-    // Requests completed and resubmitted so far; avail.idx we published.
-    let mut seen = 0u16;
-    let mut avail_idx = DEPTH;
-    let mut requests = 0u64;
-    let mut bad_status = 0u64;
-    if workload == Workload::Qd32Read4k {
-        b.post_reads(ring);
+    let tx_ring = Ring::at(RING_BASE + NET_TX_RINGS);
+    if workload.is_net() {
+        let want = features::bit(features::VERSION_1)
+            | features::bit(features::ACCESS_PLATFORM)
+            | features::bit(features::NET_MRG_RXBUF);
+        b.init(&[ring, tx_ring], want)?;
+    } else {
+        let want = features::bit(features::VERSION_1) | features::bit(features::ACCESS_PLATFORM);
+        b.init(&[ring], want)?;
+    }
+    let mut st = LoadState {
+        seen: 0,
+        avail_idx: DEPTH,
+        tx_seen: 0,
+        tx_avail: DEPTH,
+        requests: 0,
+        bad_status: 0,
+    };
+    match workload {
+        Workload::Idle => {}
+        Workload::Qd32Read4k => b.post_reads(ring),
+        Workload::NetLoopback { frame } => {
+            st.avail_idx = QSIZE;
+            b.post_net(ring, tx_ring, frame);
+            // Measure the steady state: the RX ring is fetched and the
+            // first DEPTH frames went round before the window opens.
+            let end = b.machine.now() + NET_WARMUP_LIMIT;
+            while st.requests < u64::from(DEPTH) {
+                if b.machine.now() > end {
+                    return Err(b.err(format!(
+                        "{} frames came back in {NET_WARMUP_LIMIT} cycles",
+                        st.requests
+                    )));
+                }
+                b.tick(workload, ring, tx_ring, &mut st);
+            }
+            st.requests = 0;
+        }
     }
     let start_cycle = b.machine.now();
     let cpu = thread_cpu();
@@ -434,49 +652,25 @@ pub fn run(kind: BackendKind, workload: Workload, window: Window) -> Result<Samp
         Window::Cycles(c) => b.machine.now() - start_cycle < c,
     };
     while more(&b) {
-        for _ in 0..BATCH {
-            b.machine.step();
-        }
-        if workload != Workload::Qd32Read4k {
-            continue;
-        }
-        let used_idx: u16 = b.get(used_idx_at);
-        if used_idx == seen {
-            continue;
-        }
-        // Resubmit every completed chain as it is: same head, same sectors.
-        while seen != used_idx {
-            let e = ring.used + u64::from(USED_RING) + 8 * u64::from(seen % QSIZE);
-            let head: u32 = b.get(e);
-            // The status byte of the chain's slot: OK, then poisoned again so
-            // a resubmission that is never served cannot pass as OK.
-            let status_at = DATA_BASE + u64::from(head / 3) * SLOT_BYTES + STATUS_OFF;
-            if b.get::<u8>(status_at) != blk::status::OK {
-                bad_status += 1;
-            }
-            b.put(0xFFu8, status_at);
-            let slot = ring.avail + u64::from(AVAIL_RING) + 2 * u64::from(avail_idx % QSIZE);
-            b.put(head as u16, slot);
-            avail_idx = avail_idx.wrapping_add(1);
-            seen = seen.wrapping_add(1);
-            requests += 1;
-        }
-        b.put(avail_idx, ring.avail + u64::from(AVAIL_IDX));
-        b.kick();
+        b.tick(workload, ring, tx_ring, &mut st);
     }
     let wall = t.elapsed();
     let cpu = thread_cpu() - cpu;
     let cycles = b.machine.now() - start_cycle;
     let device_status = b.status()?;
+    let bytes_per = match workload {
+        Workload::NetLoopback { frame } => u64::from(frame),
+        _ => u64::from(READ_BYTES),
+    };
     Ok(Sample {
         backend: kind,
         workload,
         cycles,
         wall,
         cpu,
-        requests,
-        bytes: requests * u64::from(READ_BYTES),
-        bad_status,
+        requests: st.requests,
+        bytes: st.requests * bytes_per,
+        bad_status: st.bad_status,
         clock: ClockRate::default(),
         faults: b.bus.iommu().faults(),
         device_status,
@@ -504,9 +698,20 @@ pub fn format_sample(s: &Sample) -> String {
             s.clock.hz / 1_000_000
         );
     }
+    if s.workload.is_net() {
+        line += &format!(
+            "; {} frames in {:.1} us simulated = {:.0} pps, {:.1} cycles/frame, {:.2} Gb/s at {} MHz",
+            s.requests,
+            s.simulated().as_secs_f64() * 1e6,
+            s.iops(),
+            s.cycles_per_request(),
+            s.mb_per_second() * 8.0 / 1000.0,
+            s.clock.hz / 1_000_000
+        );
+    }
     if !s.is_clean() {
         line += &format!(
-            "; ERROR: {} IOMMU faults, {} bad status bytes, device_status {:#04x}",
+            "; ERROR: {} IOMMU faults, {} bad status bytes or frames, device_status {:#04x}",
             s.faults, s.bad_status, s.device_status
         );
     }
