@@ -25,8 +25,8 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// Allocates queue `index` with `size` entries; checks the device has it
-    /// and that it holds that many.
+    /// Allocates queue `index` with `size` entries. [`start`] checks that
+    /// the device has the queue and that it holds that many.
     pub fn new(
         pci: &VirtioPci,
         alloc: &DmaAllocator,
@@ -34,18 +34,6 @@ impl Queue {
         size: u16,
         event_idx: bool,
     ) -> Result<Self, VirtioError> {
-        let n = pci.num_queues()?;
-        if index >= n {
-            return Err(VirtioError::NoSuchQueue(index, n));
-        }
-        let max = pci.queue_max_size(index)?;
-        if size == 0 || size > max || !size.is_power_of_two() {
-            return Err(VirtioError::BadQueueSize {
-                queue: index,
-                size,
-                max,
-            });
-        }
         Ok(Queue {
             index,
             vq: SplitQueue::new(alloc, size, event_idx)?,

@@ -18,12 +18,19 @@ use crate::open::{self, DeviceSpec, SimBackend, SimOptions, parse_device};
 /// The line a passing selftest ends with; tests look for it.
 pub const PASS: &str = "selftest blk: PASS";
 
+mod net;
+
+pub use net::{NetArgs, PASS_NET};
+
 /// What to test.
 #[derive(Debug, Subcommand)]
 pub enum SelftestCmd {
     /// virtio-blk: write a pattern over the disk (or --size of it), read it
     /// back and verify every byte.
     Blk(BlkArgs),
+    /// virtio-net: frames of every size out and back through the
+    /// simulator's loopback port, each verified byte for byte.
+    Net(NetArgs),
 }
 
 /// Which driver runs the I/O.
@@ -31,8 +38,8 @@ pub enum SelftestCmd {
 pub enum DriverKind {
     /// Our driver (vfpga-host): several queues, many requests in flight, MSI-X.
     Vfpga,
-    /// The `virtio-drivers` crate's VirtIOBlk: one queue, one request at a
-    /// time, polled. An independent reading of the spec.
+    /// The `virtio-drivers` crate's VirtIOBlk / VirtIONet: one queue, one
+    /// request or frame at a time, polled. An independent reading of the spec.
     VirtioDrivers,
 }
 
@@ -107,6 +114,7 @@ pub struct BlkArgs {
 pub fn run(cmd: SelftestCmd) -> anyhow::Result<()> {
     match cmd {
         SelftestCmd::Blk(a) => run_blk(a),
+        SelftestCmd::Net(a) => net::run(a),
     }
 }
 
@@ -116,7 +124,11 @@ fn open(a: &BlkArgs) -> anyhow::Result<Arc<dyn Device>> {
         size: a.sim_disk,
         ..SimOptions::default()
     };
-    let dev = open::open(&a.device, &sim)?;
+    prepare(open::open(&a.device, &sim)?)
+}
+
+/// Resets a freshly opened device and checks its DMA mappings.
+fn prepare(dev: Arc<dyn Device>) -> anyhow::Result<Arc<dyn Device>> {
     // Function-level reset first when the platform has one; the virtio
     // reset the drivers do is enough otherwise.
     match dev.reset() {
@@ -227,26 +239,52 @@ impl<'a> Phase<'a> {
         }
     }
 
+    /// Cycles the simulated device ran since the start (`None` for a board).
+    fn cycles(&self) -> Option<u64> {
+        Some(self.dev.simulated_cycles()?.saturating_sub(self.cycles?))
+    }
+
     fn report(&self, phase: &str, bytes: u64, requests: u64, extra: &str) {
+        self.report_as(phase, bytes, requests, ("requests", "IOPS"), extra);
+    }
+
+    /// Prints `count` things (named `unit.0`, their rate `unit.1`) and
+    /// `bytes` over the wall time, and over the simulated time when there is one.
+    fn report_as(&self, phase: &str, bytes: u64, count: u64, unit: (&str, &str), extra: &str) {
+        let (things, rate) = unit;
         let s = self.wall.elapsed().as_secs_f64();
         println!(
-            "{phase:<7} {bytes} bytes, {requests} requests in {s:.3} s: {:.0} IOPS, {:.2} MB/s{extra}",
-            requests as f64 / s,
+            "{phase:<7} {bytes} bytes, {count} {things} in {s:.3} s: {:.0} {rate}, {:.2} MB/s{extra}",
+            count as f64 / s,
             bytes as f64 / 1e6 / s
         );
-        if let (Some(c0), Some(c1)) = (self.cycles, self.dev.simulated_cycles()) {
+        if let Some(cycles) = self.cycles() {
             let hz = vfpga_sim::clock::DEFAULT_CLOCK_HZ;
-            let cycles = c1.saturating_sub(c0).max(1);
+            let cycles = cycles.max(1);
             let st = cycles as f64 / hz as f64;
             println!(
-                "        simulated: {cycles} cycles ({:.3} ms at {} MHz): {:.0} IOPS, {:.2} MB/s",
+                "        simulated: {cycles} cycles ({:.3} ms at {} MHz): {:.0} {rate}, {:.2} MB/s",
                 st * 1e3,
                 hz / 1_000_000,
-                requests as f64 / st,
+                count as f64 / st,
                 bytes as f64 / 1e6 / st
             );
         }
     }
+}
+
+/// Prints the vendor region's engine counters, when the device has one.
+fn print_counters(pci: &vfpga_host::virtio_pci::VirtioPci) -> anyhow::Result<()> {
+    if let Some(v) = pci.vendor() {
+        let c = v.counters()?;
+        let named: Vec<String> = vfpga_abi::vendor::COUNTER_NAMES
+            .iter()
+            .zip(c)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        println!("counters {}", named.join(" "));
+    }
+    Ok(())
 }
 
 fn requests(kind: ReqKind, size: u64, req: u64) -> impl Iterator<Item = Request> {
@@ -375,15 +413,7 @@ fn blk_vfpga(args: &BlkArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u64, Optio
             None => bail!("--expect-config-change: no configuration-change interrupt in {secs} s"),
         }
     }
-    if let Some(v) = drv.pci().vendor() {
-        let c = v.counters()?;
-        let named: Vec<String> = vfpga_abi::vendor::COUNTER_NAMES
-            .iter()
-            .zip(c)
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        println!("counters {}", named.join(" "));
-    }
+    print_counters(drv.pci())?;
     if w.bytes != size || r.bytes != size {
         bail!(
             "moved {} bytes written / {} read, expected {size}",

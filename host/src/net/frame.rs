@@ -45,6 +45,33 @@ pub fn seq_of(frame: &[u8]) -> Option<u32> {
     Some(u32::from_le_bytes(frame[14..18].try_into().unwrap()))
 }
 
+/// Source address base of self-test frames (locally administered); the
+/// last byte is chosen per destination by [`pair_addresses`].
+pub const SRC_BASE: Mac = [0x02, 0x76, 0x66, 0x73, 0x74, 0x00];
+
+/// vfpga's receive-steering hash of a MAC address: the XOR of its twelve
+/// nibbles (the hardware's flow table has 16 entries, see docs/net.md).
+pub fn flow_hash(mac: &Mac) -> u8 {
+    mac.iter().fold(0, |h, b| h ^ (b & 0xF) ^ (b >> 4))
+}
+
+/// Destination and source of the self-test frames sent on queue pair
+/// `pair` (below 16) of a device whose MAC is `mac`: pair 0 sends to `mac`,
+/// pair `p` to `mac` with `p` XORed into its last byte (an address the
+/// driver adds to the MAC table). The source hashes like the destination,
+/// so on a loopback a device that steers a flow's RX to the pair that last
+/// sent to its peer (§5.1.6.5.5) puts each frame back on its own pair,
+/// whatever hash of the peer address it uses among vfpga's, and the pairs'
+/// flows never share a table entry.
+pub fn pair_addresses(mac: Mac, pair: u16) -> (Mac, Mac) {
+    assert!(pair < 16, "pair {pair}: at most 16 distinct flows");
+    let mut dst = mac;
+    dst[5] ^= pair as u8;
+    let mut src = SRC_BASE;
+    src[5] = (flow_hash(&src) ^ flow_hash(&dst)) & 0xF;
+    (dst, src)
+}
+
 /// Compares `got` with `want`: `None` when equal, else the number of
 /// differing bytes (a length difference counts every missing or extra
 /// byte) and the offset of the first.
@@ -80,5 +107,25 @@ mod tests {
         // Shorter frames are prefixes of longer ones with the same seq: the
         // length check is what tells them apart.
         assert_eq!(&build([2; 6], [4; 6], 7, 1, 60)[..], &a[..60]);
+    }
+
+    #[test]
+    fn pair_addresses_hash_alike_and_apart() {
+        let mac = [0x02, 0x56, 0x46, 0x50, 0x47, 0x01];
+        let mut hashes = Vec::new();
+        for p in 0..4 {
+            let (dst, src) = pair_addresses(mac, p);
+            assert_eq!(flow_hash(&dst), flow_hash(&src), "pair {p}");
+            assert_eq!(dst[0] & 1, 0, "unicast destination");
+            assert_ne!(dst, src);
+            hashes.push(flow_hash(&dst));
+        }
+        assert_eq!(
+            pair_addresses(mac, 0).0,
+            mac,
+            "pair 0 sends to the device's MAC"
+        );
+        hashes.dedup();
+        assert_eq!(hashes.len(), 4, "every pair's flow has its own entry");
     }
 }
