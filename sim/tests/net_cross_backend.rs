@@ -6,7 +6,7 @@
 mod common;
 
 use common::net::{NetQueues, buffers_for, frame, net_cfg};
-use common::{Board, MEM_SIZE, verilator_or_skip};
+use common::{Board, MEM_SIZE, verilator_or_skip_for};
 use vfpga_sim::backend::BackendKind;
 use vfpga_sim::clock::Cycle;
 use vfpga_sim::dma::{DmaConfig, DmaTxn};
@@ -71,7 +71,10 @@ fn run(kind: BackendKind, seed: u64) -> Outcome {
 
 #[test]
 fn net_rust_hdl_and_verilator_are_cycle_identical() {
-    if !verilator_or_skip("net_rust_hdl_and_verilator_are_cycle_identical") {
+    if !verilator_or_skip_for(
+        vfpga_abi::Personality::Net,
+        "net_rust_hdl_and_verilator_are_cycle_identical",
+    ) {
         return;
     }
     let seed = 0x4E37;

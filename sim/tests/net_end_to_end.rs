@@ -6,7 +6,7 @@
 mod common;
 
 use common::net::{NetQueues, buffers_for, frame, net_cfg};
-use common::{Board, verilator_or_skip};
+use common::{Board, verilator_or_skip_for};
 use vfpga_abi::mgmt;
 use vfpga_sim::backend::BackendKind;
 use vfpga_sim::net::link::link;
@@ -67,7 +67,10 @@ fn spec_5_1_6_loopback_frames_return_with_num_buffers_rust_hdl() {
 
 #[test]
 fn spec_5_1_6_loopback_frames_return_with_num_buffers_verilator() {
-    if !verilator_or_skip("spec_5_1_6_loopback_frames_return_with_num_buffers_verilator") {
+    if !verilator_or_skip_for(
+        vfpga_abi::Personality::Net,
+        "spec_5_1_6_loopback_frames_return_with_num_buffers_verilator",
+    ) {
         return;
     }
     loopback_round_trip(

@@ -26,10 +26,15 @@ use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestM
 /// Whether the Verilator backend can run; when it cannot, a test that
 /// needs it fails under CI=true and otherwise says why it skips.
 pub fn verilator_or_skip(test: &str) -> bool {
-    if backend::verilator_available() {
+    verilator_or_skip_for(Personality::Blk, test)
+}
+
+/// [`verilator_or_skip`] for the model of `personality`.
+pub fn verilator_or_skip_for(personality: Personality, test: &str) -> bool {
+    if backend::verilator_available_for(personality) {
         return true;
     }
-    let why = backend::verilator_status();
+    let why = backend::verilator_status_for(personality);
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{test}: the Verilator backend is required under CI=true: {why}");
     }
