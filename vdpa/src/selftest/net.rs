@@ -382,8 +382,9 @@ fn net_virtio_drivers(args: &NetArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u
         println!("note: --pairs applies to --driver vfpga; virtio-drivers uses one queue pair");
     }
     let largest = *args.sizes.0.iter().max().expect("checked non-empty");
-    // No mergeable buffers in virtio-drivers: each buffer holds a frame.
-    let buf_len = vfpga_abi::net::HDR_LEN as usize + largest;
+    // No mergeable buffers in virtio-drivers: each buffer holds a frame
+    // (VirtIONet rounds the length down to whole words).
+    let buf_len = (vfpga_abi::net::HDR_LEN as usize + largest).next_multiple_of(8);
     DeviceHal::install(dev.clone());
     let clock = dev.clone();
     let result = (|| {
