@@ -39,6 +39,10 @@ use crate::net::{NetCounters, NetStats};
 use crate::pci::ConfigSpace;
 use crate::storage::Image;
 
+/// How long a board whose received frame waits for RX buffers sleeps
+/// before it looks again (a doorbell or any host access wakes it sooner).
+const RX_STALL_RECHECK: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// MSI address a host kernel programs (x86 LAPIC window); only its presence
 /// matters to the model, which routes by vector.
 const MSI_ADDRESS: u64 = 0xFEE0_0000;
@@ -362,7 +366,8 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
         }
         machine.step();
         s.cycles.store(machine.now(), Ordering::Relaxed);
-        if machine.is_idle() {
+        let stalled = !machine.is_idle() && machine.waiting_for_rx_buffers();
+        if machine.is_idle() || stalled {
             tracing::trace!(
                 cycle = machine.now(),
                 "board idle: sleeping until the host acts"
@@ -372,7 +377,10 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
                 .map(|d| d.0)
                 .chain(machine.core().net_wake_fd())
                 .collect();
-            match s.waker.wait(&fds, None) {
+            // A frame waiting for RX buffers sleeps like idle, but wakes
+            // now and then in case something else was under way.
+            let timeout = stalled.then_some(RX_STALL_RECHECK);
+            match s.waker.wait(&fds, timeout) {
                 Ok(_) => {
                     forward_doorbells(&mut machine, &doorbells);
                     // A frame that woke us goes into the MAC FIFO now, so

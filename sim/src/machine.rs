@@ -135,7 +135,13 @@ pub struct Core {
     hw_idle: bool,
     /// The last cycle the hardware was not idle.
     last_busy: Cycle,
+    /// Consecutive cycles the MAC offered an RX beat the hardware refused.
+    mac_rx_refused: u64,
 }
+
+/// Cycles of refused RX beats, with nothing else in flight, after which a
+/// frame is taken to be waiting for RX buffers only the driver can post.
+pub const RX_STALL_CYCLES: u64 = 4096;
 
 impl std::fmt::Debug for dyn Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -221,6 +227,11 @@ impl Core {
         }
         self.backend.edge();
         self.clock_models(now, &inp, &out);
+        if inp.mac_rx.is_some() && !out.mac_rx_ready {
+            self.mac_rx_refused += 1;
+        } else {
+            self.mac_rx_refused = 0;
+        }
         let host_quiet = inp.host_channels_quiet();
         self.hw_idle = out.idle && host_quiet && inp.mgmt_req.is_none();
         // The firmware's own management beats do not count: it polls
@@ -418,6 +429,7 @@ impl Machine {
             mgmt_rsp: None,
             hw_idle: false,
             last_busy: 0,
+            mac_rx_refused: 0,
         });
         let hal = MgmtHal {
             core: Some(core),
@@ -516,6 +528,21 @@ impl Machine {
         while self.now() < end {
             self.step();
         }
+    }
+
+    /// A received frame has waited [`RX_STALL_CYCLES`] for RX buffers with
+    /// no DMA, MMIO or management access in flight: the hardware stopped
+    /// in the middle of a frame until the driver posts buffers and kicks
+    /// receiveq (virtio 1.2 §5.1.6.3.1), which only the host can do. The
+    /// clock thread then sleeps as when idle (with a timeout, in case the
+    /// guess is wrong): it would otherwise spin while a guest does not
+    /// refill its RX ring.
+    pub fn waiting_for_rx_buffers(&self) -> bool {
+        let c = self.core();
+        c.mac_rx_refused >= RX_STALL_CYCLES
+            && c.dma.is_quiet()
+            && c.mmio.is_quiet()
+            && c.mgmt_req.is_none()
     }
 
     /// Nothing to do until the host acts: no transaction in flight in any

@@ -172,3 +172,34 @@ fn two_devices_over_udp_on_127_0_0_1_exchange_frames() {
     let pb = UdpPort::open(lb, la).unwrap();
     two_boards(Box::new(pa), Box::new(pb));
 }
+
+/// §5.1.6.3.1 / §5.1.6.4: a frame longer than the buffers posted waits
+/// for more; the board reports it is waiting on the driver (so a sleeping
+/// clock does not spin), publishes nothing of the frame meanwhile, and
+/// delivers it whole once buffers are posted.
+#[test]
+fn spec_5_1_6_4_frame_waits_for_more_rx_buffers_then_arrives_whole() {
+    let kind = BackendKind::default_for(vfpga_abi::Personality::Net);
+    let mut b = loopback_board(kind);
+    let mem = b.mem.clone();
+    let mut q = NetQueues::new(&mem);
+    q.init(&mut b);
+    q.post_rx(&mut b, 1);
+    let f = frame(5000, 7);
+    q.send(&mut b, &f);
+    assert!(
+        b.run_until(FRAME_BUDGET, |b| b.machine.waiting_for_rx_buffers()),
+        "the frame waits for buffers ({:?})",
+        b.machine.busy_reason()
+    );
+    assert_eq!(q.tx_used(&b), 1);
+    assert_eq!(q.rx_used(&b), 0, "no part of the frame is published");
+    q.post_rx(&mut b, buffers_for(5000) - 1);
+    let mut got = None;
+    assert!(b.run_until(FRAME_BUDGET, |b| {
+        got = got.take().or_else(|| q.next_rx(b));
+        got.is_some()
+    }));
+    assert_eq!(got, Some((buffers_for(5000), f)));
+    assert!(!b.machine.waiting_for_rx_buffers());
+}
