@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use std::os::fd::{FromRawFd, IntoRawFd};
 use vfpga_abi::{common_cfg, features, net as net_abi, ring};
+use vfpga_host::virtio_pci::vendor::VendorError;
 use vfpga_host::virtio_pci::{RingState, VirtioPci};
 use vfpga_host::{Device, DmaMapping};
 use vhost::VhostUserMemoryRegionBase;
@@ -29,6 +30,10 @@ type VhostResult<T> = vhost::vhost_user::Result<T>;
 
 /// How long a device reset or a queue stop may take before we give up.
 const DEVICE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a net receiveq may take to drain a frame it is writing when
+/// asked to stop (its posted buffers are never drained, see `stop_net_rx`).
+const RX_STOP_WAIT: Duration = Duration::from_millis(200);
 
 /// Features that concern the daemon's side of the device, never the guest:
 /// the device's DMA goes through the IOMMU mappings we make (ACCESS_PLATFORM),
@@ -458,13 +463,57 @@ impl VdpaBackend {
     fn stop_ring(&mut self, q: usize) -> Result<(), VdpaError> {
         if self.runs[q].programmed && !self.runs[q].stopped {
             self.sync_pairs(Some(q));
-            let st = self.vendor()?.stop_queue(q as u16, DEVICE_TIMEOUT)?;
+            let st = if self.is_net_rx(q) {
+                self.stop_net_rx(q)?
+            } else {
+                self.vendor()?.stop_queue(q as u16, DEVICE_TIMEOUT)?
+            };
             self.vrings[q].base = st.last_avail_idx;
             self.runs[q].stopped = true;
             self.runs[q].forwarder = None;
-            tracing::info!(queue = q, base = st.last_avail_idx, "ring stopped");
+            tracing::info!(
+                queue = q,
+                base = st.last_avail_idx,
+                used = st.used_idx,
+                "ring stopped"
+            );
         }
         Ok(())
+    }
+
+    /// Whether vring `q` is a net receiveq (even index, §5.1.2).
+    fn is_net_rx(&self, q: usize) -> bool {
+        matches!(self.kind, Kind::Net(_)) && q.is_multiple_of(2)
+    }
+
+    /// Stops a net receiveq. The hardware keeps the RX buffers it fetched
+    /// until frames fill them, so the queue never reports STOPPED while
+    /// buffers are posted (docs/net.md, "Stop/resume"). It has stopped
+    /// fetching; RX chains are used one buffer each and in the order
+    /// fetched, so the guest resumes correctly from the used index: the
+    /// buffers fetched but not used are handed back by returning that as
+    /// the base. They stay in the device until the next reset (after the
+    /// last ring stops) or until the ring resumes, and the pair count sent
+    /// before the stop keeps frames away from them meanwhile.
+    fn stop_net_rx(&mut self, q: usize) -> Result<RingState, VdpaError> {
+        match self.vendor()?.stop_queue(q as u16, RX_STOP_WAIT) {
+            Ok(st) => Ok(st),
+            Err(VendorError::StopTimeout(_, _, held)) => {
+                let st = self.vendor()?.ring_state(q as u16)?;
+                tracing::info!(
+                    queue = q,
+                    held,
+                    fetched = st.last_avail_idx,
+                    used = st.used_idx,
+                    "RX ring holds posted buffers: base handed back at the used index"
+                );
+                Ok(RingState {
+                    last_avail_idx: st.used_idx,
+                    used_idx: st.used_idx,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Stops every ring, then resets the device.
@@ -730,6 +779,7 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
                     .start_queue(index as u16)
                     .map_err(VdpaError::from)?;
                 self.runs[q].stopped = false;
+                self.sync_pairs(None);
             } else if !enable {
                 self.stop_ring(q)?;
             }
