@@ -52,6 +52,7 @@ use crate::vq::avail::AvailFetch;
 use crate::vq::fifo::Fifo;
 use crate::vq::used::UsedWriter;
 use crate::vq::walker::ChainWalker;
+use crate::vq::{NQ, QUEUE_BITS};
 use rust_hdl::prelude::*;
 use vfpga_abi::vendor::ErrorCause;
 
@@ -258,13 +259,13 @@ pub struct BlkEngine {
     /// The DMA master (public so that tests can look inside).
     pub dma: DmaMaster<DATA_BITS>,
     /// Avail-ring fetch.
-    pub avail: AvailFetch,
+    pub avail: AvailFetch<NQ, QUEUE_BITS>,
     /// Chain walker.
-    pub walker: ChainWalker,
+    pub walker: ChainWalker<NQ, QUEUE_BITS>,
     /// blk request processor.
     pub blk: BlkRequest,
     /// Used-ring writer.
-    pub used: UsedWriter,
+    pub used: UsedWriter<NQ, QUEUE_BITS>,
     head_fifo: Fifo<Bits<17>, HEAD_FIFO_LOG2, { HEAD_FIFO_LOG2 + 1 }>,
     seg_fifo: Fifo<Bits<96>, SEG_FIFO_LOG2, { SEG_FIFO_LOG2 + 1 }>,
     chain_fifo: Fifo<Bits<209>, CHAIN_FIFO_LOG2, { CHAIN_FIFO_LOG2 + 1 }>,
@@ -344,32 +345,32 @@ impl Logic for BlkEngine {
 
         // Queue configuration to the stages.
         self.avail.event_idx.next = self.event_idx.val();
-        self.avail.q0_desc.next = self.q_desc_0.val();
-        self.avail.q0_avail.next = self.q_avail_0.val();
-        self.avail.q0_used.next = self.q_used_0.val();
-        self.avail.q0_size.next = self.q_size_0.val();
-        self.avail.q0_run.next = self.q_run_0.val();
-        self.avail.q1_desc.next = self.q_desc_1.val();
-        self.avail.q1_avail.next = self.q_avail_1.val();
-        self.avail.q1_used.next = self.q_used_1.val();
-        self.avail.q1_size.next = self.q_size_1.val();
-        self.avail.q1_run.next = self.q_run_1.val();
+        self.avail.q_desc[0].next = self.q_desc_0.val();
+        self.avail.q_avail[0].next = self.q_avail_0.val();
+        self.avail.q_used[0].next = self.q_used_0.val();
+        self.avail.q_size[0].next = self.q_size_0.val();
+        self.avail.q_run[0].next = self.q_run_0.val();
+        self.avail.q_desc[1].next = self.q_desc_1.val();
+        self.avail.q_avail[1].next = self.q_avail_1.val();
+        self.avail.q_used[1].next = self.q_used_1.val();
+        self.avail.q_size[1].next = self.q_size_1.val();
+        self.avail.q_run[1].next = self.q_run_1.val();
         self.walker.indirect_enable.next = self.indirect_enable.val();
         self.walker.plain_chains.next = false;
-        self.walker.q0_desc.next = self.q_desc_0.val();
-        self.walker.q0_size.next = self.q_size_0.val();
-        self.walker.q1_desc.next = self.q_desc_1.val();
-        self.walker.q1_size.next = self.q_size_1.val();
+        self.walker.q_desc[0].next = self.q_desc_0.val();
+        self.walker.q_size[0].next = self.q_size_0.val();
+        self.walker.q_desc[1].next = self.q_desc_1.val();
+        self.walker.q_size[1].next = self.q_size_1.val();
         self.blk.capacity.next = self.blk_capacity.val();
         self.used.event_idx.next = self.event_idx.val();
-        self.used.q0_avail.next = self.q_avail_0.val();
-        self.used.q0_used.next = self.q_used_0.val();
-        self.used.q0_size.next = self.q_size_0.val();
-        self.used.q0_vector.next = self.q_vector_0.val();
-        self.used.q1_avail.next = self.q_avail_1.val();
-        self.used.q1_used.next = self.q_used_1.val();
-        self.used.q1_size.next = self.q_size_1.val();
-        self.used.q1_vector.next = self.q_vector_1.val();
+        self.used.q_avail[0].next = self.q_avail_0.val();
+        self.used.q_used[0].next = self.q_used_0.val();
+        self.used.q_size[0].next = self.q_size_0.val();
+        self.used.q_vector[0].next = self.q_vector_0.val();
+        self.used.q_avail[1].next = self.q_avail_1.val();
+        self.used.q_used[1].next = self.q_used_1.val();
+        self.used.q_size[1].next = self.q_size_1.val();
+        self.used.q_vector[1].next = self.q_vector_1.val();
 
         // Doorbells are always taken: they only set a pending flag.
         self.doorbell_ready.next = true;
@@ -379,14 +380,14 @@ impl Logic for BlkEngine {
         // Index loads, honoured only on a stopped queue with nothing in flight.
         self.set0.next = self.q_set_idx_0.val() && !self.q_run_0.val() && (self.infl0.q.val() == 0);
         self.set1.next = self.q_set_idx_1.val() && !self.q_run_1.val() && (self.infl1.q.val() == 0);
-        self.avail.set0.next = self.set0.val();
-        self.avail.set1.next = self.set1.val();
-        self.avail.set0_val.next = self.q_set_last_avail_0.val();
-        self.avail.set1_val.next = self.q_set_last_avail_1.val();
-        self.used.set0.next = self.set0.val();
-        self.used.set1.next = self.set1.val();
-        self.used.set0_val.next = self.q_set_used_0.val();
-        self.used.set1_val.next = self.q_set_used_1.val();
+        self.avail.set[0].next = self.set0.val();
+        self.avail.set[1].next = self.set1.val();
+        self.avail.set_val[0].next = self.q_set_last_avail_0.val();
+        self.avail.set_val[1].next = self.q_set_last_avail_1.val();
+        self.used.set[0].next = self.set0.val();
+        self.used.set[1].next = self.set1.val();
+        self.used.set_val[0].next = self.q_set_used_0.val();
+        self.used.set_val[1].next = self.q_set_used_1.val();
 
         // avail -> head FIFO -> walker.
         self.head_fifo.write.next = self.avail.head_push.val();
@@ -516,10 +517,10 @@ impl Logic for BlkEngine {
         self.irq_vector.next = self.used.irq_vector.val();
 
         // Per-queue state out.
-        self.q_last_avail_0.next = self.avail.last_avail0.val();
-        self.q_last_avail_1.next = self.avail.last_avail1.val();
-        self.q_used_idx_0.next = self.used.used_idx0.val();
-        self.q_used_idx_1.next = self.used.used_idx1.val();
+        self.q_last_avail_0.next = self.avail.last_avail[0].val();
+        self.q_last_avail_1.next = self.avail.last_avail[1].val();
+        self.q_used_idx_0.next = self.used.used_idx[0].val();
+        self.q_used_idx_1.next = self.used.used_idx[1].val();
         self.q_inflight_0.next = self.infl0.q.val();
         self.q_inflight_1.next = self.infl1.q.val();
         self.add0.next = self.avail.head_push.val() && (self.avail.head_queue.val() == 0);

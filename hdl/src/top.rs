@@ -196,6 +196,9 @@ impl Logic for BlkTop {
         self.mgmt_resp_rdata.next = self.bar0.mgmt_resp_rdata.val();
         self.bar0.msix_enable.next = self.msix_enable.val();
         self.bar0.msix_function_mask.next = self.msix_function_mask.val();
+        // blk posts no events of its own.
+        self.bar0.ext_event_valid.next = false;
+        self.bar0.ext_event_word.next = 0.into();
         self.msix_valid.next = self.bar0.msix_valid.val();
         self.bar0.msix_ready.next = self.msix_ready.val();
         self.msix_addr.next = self.bar0.msix_addr.val();

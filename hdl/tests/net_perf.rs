@@ -51,7 +51,7 @@ fn rx(len: usize) {
     }
     n.b.kick(0);
     assert!(
-        n.b.run_until(100_000, |b| b.e.q_inflight_0.val().to_u64() == N as u64
+        n.b.run_until(100_000, |b| b.e.q_inflight[0].val().to_u64() == N as u64
             && b.quiet())
     );
     let frames: Vec<Vec<u8>> = (0..N).map(|_| frame(&mut n.rng, MAC, len)).collect();

@@ -12,7 +12,7 @@ const MRG: u32 = regs::RX_MODE_MRG_RXBUF;
 
 /// Posts `n` buffers of `len` bytes and waits until the device holds them.
 fn post_buffers(net: &mut Net, n: usize, len: u32, max_parts: u64) {
-    let before = net.b.e.q_inflight_0.val().to_u64();
+    let before = net.b.e.q_inflight[0].val().to_u64();
     for _ in 0..n {
         net.post_rx(len, max_parts);
     }
@@ -20,7 +20,7 @@ fn post_buffers(net: &mut Net, n: usize, len: u32, max_parts: u64) {
     let want = before + n as u64;
     assert!(
         net.b
-            .run_until(50_000, |b| b.e.q_inflight_0.val().to_u64() == want
+            .run_until(50_000, |b| b.e.q_inflight[0].val().to_u64() == want
                 && b.quiet()),
         "RX buffers not fetched"
     );
@@ -247,7 +247,7 @@ fn rx_without_mrg_rxbuf_one_chain_per_frame_truncates() {
     assert!(data == big[..1514]);
     assert_eq!(net.b.reg_read(regs::RX_TRUNCATED), 1);
     assert_eq!(
-        net.b.e.q_inflight_0.val().to_u64(),
+        net.b.e.q_inflight[0].val().to_u64(),
         2,
         "one chain per frame"
     );

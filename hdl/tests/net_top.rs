@@ -262,7 +262,14 @@ fn spec_5_1_net_top_frames_both_ways_through_bar0_and_the_management_port() {
         b.mgmt(mgmt::PERSONALITY, false, 0),
         vfpga_abi::Personality::Net.device_type() as u32
     );
-    assert_eq!(b.mgmt(mgmt::NUM_QUEUES, false, 0), 2);
+    // Two pairs and the control queue (virtio 1.2 §5.1.2).
+    assert_eq!(b.mgmt(mgmt::NUM_QUEUES, false, 0), 5);
+    assert_eq!(
+        b.read(bar0::COMMON_CFG + cc::CONFIG_MSIX_VECTOR as u32) >> 16,
+        5,
+        "num_queues as the driver reads it"
+    );
+    assert_eq!(b.mgmt(regs::QUEUES, false, 0), 1 | 4 << 8);
     // The driver reads the MAC from the device configuration firmware wrote.
     b.mgmt(mgmt::DEVCFG_ADDR, true, vfpga_abi::net::config::MAC);
     b.mgmt(mgmt::DEVCFG_DATA, true, mac_lo);
@@ -321,5 +328,39 @@ fn spec_5_1_net_top_frames_both_ways_through_bar0_and_the_management_port() {
     assert_eq!(txq.used_elem(&b.mem, 0), (h as u32, 0));
     assert_eq!(b.mgmt(regs::TX_FRAMES, false, 0), 1);
     assert_eq!(b.read(bar0::ISR), status::ISR_QUEUE as u32);
+    b.until("idle", 2_000, |b| b.t.idle.val());
+
+    // Control queue (queue 4): the command reaches firmware through the
+    // event FIFO and the net registers; its ack comes back used, with the
+    // queue's MSI-X message.
+    let mut cq = b.queue(4, 0x3_0000);
+    b.mem.write(0x10_3000, &[1, 1, 0x52, 0x54, 0, 1, 2, 3]);
+    b.mem.write(0x10_3100, &[0xee]);
+    let h = cq.add_chain(
+        &mut b.mem,
+        &[Buffer::r(0x10_3000, 8), Buffer::w(0x10_3100, 1)],
+    );
+    cq.make_available(&mut b.mem, h);
+    b.write(bar0::doorbell(4), 4);
+    b.until("NetCtrl event", 20_000, |b| {
+        b.mgmt(mgmt::EVENT_COUNT, false, 0) != 0
+    });
+    let ev = mgmt::Event::decode(b.mgmt(mgmt::EVENT, false, 0)).expect("event");
+    assert_eq!((ev.kind, ev.queue), (mgmt::EventKind::NetCtrl, 4));
+    assert_eq!(
+        b.mgmt(regs::CTRL_CMD, false, 0),
+        regs::CTRL_CMD_PENDING | 6 << 16 | 1 << 8 | 1
+    );
+    b.mgmt(regs::CTRL_DATA_SEL, true, 1);
+    assert_eq!(b.mgmt(regs::CTRL_DATA, false, 0), 0x0302);
+    b.mgmt(regs::CTRL_DATA_SEL, true, 0);
+    assert_eq!(b.mgmt(regs::CTRL_DATA, false, 0), 0x0100_5452);
+    b.mgmt(regs::CTRL_ACK, true, 0);
+    b.until("control MSI-X", 20_000, |b| b.msix.len() == 3);
+    assert_eq!(b.msix[2].vector, 4);
+    assert_eq!(b.mem.read(0x10_3100, 1), vec![0]);
+    assert_eq!(cq.used_idx(&b.mem), 1);
+    assert_eq!(cq.used_elem(&b.mem, 0), (h as u32, 1));
+    assert_eq!(b.mgmt(regs::CTRL_CMD, false, 0) & regs::CTRL_CMD_PENDING, 0);
     b.until("idle", 2_000, |b| b.t.idle.val());
 }

@@ -150,6 +150,9 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     wire  [63:0] bar0$msix_addr;
     wire  [31:0] bar0$msix_data;
     wire  [15:0] bar0$msix_vector;
+    reg  bar0$ext_event_valid;
+    wire  bar0$ext_event_ready;
+    reg  [31:0] bar0$ext_event_word;
     wire  bar0$busy;
     reg  engine$clock;
     reg  [63:0] engine$q_desc_0;
@@ -318,6 +321,9 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         .msix_addr(bar0$msix_addr),
         .msix_data(bar0$msix_data),
         .msix_vector(bar0$msix_vector),
+        .ext_event_valid(bar0$ext_event_valid),
+        .ext_event_ready(bar0$ext_event_ready),
+        .ext_event_word(bar0$ext_event_word),
         .busy(bar0$busy)
     );
     vfpga_blk$engine engine(
@@ -438,6 +444,8 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         mgmt_resp_rdata = bar0$mgmt_resp_rdata;
         bar0$msix_enable = msix_enable;
         bar0$msix_function_mask = msix_function_mask;
+        bar0$ext_event_valid = 1'b0;
+        bar0$ext_event_word = 32'h0;
         msix_valid = bar0$msix_valid;
         bar0$msix_ready = msix_ready;
         msix_addr = bar0$msix_addr;
@@ -538,7 +546,7 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
 endmodule // top
 
 
-module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_enable,msix_function_mask,irq_valid,irq_ready,irq_queue,irq_vector,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,busy);
+module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_enable,msix_function_mask,irq_valid,irq_ready,irq_queue,irq_vector,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,ext_event_valid,ext_event_ready,ext_event_word,busy);
     
     // Module arguments
     input wire  clock;
@@ -615,6 +623,9 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     output reg  [63:0] msix_addr;
     output reg  [31:0] msix_data;
     output reg  [15:0] msix_vector;
+    input wire  ext_event_valid;
+    output reg  ext_event_ready;
+    input wire  [31:0] ext_event_word;
     output reg  busy;
     
     // Stub signals
@@ -693,6 +704,9 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     wire  [15:0] regs$config_vector;
     wire  regs$msix_clear;
     reg  [63:0] regs$interrupts;
+    reg  regs$ext_event_valid;
+    wire  regs$ext_event_ready;
+    reg  [31:0] regs$ext_event_word;
     wire  regs$busy;
     reg  msix$clock;
     reg  msix$reset;
@@ -798,6 +812,9 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         .config_vector(regs$config_vector),
         .msix_clear(regs$msix_clear),
         .interrupts(regs$interrupts),
+        .ext_event_valid(regs$ext_event_valid),
+        .ext_event_ready(regs$ext_event_ready),
+        .ext_event_word(regs$ext_event_word),
         .busy(regs$busy)
     );
     vfpga_blk$bar0$msix msix(
@@ -919,6 +936,9 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         msix_addr = msix$msg_addr;
         msix_data = msix$msg_data;
         msix_vector = msix$msg_vector;
+        regs$ext_event_valid = ext_event_valid;
+        ext_event_ready = regs$ext_event_ready;
+        regs$ext_event_word = ext_event_word;
         busy = regs$busy || msix$busy;
     end
     
@@ -2349,7 +2369,7 @@ module vfpga_blk$bar0$msix$pending(d,q,clock);
 endmodule // top$bar0$msix$pending
 
 
-module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts,busy);
+module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts,ext_event_valid,ext_event_ready,ext_event_word,busy);
     
     // Module arguments
     input wire  clock;
@@ -2427,6 +2447,9 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     output reg  [15:0] config_vector;
     output reg  msix_clear;
     input wire  [63:0] interrupts;
+    input wire  ext_event_valid;
+    output reg  ext_event_ready;
+    input wire  [31:0] ext_event_word;
     output reg  busy;
     
     // Constant declarations
@@ -4058,6 +4081,11 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             events$push_data = (((error_cause) & 32'hffffffff) << 32'h10) | (((error_queue) & 32'hffffffff) << 32'h8) | 32'h4;
             err_evt_wait$d = 1'b0;
         end
+        else if (ext_event_valid) begin
+            events$push = 1'b1;
+            events$push_data = ext_event_word;
+        end
+        ext_event_ready = ~m_ev_push && ~err_evt_wait$q;
         if (error_pulse) begin
             err_evt_wait$d = 1'b1;
         end
@@ -5806,24 +5834,24 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
     reg  avail$reset;
     reg  avail$halt;
     reg  avail$event_idx;
-    reg  [63:0] avail$q0_desc;
-    reg  [63:0] avail$q0_avail;
-    reg  [63:0] avail$q0_used;
-    reg  [15:0] avail$q0_size;
-    reg  avail$q0_run;
-    reg  [63:0] avail$q1_desc;
-    reg  [63:0] avail$q1_avail;
-    reg  [63:0] avail$q1_used;
-    reg  [15:0] avail$q1_size;
-    reg  avail$q1_run;
+    reg  [63:0] avail$q_desc$0;
+    reg  [63:0] avail$q_desc$1;
+    reg  [63:0] avail$q_avail$0;
+    reg  [63:0] avail$q_avail$1;
+    reg  [63:0] avail$q_used$0;
+    reg  [63:0] avail$q_used$1;
+    reg  [15:0] avail$q_size$0;
+    reg  [15:0] avail$q_size$1;
+    reg  avail$q_run$0;
+    reg  avail$q_run$1;
     reg  avail$db_valid;
     reg  [15:0] avail$db_queue;
-    reg  avail$set0;
-    reg  avail$set1;
-    reg  [15:0] avail$set0_val;
-    reg  [15:0] avail$set1_val;
-    wire  [15:0] avail$last_avail0;
-    wire  [15:0] avail$last_avail1;
+    reg  avail$set$0;
+    reg  avail$set$1;
+    reg  [15:0] avail$set_val$0;
+    reg  [15:0] avail$set_val$1;
+    wire  [15:0] avail$last_avail$0;
+    wire  [15:0] avail$last_avail$1;
     wire  avail$head_push;
     wire  avail$head_queue;
     wire  [15:0] avail$head_idx;
@@ -5849,10 +5877,10 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
     reg  walker$halt;
     reg  walker$indirect_enable;
     reg  walker$plain_chains;
-    reg  [63:0] walker$q0_desc;
-    reg  [15:0] walker$q0_size;
-    reg  [63:0] walker$q1_desc;
-    reg  [15:0] walker$q1_size;
+    reg  [63:0] walker$q_desc$0;
+    reg  [63:0] walker$q_desc$1;
+    reg  [15:0] walker$q_size$0;
+    reg  [15:0] walker$q_size$1;
     reg  walker$head_valid;
     reg  walker$head_queue;
     reg  [15:0] walker$head_idx;
@@ -5944,20 +5972,20 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
     reg  used$reset;
     reg  used$halt;
     reg  used$event_idx;
-    reg  [63:0] used$q0_avail;
-    reg  [63:0] used$q0_used;
-    reg  [15:0] used$q0_size;
-    reg  [15:0] used$q0_vector;
-    reg  [63:0] used$q1_avail;
-    reg  [63:0] used$q1_used;
-    reg  [15:0] used$q1_size;
-    reg  [15:0] used$q1_vector;
-    reg  used$set0;
-    reg  used$set1;
-    reg  [15:0] used$set0_val;
-    reg  [15:0] used$set1_val;
-    wire  [15:0] used$used_idx0;
-    wire  [15:0] used$used_idx1;
+    reg  [63:0] used$q_avail$0;
+    reg  [63:0] used$q_avail$1;
+    reg  [63:0] used$q_used$0;
+    reg  [63:0] used$q_used$1;
+    reg  [15:0] used$q_size$0;
+    reg  [15:0] used$q_size$1;
+    reg  [15:0] used$q_vector$0;
+    reg  [15:0] used$q_vector$1;
+    reg  used$set$0;
+    reg  used$set$1;
+    reg  [15:0] used$set_val$0;
+    reg  [15:0] used$set_val$1;
+    wire  [15:0] used$used_idx$0;
+    wire  [15:0] used$used_idx$1;
     reg  used$done_valid;
     wire  used$done_pop;
     reg  used$done_queue;
@@ -6153,24 +6181,24 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         .reset(avail$reset),
         .halt(avail$halt),
         .event_idx(avail$event_idx),
-        .q0_desc(avail$q0_desc),
-        .q0_avail(avail$q0_avail),
-        .q0_used(avail$q0_used),
-        .q0_size(avail$q0_size),
-        .q0_run(avail$q0_run),
-        .q1_desc(avail$q1_desc),
-        .q1_avail(avail$q1_avail),
-        .q1_used(avail$q1_used),
-        .q1_size(avail$q1_size),
-        .q1_run(avail$q1_run),
+        .q_desc$0(avail$q_desc$0),
+        .q_desc$1(avail$q_desc$1),
+        .q_avail$0(avail$q_avail$0),
+        .q_avail$1(avail$q_avail$1),
+        .q_used$0(avail$q_used$0),
+        .q_used$1(avail$q_used$1),
+        .q_size$0(avail$q_size$0),
+        .q_size$1(avail$q_size$1),
+        .q_run$0(avail$q_run$0),
+        .q_run$1(avail$q_run$1),
         .db_valid(avail$db_valid),
         .db_queue(avail$db_queue),
-        .set0(avail$set0),
-        .set1(avail$set1),
-        .set0_val(avail$set0_val),
-        .set1_val(avail$set1_val),
-        .last_avail0(avail$last_avail0),
-        .last_avail1(avail$last_avail1),
+        .set$0(avail$set$0),
+        .set$1(avail$set$1),
+        .set_val$0(avail$set_val$0),
+        .set_val$1(avail$set_val$1),
+        .last_avail$0(avail$last_avail$0),
+        .last_avail$1(avail$last_avail$1),
         .head_push(avail$head_push),
         .head_queue(avail$head_queue),
         .head_idx(avail$head_idx),
@@ -6198,10 +6226,10 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         .halt(walker$halt),
         .indirect_enable(walker$indirect_enable),
         .plain_chains(walker$plain_chains),
-        .q0_desc(walker$q0_desc),
-        .q0_size(walker$q0_size),
-        .q1_desc(walker$q1_desc),
-        .q1_size(walker$q1_size),
+        .q_desc$0(walker$q_desc$0),
+        .q_desc$1(walker$q_desc$1),
+        .q_size$0(walker$q_size$0),
+        .q_size$1(walker$q_size$1),
         .head_valid(walker$head_valid),
         .head_queue(walker$head_queue),
         .head_idx(walker$head_idx),
@@ -6297,20 +6325,20 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         .reset(used$reset),
         .halt(used$halt),
         .event_idx(used$event_idx),
-        .q0_avail(used$q0_avail),
-        .q0_used(used$q0_used),
-        .q0_size(used$q0_size),
-        .q0_vector(used$q0_vector),
-        .q1_avail(used$q1_avail),
-        .q1_used(used$q1_used),
-        .q1_size(used$q1_size),
-        .q1_vector(used$q1_vector),
-        .set0(used$set0),
-        .set1(used$set1),
-        .set0_val(used$set0_val),
-        .set1_val(used$set1_val),
-        .used_idx0(used$used_idx0),
-        .used_idx1(used$used_idx1),
+        .q_avail$0(used$q_avail$0),
+        .q_avail$1(used$q_avail$1),
+        .q_used$0(used$q_used$0),
+        .q_used$1(used$q_used$1),
+        .q_size$0(used$q_size$0),
+        .q_size$1(used$q_size$1),
+        .q_vector$0(used$q_vector$0),
+        .q_vector$1(used$q_vector$1),
+        .set$0(used$set$0),
+        .set$1(used$set$1),
+        .set_val$0(used$set_val$0),
+        .set_val$1(used$set_val$1),
+        .used_idx$0(used$used_idx$0),
+        .used_idx$1(used$used_idx$1),
         .done_valid(used$done_valid),
         .done_pop(used$done_pop),
         .done_queue(used$done_queue),
@@ -6513,45 +6541,45 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         dma_wr_rsp_ready = dma$wr_rsp_ready;
         dma$wr_rsp_error = dma_wr_rsp_error;
         avail$event_idx = event_idx;
-        avail$q0_desc = q_desc_0;
-        avail$q0_avail = q_avail_0;
-        avail$q0_used = q_used_0;
-        avail$q0_size = q_size_0;
-        avail$q0_run = q_run_0;
-        avail$q1_desc = q_desc_1;
-        avail$q1_avail = q_avail_1;
-        avail$q1_used = q_used_1;
-        avail$q1_size = q_size_1;
-        avail$q1_run = q_run_1;
+        avail$q_desc$0 = q_desc_0;
+        avail$q_avail$0 = q_avail_0;
+        avail$q_used$0 = q_used_0;
+        avail$q_size$0 = q_size_0;
+        avail$q_run$0 = q_run_0;
+        avail$q_desc$1 = q_desc_1;
+        avail$q_avail$1 = q_avail_1;
+        avail$q_used$1 = q_used_1;
+        avail$q_size$1 = q_size_1;
+        avail$q_run$1 = q_run_1;
         walker$indirect_enable = indirect_enable;
         walker$plain_chains = 1'b0;
-        walker$q0_desc = q_desc_0;
-        walker$q0_size = q_size_0;
-        walker$q1_desc = q_desc_1;
-        walker$q1_size = q_size_1;
+        walker$q_desc$0 = q_desc_0;
+        walker$q_size$0 = q_size_0;
+        walker$q_desc$1 = q_desc_1;
+        walker$q_size$1 = q_size_1;
         blk$capacity = blk_capacity;
         used$event_idx = event_idx;
-        used$q0_avail = q_avail_0;
-        used$q0_used = q_used_0;
-        used$q0_size = q_size_0;
-        used$q0_vector = q_vector_0;
-        used$q1_avail = q_avail_1;
-        used$q1_used = q_used_1;
-        used$q1_size = q_size_1;
-        used$q1_vector = q_vector_1;
+        used$q_avail$0 = q_avail_0;
+        used$q_used$0 = q_used_0;
+        used$q_size$0 = q_size_0;
+        used$q_vector$0 = q_vector_0;
+        used$q_avail$1 = q_avail_1;
+        used$q_used$1 = q_used_1;
+        used$q_size$1 = q_size_1;
+        used$q_vector$1 = q_vector_1;
         doorbell_ready = 1'b1;
         avail$db_valid = doorbell_valid;
         avail$db_queue = doorbell_queue;
         set0 = q_set_idx_0 && ~q_run_0 && (infl0$q == 32'h0);
         set1 = q_set_idx_1 && ~q_run_1 && (infl1$q == 32'h0);
-        avail$set0 = set0;
-        avail$set1 = set1;
-        avail$set0_val = q_set_last_avail_0;
-        avail$set1_val = q_set_last_avail_1;
-        used$set0 = set0;
-        used$set1 = set1;
-        used$set0_val = q_set_used_0;
-        used$set1_val = q_set_used_1;
+        avail$set$0 = set0;
+        avail$set$1 = set1;
+        avail$set_val$0 = q_set_last_avail_0;
+        avail$set_val$1 = q_set_last_avail_1;
+        used$set$0 = set0;
+        used$set$1 = set1;
+        used$set_val$0 = q_set_used_0;
+        used$set_val$1 = q_set_used_1;
         head_fifo$write = avail$head_push;
         head_fifo$data_in = ((avail$head_idx) & 17'h1ffff) | (((avail$head_queue) & 17'h1ffff) << 32'h10);
         avail$head_room = ((32'h20) & 8'hff) - ((head_fifo$count) & 8'hff);
@@ -6659,10 +6687,10 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
         used$irq_ready = irq_ready;
         irq_queue = used$irq_queue;
         irq_vector = used$irq_vector;
-        q_last_avail_0 = avail$last_avail0;
-        q_last_avail_1 = avail$last_avail1;
-        q_used_idx_0 = used$used_idx0;
-        q_used_idx_1 = used$used_idx1;
+        q_last_avail_0 = avail$last_avail$0;
+        q_last_avail_1 = avail$last_avail$1;
+        q_used_idx_0 = used$used_idx$0;
+        q_used_idx_1 = used$used_idx$1;
         q_inflight_0 = infl0$q;
         q_inflight_1 = infl1$q;
         add0 = avail$head_push && (avail$head_queue == 32'h0);
@@ -6764,31 +6792,31 @@ module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_
 endmodule // top$engine
 
 
-module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_used,q0_size,q0_run,q1_desc,q1_avail,q1_used,q1_size,q1_run,db_valid,db_queue,set0,set1,set0_val,set1_val,last_avail0,last_avail1,head_push,head_queue,head_idx,head_room,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,wr_valid,wr_ready,wr_addr,wr_data,busy,cur_queue,err,err_cause,err_detail);
+module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_run$0,q_run$1,db_valid,db_queue,set$0,set$1,set_val$0,set_val$1,last_avail$0,last_avail$1,head_push,head_queue,head_idx,head_room,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,wr_valid,wr_ready,wr_addr,wr_data,busy,cur_queue,err,err_cause,err_detail);
     
     // Module arguments
     input wire  clock;
     input wire  reset;
     input wire  halt;
     input wire  event_idx;
-    input wire  [63:0] q0_desc;
-    input wire  [63:0] q0_avail;
-    input wire  [63:0] q0_used;
-    input wire  [15:0] q0_size;
-    input wire  q0_run;
-    input wire  [63:0] q1_desc;
-    input wire  [63:0] q1_avail;
-    input wire  [63:0] q1_used;
-    input wire  [15:0] q1_size;
-    input wire  q1_run;
+    input wire  [63:0] q_desc$0;
+    input wire  [63:0] q_desc$1;
+    input wire  [63:0] q_avail$0;
+    input wire  [63:0] q_avail$1;
+    input wire  [63:0] q_used$0;
+    input wire  [63:0] q_used$1;
+    input wire  [15:0] q_size$0;
+    input wire  [15:0] q_size$1;
+    input wire  q_run$0;
+    input wire  q_run$1;
     input wire  db_valid;
     input wire  [15:0] db_queue;
-    input wire  set0;
-    input wire  set1;
-    input wire  [15:0] set0_val;
-    input wire  [15:0] set1_val;
-    output reg  [15:0] last_avail0;
-    output reg  [15:0] last_avail1;
+    input wire  set$0;
+    input wire  set$1;
+    input wire  [15:0] set_val$0;
+    input wire  [15:0] set_val$1;
+    output reg  [15:0] last_avail$0;
+    output reg  [15:0] last_avail$1;
     output reg  head_push;
     output reg  head_queue;
     output reg  [15:0] head_idx;
@@ -6810,6 +6838,12 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
     output reg  [7:0] err_cause;
     output reg  [31:0] err_detail;
     
+    // Constant declarations
+    localparam  qi$0 = 1'b0;
+    localparam  qi$1 = 1'b1;
+    localparam  qd$0 = 16'h0;
+    localparam  qd$1 = 16'h1;
+    
     // Enums
     localparam AvailState$Idle = 0;
     localparam AvailState$Check = 1;
@@ -6828,18 +6862,18 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
     reg  cur$d;
     wire  cur$q;
     reg  cur$clock;
-    reg  pend0$d;
-    wire  pend0$q;
-    reg  pend0$clock;
-    reg  pend1$d;
-    wire  pend1$q;
-    reg  pend1$clock;
-    reg  [15:0] la0$d;
-    wire  [15:0] la0$q;
-    reg  la0$clock;
-    reg  [15:0] la1$d;
-    wire  [15:0] la1$q;
-    reg  la1$clock;
+    reg  pend$0$d;
+    wire  pend$0$q;
+    reg  pend$0$clock;
+    reg  pend$1$d;
+    wire  pend$1$q;
+    reg  pend$1$clock;
+    reg  [15:0] la$0$d;
+    wire  [15:0] la$0$q;
+    reg  la$0$clock;
+    reg  [15:0] la$1$d;
+    wire  [15:0] la$1$q;
+    reg  la$1$clock;
     reg  [15:0] aidx$d;
     wire  [15:0] aidx$q;
     reg  aidx$clock;
@@ -6859,7 +6893,7 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
     reg  [63:0] qavail;
     reg  [63:0] qused;
     reg  qrun;
-    reg  [15:0] la;
+    reg  [15:0] cur_la;
     reg  [15:0] slot;
     reg  [63:0] ring_addr;
     reg  [15:0] to4k;
@@ -6868,6 +6902,8 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
     reg  [15:0] m3;
     reg  [15:0] m4;
     reg  [15:0] jump;
+    reg  any_ready;
+    reg  pick;
     
     // Sub module instances
     vfpga_blk$engine$avail$state state(
@@ -6880,25 +6916,25 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
         .q(cur$q),
         .clock(cur$clock)
     );
-    vfpga_blk$engine$avail$pend0 pend0(
-        .d(pend0$d),
-        .q(pend0$q),
-        .clock(pend0$clock)
+    vfpga_blk$engine$avail$pend$0 pend$0(
+        .d(pend$0$d),
+        .q(pend$0$q),
+        .clock(pend$0$clock)
     );
-    vfpga_blk$engine$avail$pend1 pend1(
-        .d(pend1$d),
-        .q(pend1$q),
-        .clock(pend1$clock)
+    vfpga_blk$engine$avail$pend$1 pend$1(
+        .d(pend$1$d),
+        .q(pend$1$q),
+        .clock(pend$1$clock)
     );
-    vfpga_blk$engine$avail$la0 la0(
-        .d(la0$d),
-        .q(la0$q),
-        .clock(la0$clock)
+    vfpga_blk$engine$avail$la$0 la$0(
+        .d(la$0$d),
+        .q(la$0$q),
+        .clock(la$0$clock)
     );
-    vfpga_blk$engine$avail$la1 la1(
-        .d(la1$d),
-        .q(la1$q),
-        .clock(la1$clock)
+    vfpga_blk$engine$avail$la$1 la$1(
+        .d(la$1$d),
+        .q(la$1$q),
+        .clock(la$1$clock)
     );
     vfpga_blk$engine$avail$aidx aidx(
         .d(aidx$d),
@@ -6925,46 +6961,67 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
     always @(*) begin
         state$clock = clock;
         cur$clock = clock;
-        pend0$clock = clock;
-        pend1$clock = clock;
-        la0$clock = clock;
-        la1$clock = clock;
         aidx$clock = clock;
         ring$clock = clock;
         n$clock = clock;
         k$clock = clock;
         state$d = state$q;
         cur$d = cur$q;
-        pend0$d = pend0$q;
-        pend1$d = pend1$q;
-        la0$d = la0$q;
-        la1$d = la1$q;
         aidx$d = aidx$q;
         ring$d = ring$q;
         n$d = n$q;
         k$d = k$q;
-        qsize = q0_size;
-        qdesc = q0_desc;
-        qavail = q0_avail;
-        qused = q0_used;
-        qrun = q0_run;
-        la = la0$q;
-        if (cur$q == 32'h1) begin
-            qsize = q1_size;
-            qdesc = q1_desc;
-            qavail = q1_avail;
-            qused = q1_used;
-            qrun = q1_run;
-            la = la1$q;
+        pend$0$clock = clock;
+        la$0$clock = clock;
+        pend$0$d = pend$0$q;
+        la$0$d = la$0$q;
+        pend$1$clock = clock;
+        la$1$clock = clock;
+        pend$1$d = pend$1$q;
+        la$1$d = la$1$q;
+        qsize = 32'h0;
+        qdesc = 32'h0;
+        qavail = 32'h0;
+        qused = 32'h0;
+        qrun = 1'b0;
+        cur_la = 32'h0;
+        if (cur$q == qi$0) begin
+            qsize = q_size$0;
+            qdesc = q_desc$0;
+            qavail = q_avail$0;
+            qused = q_used$0;
+            qrun = q_run$0;
+            cur_la = la$0$q;
         end
-        last_avail0 = la0$q;
-        last_avail1 = la1$q;
+        last_avail$0 = la$0$q;
+        if (cur$q == qi$1) begin
+            qsize = q_size$1;
+            qdesc = q_desc$1;
+            qavail = q_avail$1;
+            qused = q_used$1;
+            qrun = q_run$1;
+            cur_la = la$1$q;
+        end
+        last_avail$1 = la$1$q;
         cur_queue = cur$q;
-        slot = la & (qsize - 32'h1);
+        any_ready = 1'b0;
+        pick = 32'h0;
+        if (pend$0$q && q_run$0) begin
+            any_ready = 1'b1;
+            pick = qi$0;
+        end
+        if (pend$1$q && q_run$1) begin
+            any_ready = 1'b1;
+            pick = qi$1;
+        end
+        if (pend$0$q && q_run$0 && (qi$0 < cur$q)) begin
+            pick = qi$0;
+        end
+        slot = cur_la & (qsize - 32'h1);
         ring_addr = qavail + 32'h4 + (((slot) & 64'hffffffffffffffff) << 32'h1);
         to4k = (((32'h1000) & 16'hffff) - ((ring_addr[(32'h0)+:(12)]) & 16'hffff)) >> 32'h1;
-        m1 = aidx$q - la;
-        if ((aidx$q - la) > 32'h8) begin
+        m1 = aidx$q - cur_la;
+        if ((aidx$q - cur_la) > 32'h8) begin
             m1 = 32'h8;
         end
         m2 = m1;
@@ -6979,8 +7036,8 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
         if (m3 > ((head_room) & 16'hffff)) begin
             m4 = ((head_room) & 16'hffff);
         end
-        jump = cpl_data[(32'h0)+:(16)] - la;
-        busy = ((state$q != AvailState$Idle) && (state$q != AvailState$Halted)) || ((state$q == AvailState$Idle) && ((pend0$q && q0_run) || (pend1$q && q1_run)));
+        jump = cpl_data[(32'h0)+:(16)] - cur_la;
+        busy = ((state$q != AvailState$Idle) && (state$q != AvailState$Halted)) || ((state$q == AvailState$Idle) && any_ready);
         head_push = 1'b0;
         head_queue = cur$q;
         head_idx = ring$q[(32'h0)+:(16)];
@@ -6990,21 +7047,21 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
         cpl_ready = 1'b0;
         wr_valid = 1'b0;
         wr_addr = qused + 32'h4 + (((qsize) & 64'hffffffffffffffff) << 32'h3);
-        wr_data = ((la) & 128'hffffffffffffffffffffffffffffffff);
+        wr_data = ((cur_la) & 128'hffffffffffffffffffffffffffffffff);
         err = 1'b0;
         err_cause = 32'h0;
         err_detail = 32'h0;
         case (state$q)
             AvailState$Idle:
                 begin
-                    if (pend1$q && q1_run && ~(cur$q == 32'h1 && pend0$q && q0_run)) begin
-                        cur$d = 32'h1;
-                        pend1$d = 1'b0;
-                        state$d = AvailState$Check;
-                    end
-                    else if (pend0$q && q0_run) begin
-                        cur$d = 32'h0;
-                        pend0$d = 1'b0;
+                    if (any_ready) begin
+                        cur$d = pick;
+                        if (pick == qi$0) begin
+                            pend$0$d = 1'b0;
+                        end
+                        if (pick == qi$1) begin
+                            pend$1$d = 1'b0;
+                        end
                         state$d = AvailState$Check;
                     end
                 end
@@ -7049,11 +7106,11 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
             AvailState$Fetch:
                 begin
                     if (~qrun) begin
-                        if (cur$q == 32'h1) begin
-                            pend1$d = 1'b1;
+                        if (cur$q == qi$0) begin
+                            pend$0$d = 1'b1;
                         end
-                        else begin
-                            pend0$d = 1'b1;
+                        if (cur$q == qi$1) begin
+                            pend$1$d = 1'b1;
                         end
                         state$d = AvailState$Idle;
                     end
@@ -7081,14 +7138,14 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
                     head_push = 1'b1;
                     ring$d = ring$q >> 32'h10;
                     k$d = k$q + 32'h1;
-                    if (cur$q == 32'h1) begin
-                        la1$d = la1$q + 32'h1;
+                    if (cur$q == qi$0) begin
+                        la$0$d = la$0$q + 32'h1;
                     end
-                    else begin
-                        la0$d = la0$q + 32'h1;
+                    if (cur$q == qi$1) begin
+                        la$1$d = la$1$q + 32'h1;
                     end
                     if ((k$q + 32'h1) == n$q) begin
-                        if ((la + 32'h1) != aidx$q) begin
+                        if ((cur_la + 32'h1) != aidx$q) begin
                             state$d = AvailState$Fetch;
                         end
                         else if (event_idx) begin
@@ -7110,29 +7167,27 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q0_desc,q0_avail,q0_use
                 begin
                 end
         endcase
-        if (db_valid) begin
-            if (db_queue == 32'h0) begin
-                pend0$d = 1'b1;
-            end
-            if (db_queue == 32'h1) begin
-                pend1$d = 1'b1;
-            end
+        if (db_valid && (db_queue == qd$0)) begin
+            pend$0$d = 1'b1;
         end
-        if (set0) begin
-            la0$d = set0_val;
+        if (set$0) begin
+            la$0$d = set_val$0;
         end
-        if (set1) begin
-            la1$d = set1_val;
+        if (db_valid && (db_queue == qd$1)) begin
+            pend$1$d = 1'b1;
+        end
+        if (set$1) begin
+            la$1$d = set_val$1;
         end
         if (halt) begin
             state$d = AvailState$Halted;
         end
         if (reset) begin
             state$d = AvailState$Idle;
-            pend0$d = 1'b0;
-            pend1$d = 1'b0;
-            la0$d = 32'h0;
-            la1$d = 32'h0;
+            pend$0$d = 1'b0;
+            la$0$d = 32'h0;
+            pend$1$d = 1'b0;
+            la$1$d = 32'h0;
             cur$d = 32'h0;
         end
     end
@@ -7197,7 +7252,7 @@ module vfpga_blk$engine$avail$k(d,q,clock);
 endmodule // top$engine$avail$k
 
 
-module vfpga_blk$engine$avail$la0(d,q,clock);
+module vfpga_blk$engine$avail$la$0(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -7213,10 +7268,10 @@ module vfpga_blk$engine$avail$la0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$avail$la0
+endmodule // top$engine$avail$la$0
 
 
-module vfpga_blk$engine$avail$la1(d,q,clock);
+module vfpga_blk$engine$avail$la$1(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -7232,7 +7287,7 @@ module vfpga_blk$engine$avail$la1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$avail$la1
+endmodule // top$engine$avail$la$1
 
 
 module vfpga_blk$engine$avail$n(d,q,clock);
@@ -7254,7 +7309,7 @@ module vfpga_blk$engine$avail$n(d,q,clock);
 endmodule // top$engine$avail$n
 
 
-module vfpga_blk$engine$avail$pend0(d,q,clock);
+module vfpga_blk$engine$avail$pend$0(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -7270,10 +7325,10 @@ module vfpga_blk$engine$avail$pend0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$avail$pend0
+endmodule // top$engine$avail$pend$0
 
 
-module vfpga_blk$engine$avail$pend1(d,q,clock);
+module vfpga_blk$engine$avail$pend$1(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -7289,7 +7344,7 @@ module vfpga_blk$engine$avail$pend1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$avail$pend1
+endmodule // top$engine$avail$pend$1
 
 
 module vfpga_blk$engine$avail$ring(d,q,clock);
@@ -10933,27 +10988,27 @@ module vfpga_blk$engine$seg_fifo$wr(d,q,clock);
 endmodule // top$engine$seg_fifo$wr
 
 
-module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size,q0_vector,q1_avail,q1_used,q1_size,q1_vector,set0,set1,set0_val,set1_val,used_idx0,used_idx1,done_valid,done_pop,done_queue,done_head,done_len,done_defer,retired,retired_queue,wr_valid,wr_ready,wr_addr,wr_len,wr_data,rd_valid,rd_ready,rd_addr,cpl_valid,cpl_ready,cpl_data,irq_valid,irq_ready,irq_queue,irq_vector,busy,cur_queue);
+module vfpga_blk$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,set$0,set$1,set_val$0,set_val$1,used_idx$0,used_idx$1,done_valid,done_pop,done_queue,done_head,done_len,done_defer,retired,retired_queue,wr_valid,wr_ready,wr_addr,wr_len,wr_data,rd_valid,rd_ready,rd_addr,cpl_valid,cpl_ready,cpl_data,irq_valid,irq_ready,irq_queue,irq_vector,busy,cur_queue);
     
     // Module arguments
     input wire  clock;
     input wire  reset;
     input wire  halt;
     input wire  event_idx;
-    input wire  [63:0] q0_avail;
-    input wire  [63:0] q0_used;
-    input wire  [15:0] q0_size;
-    input wire  [15:0] q0_vector;
-    input wire  [63:0] q1_avail;
-    input wire  [63:0] q1_used;
-    input wire  [15:0] q1_size;
-    input wire  [15:0] q1_vector;
-    input wire  set0;
-    input wire  set1;
-    input wire  [15:0] set0_val;
-    input wire  [15:0] set1_val;
-    output reg  [15:0] used_idx0;
-    output reg  [15:0] used_idx1;
+    input wire  [63:0] q_avail$0;
+    input wire  [63:0] q_avail$1;
+    input wire  [63:0] q_used$0;
+    input wire  [63:0] q_used$1;
+    input wire  [15:0] q_size$0;
+    input wire  [15:0] q_size$1;
+    input wire  [15:0] q_vector$0;
+    input wire  [15:0] q_vector$1;
+    input wire  set$0;
+    input wire  set$1;
+    input wire  [15:0] set_val$0;
+    input wire  [15:0] set_val$1;
+    output reg  [15:0] used_idx$0;
+    output reg  [15:0] used_idx$1;
     input wire  done_valid;
     output reg  done_pop;
     input wire  done_queue;
@@ -10980,6 +11035,10 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
     output reg  busy;
     output reg  cur_queue;
     
+    // Constant declarations
+    localparam  qi$0 = 1'b0;
+    localparam  qi$1 = 1'b1;
+    
     // Enums
     localparam UsedState$Idle = 0;
     localparam UsedState$Elem = 1;
@@ -11005,18 +11064,18 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
     reg  defer$d;
     wire  defer$q;
     reg  defer$clock;
-    reg  [15:0] b0$d;
-    wire  [15:0] b0$q;
-    reg  b0$clock;
-    reg  [15:0] b1$d;
-    wire  [15:0] b1$q;
-    reg  b1$clock;
-    reg  [15:0] u0$d;
-    wire  [15:0] u0$q;
-    reg  u0$clock;
-    reg  [15:0] u1$d;
-    wire  [15:0] u1$q;
-    reg  u1$clock;
+    reg  [15:0] b$0$d;
+    wire  [15:0] b$0$q;
+    reg  b$0$clock;
+    reg  [15:0] b$1$d;
+    wire  [15:0] b$1$q;
+    reg  b$1$clock;
+    reg  [15:0] u$0$d;
+    wire  [15:0] u$0$q;
+    reg  u$0$clock;
+    reg  [15:0] u$1$d;
+    wire  [15:0] u$1$q;
+    reg  u$1$clock;
     
     // Local signals
     reg  [63:0] qavail;
@@ -11025,7 +11084,6 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
     reg  [15:0] qvec;
     reg  [15:0] uidx;
     reg  [15:0] batch;
-    reg  queue_is_1;
     
     // Sub module instances
     vfpga_blk$engine$used$state state(
@@ -11053,25 +11111,25 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
         .q(defer$q),
         .clock(defer$clock)
     );
-    vfpga_blk$engine$used$b0 b0(
-        .d(b0$d),
-        .q(b0$q),
-        .clock(b0$clock)
+    vfpga_blk$engine$used$b$0 b$0(
+        .d(b$0$d),
+        .q(b$0$q),
+        .clock(b$0$clock)
     );
-    vfpga_blk$engine$used$b1 b1(
-        .d(b1$d),
-        .q(b1$q),
-        .clock(b1$clock)
+    vfpga_blk$engine$used$b$1 b$1(
+        .d(b$1$d),
+        .q(b$1$q),
+        .clock(b$1$clock)
     );
-    vfpga_blk$engine$used$u0 u0(
-        .d(u0$d),
-        .q(u0$q),
-        .clock(u0$clock)
+    vfpga_blk$engine$used$u$0 u$0(
+        .d(u$0$d),
+        .q(u$0$q),
+        .clock(u$0$clock)
     );
-    vfpga_blk$engine$used$u1 u1(
-        .d(u1$d),
-        .q(u1$q),
-        .clock(u1$clock)
+    vfpga_blk$engine$used$u$1 u$1(
+        .d(u$1$d),
+        .q(u$1$q),
+        .clock(u$1$clock)
     );
     
     // Update code
@@ -11081,36 +11139,43 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
         head$clock = clock;
         len$clock = clock;
         defer$clock = clock;
-        b0$clock = clock;
-        b1$clock = clock;
-        u0$clock = clock;
-        u1$clock = clock;
         state$d = state$q;
         q$d = q$q;
         head$d = head$q;
         len$d = len$q;
         defer$d = defer$q;
-        b0$d = b0$q;
-        b1$d = b1$q;
-        u0$d = u0$q;
-        u1$d = u1$q;
-        qavail = q0_avail;
-        qused = q0_used;
-        qsize = q0_size;
-        qvec = q0_vector;
-        uidx = u0$q;
-        batch = b0$q;
-        queue_is_1 = q$q == 32'h1;
-        if (q$q == 32'h1) begin
-            qavail = q1_avail;
-            qused = q1_used;
-            qsize = q1_size;
-            qvec = q1_vector;
-            uidx = u1$q;
-            batch = b1$q;
+        qavail = 32'h0;
+        qused = 32'h0;
+        qsize = 32'h0;
+        qvec = 32'h0;
+        uidx = 32'h0;
+        batch = 32'h0;
+        b$0$clock = clock;
+        u$0$clock = clock;
+        b$0$d = b$0$q;
+        u$0$d = u$0$q;
+        if (q$q == qi$0) begin
+            qavail = q_avail$0;
+            qused = q_used$0;
+            qsize = q_size$0;
+            qvec = q_vector$0;
+            uidx = u$0$q;
+            batch = b$0$q;
         end
-        used_idx0 = u0$q;
-        used_idx1 = u1$q;
+        used_idx$0 = u$0$q;
+        b$1$clock = clock;
+        u$1$clock = clock;
+        b$1$d = b$1$q;
+        u$1$d = u$1$q;
+        if (q$q == qi$1) begin
+            qavail = q_avail$1;
+            qused = q_used$1;
+            qsize = q_size$1;
+            qvec = q_vector$1;
+            uidx = u$1$q;
+            batch = b$1$q;
+        end
+        used_idx$1 = u$1$q;
         busy = (state$q != UsedState$Idle) && (state$q != UsedState$Halted);
         cur_queue = q$q;
         done_pop = 1'b0;
@@ -11147,13 +11212,13 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
                     if (wr_ready) begin
                         if (defer$q) begin
                             retired = 1'b1;
-                            if (q$q == 32'h1) begin
-                                u1$d = u1$q + 32'h1;
-                                b1$d = b1$q + 32'h1;
+                            if (q$q == qi$0) begin
+                                u$0$d = u$0$q + 32'h1;
+                                b$0$d = b$0$q + 32'h1;
                             end
-                            else begin
-                                u0$d = u0$q + 32'h1;
-                                b0$d = b0$q + 32'h1;
+                            if (q$q == qi$1) begin
+                                u$1$d = u$1$q + 32'h1;
+                                b$1$d = b$1$q + 32'h1;
                             end
                             state$d = UsedState$Idle;
                         end
@@ -11170,11 +11235,11 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
                     wr_data = ((uidx + 32'h1) & 128'hffffffffffffffffffffffffffffffff);
                     if (wr_ready) begin
                         retired = 1'b1;
-                        if (q$q == 32'h1) begin
-                            u1$d = u1$q + 32'h1;
+                        if (q$q == qi$0) begin
+                            u$0$d = u$0$q + 32'h1;
                         end
-                        else begin
-                            u0$d = u0$q + 32'h1;
+                        if (q$q == qi$1) begin
+                            u$1$d = u$1$q + 32'h1;
                         end
                         state$d = UsedState$ReadEv;
                     end
@@ -11190,11 +11255,11 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
                 begin
                     cpl_ready = 1'b1;
                     if (cpl_valid) begin
-                        if (queue_is_1) begin
-                            b1$d = 32'h0;
+                        if (q$q == qi$0) begin
+                            b$0$d = 32'h0;
                         end
-                        else begin
-                            b0$d = 32'h0;
+                        if (q$q == qi$1) begin
+                            b$1$d = 32'h0;
                         end
                         if (event_idx) begin
                             if ((uidx - cpl_data[(32'h0)+:(16)] - 32'h1) <= batch) begin
@@ -11223,28 +11288,28 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q0_avail,q0_used,q0_size
                 begin
                 end
         endcase
-        if (set0) begin
-            u0$d = set0_val;
+        if (set$0) begin
+            u$0$d = set_val$0;
         end
-        if (set1) begin
-            u1$d = set1_val;
+        if (set$1) begin
+            u$1$d = set_val$1;
         end
         if (halt) begin
             state$d = UsedState$Halted;
         end
         if (reset) begin
             state$d = UsedState$Idle;
-            u0$d = 32'h0;
-            u1$d = 32'h0;
-            b0$d = 32'h0;
-            b1$d = 32'h0;
+            u$0$d = 32'h0;
+            b$0$d = 32'h0;
+            u$1$d = 32'h0;
+            b$1$d = 32'h0;
         end
     end
     
 endmodule // top$engine$used
 
 
-module vfpga_blk$engine$used$b0(d,q,clock);
+module vfpga_blk$engine$used$b$0(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -11260,10 +11325,10 @@ module vfpga_blk$engine$used$b0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$used$b0
+endmodule // top$engine$used$b$0
 
 
-module vfpga_blk$engine$used$b1(d,q,clock);
+module vfpga_blk$engine$used$b$1(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -11279,7 +11344,7 @@ module vfpga_blk$engine$used$b1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$used$b1
+endmodule // top$engine$used$b$1
 
 
 module vfpga_blk$engine$used$defer(d,q,clock);
@@ -11386,7 +11451,7 @@ module vfpga_blk$engine$used$state(d,q,clock);
 endmodule // top$engine$used$state
 
 
-module vfpga_blk$engine$used$u0(d,q,clock);
+module vfpga_blk$engine$used$u$0(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -11402,10 +11467,10 @@ module vfpga_blk$engine$used$u0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$used$u0
+endmodule // top$engine$used$u$0
 
 
-module vfpga_blk$engine$used$u1(d,q,clock);
+module vfpga_blk$engine$used$u$1(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -11421,10 +11486,10 @@ module vfpga_blk$engine$used$u1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$used$u1
+endmodule // top$engine$used$u$1
 
 
-module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_desc,q0_size,q1_desc,q1_size,head_valid,head_queue,head_idx,head_pop,seg_push,seg_addr,seg_len,seg_write,seg_room,chain_push,chain_room,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,cpl_last,busy,cur_queue,err,err_cause,err_detail);
+module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_desc$0,q_desc$1,q_size$0,q_size$1,head_valid,head_queue,head_idx,head_pop,seg_push,seg_addr,seg_len,seg_write,seg_room,chain_push,chain_room,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,cpl_last,busy,cur_queue,err,err_cause,err_detail);
     
     // Module arguments
     input wire  clock;
@@ -11432,10 +11497,10 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
     input wire  halt;
     input wire  indirect_enable;
     input wire  plain_chains;
-    input wire  [63:0] q0_desc;
-    input wire  [15:0] q0_size;
-    input wire  [63:0] q1_desc;
-    input wire  [15:0] q1_size;
+    input wire  [63:0] q_desc$0;
+    input wire  [63:0] q_desc$1;
+    input wire  [15:0] q_size$0;
+    input wire  [15:0] q_size$1;
     input wire  head_valid;
     input wire  head_queue;
     input wire  [15:0] head_idx;
@@ -11465,6 +11530,10 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
     output reg  err;
     output reg  [7:0] err_cause;
     output reg  [31:0] err_detail;
+    
+    // Constant declarations
+    localparam  qi$0 = 1'b0;
+    localparam  qi$1 = 1'b1;
     
     // Enums
     localparam WalkState$Idle = 0;
@@ -11797,11 +11866,15 @@ module vfpga_blk$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q0_
         want$d = want$q;
         stale$d = stale$q;
         sdesc$d = sdesc$q;
-        qsize = q0_size;
-        qdesc = q0_desc;
-        if (q$q == 32'h1) begin
-            qsize = q1_size;
-            qdesc = q1_desc;
+        qsize = 32'h0;
+        qdesc = 32'h0;
+        if (q$q == qi$0) begin
+            qsize = q_size$0;
+            qdesc = q_desc$0;
+        end
+        if (q$q == qi$1) begin
+            qsize = q_size$1;
+            qdesc = q_desc$1;
         end
         in_desc = (state$q == WalkState$WaitDesc) || (state$q == WalkState$DescUse);
         dv = cpl_valid;

@@ -4,13 +4,13 @@
 
 use rust_hdl::prelude::*;
 
-use super::{MGMT_ADDR_BITS, MMIO_ADDR_BITS, NQ, RegFile};
+use super::{MGMT_ADDR_BITS, MMIO_ADDR_BITS, RegFile};
 use crate::msix::Msix;
 
 /// BAR0 target, management port and MSI-X, with the engine-facing ports of
 /// [`RegFile`] and the engine's interrupt request channel.
-#[derive(LogicBlock, Default, Debug)]
-pub struct Bar0 {
+#[derive(LogicBlock, Debug)]
+pub struct Bar0<const NQ: usize = { super::NQ }> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (power-on state).
@@ -139,15 +139,98 @@ pub struct Bar0 {
     pub msix_data: Signal<Out, Bits<32>>,
     /// MSI-X message: vector.
     pub msix_vector: Signal<Out, Bits<16>>,
+    /// An event for the firmware from the device function: valid.
+    pub ext_event_valid: Signal<In, Bit>,
+    /// The event is taken this cycle.
+    pub ext_event_ready: Signal<Out, Bit>,
+    /// The event word.
+    pub ext_event_word: Signal<In, Bits<32>>,
     /// Work held here: [`RegFile`]'s `busy` or [`Msix`]'s `busy`.
     pub busy: Signal<Out, Bit>,
     /// The register file.
-    pub regs: RegFile,
+    pub regs: RegFile<NQ>,
     /// The MSI-X block.
     pub msix: Msix,
 }
 
-impl Logic for Bar0 {
+impl<const NQ: usize> Default for Bar0<NQ> {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            bus_master: Default::default(),
+            mmio_req_valid: Default::default(),
+            mmio_req_ready: Default::default(),
+            mmio_req_addr: Default::default(),
+            mmio_req_write: Default::default(),
+            mmio_req_wdata: Default::default(),
+            mmio_req_strb: Default::default(),
+            mmio_resp_valid: Default::default(),
+            mmio_resp_ready: Default::default(),
+            mmio_resp_rdata: Default::default(),
+            mgmt_req_valid: Default::default(),
+            mgmt_req_ready: Default::default(),
+            mgmt_req_addr: Default::default(),
+            mgmt_req_write: Default::default(),
+            mgmt_req_wdata: Default::default(),
+            mgmt_resp_valid: Default::default(),
+            mgmt_resp_ready: Default::default(),
+            mgmt_resp_rdata: Default::default(),
+            q_desc: core::array::from_fn(|_| Default::default()),
+            q_avail: core::array::from_fn(|_| Default::default()),
+            q_used: core::array::from_fn(|_| Default::default()),
+            q_size: core::array::from_fn(|_| Default::default()),
+            q_vector: core::array::from_fn(|_| Default::default()),
+            q_run: core::array::from_fn(|_| Default::default()),
+            q_set_idx: core::array::from_fn(|_| Default::default()),
+            q_set_last_avail: Default::default(),
+            q_set_used: Default::default(),
+            dma_enable: Default::default(),
+            event_idx: Default::default(),
+            indirect_enable: Default::default(),
+            notification_data: Default::default(),
+            engine_reset: Default::default(),
+            blk_capacity: Default::default(),
+            doorbell_valid: Default::default(),
+            doorbell_ready: Default::default(),
+            doorbell_queue: Default::default(),
+            doorbell_data: Default::default(),
+            q_last_avail: core::array::from_fn(|_| Default::default()),
+            q_used_idx: core::array::from_fn(|_| Default::default()),
+            q_inflight: core::array::from_fn(|_| Default::default()),
+            idle: Default::default(),
+            error: Default::default(),
+            error_pulse: Default::default(),
+            error_cause: Default::default(),
+            error_queue: Default::default(),
+            error_detail: Default::default(),
+            cnt_requests: Default::default(),
+            cnt_bytes_read: Default::default(),
+            cnt_bytes_written: Default::default(),
+            cnt_notifies: Default::default(),
+            cnt_dma_errors: Default::default(),
+            msix_enable: Default::default(),
+            msix_function_mask: Default::default(),
+            irq_valid: Default::default(),
+            irq_ready: Default::default(),
+            irq_queue: Default::default(),
+            irq_vector: Default::default(),
+            msix_valid: Default::default(),
+            msix_ready: Default::default(),
+            msix_addr: Default::default(),
+            msix_data: Default::default(),
+            msix_vector: Default::default(),
+            ext_event_valid: Default::default(),
+            ext_event_ready: Default::default(),
+            ext_event_word: Default::default(),
+            busy: Default::default(),
+            regs: Default::default(),
+            msix: Default::default(),
+        }
+    }
+}
+
+impl<const NQ: usize> Logic for Bar0<NQ> {
     #[hdl_gen]
     fn update(&mut self) {
         self.regs.clock.next = self.clock.val();
@@ -232,6 +315,9 @@ impl Logic for Bar0 {
         self.msix_addr.next = self.msix.msg_addr.val();
         self.msix_data.next = self.msix.msg_data.val();
         self.msix_vector.next = self.msix.msg_vector.val();
+        self.regs.ext_event_valid.next = self.ext_event_valid.val();
+        self.ext_event_ready.next = self.regs.ext_event_ready.val();
+        self.regs.ext_event_word.next = self.ext_event_word.val();
         self.busy.next = self.regs.busy.val() || self.msix.busy.val();
     }
 }

@@ -15,7 +15,7 @@
 use rust_hdl::prelude::*;
 use vfpga_abi::{bar0, common_cfg as cc, mgmt, vendor};
 
-use super::{DEVCFG_ADDR_BITS, EventFifo, MGMT_ADDR_BITS, MMIO_ADDR_BITS, NQ, QMAX};
+use super::{DEVCFG_ADDR_BITS, EventFifo, MGMT_ADDR_BITS, MMIO_ADDR_BITS, QMAX};
 use crate::msix::{NV, TABLE_ADDR_BITS};
 
 // BAR0 regions: the page number is offset bits 14:12.
@@ -112,8 +112,9 @@ pub enum GState {
 
 /// The register file. Port groups: MMIO (driver), management (firmware),
 /// engine (queue configuration out, ring state and status in), MSI-X block.
+/// `NQ` queues (`NUM_QUEUES` reads it; at most `vendor::MAX_QUEUES`).
 #[derive(LogicBlock)]
-pub struct RegFile {
+pub struct RegFile<const NQ: usize = { super::NQ }> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (power-on state).
@@ -249,6 +250,13 @@ pub struct RegFile {
     pub msix_clear: Signal<Out, Bit>,
     /// From MSI-X: messages sent.
     pub interrupts: Signal<In, Bits<64>>,
+    /// An event from the device function for the firmware (e.g.
+    /// `EventKind::NetCtrl`): valid, held until `ext_event_ready`.
+    pub ext_event_valid: Signal<In, Bit>,
+    /// The event is taken into the event FIFO this cycle.
+    pub ext_event_ready: Signal<Out, Bit>,
+    /// The event word (`vfpga_abi::mgmt::Event::encode`).
+    pub ext_event_word: Signal<In, Bits<32>>,
     /// Work the register file still holds for the engine or the firmware:
     /// a driver access in progress, a doorbell not yet taken, an event
     /// queued or about to be, an engine reset or index load pending. The
@@ -371,8 +379,12 @@ pub struct RegFile {
 }
 
 // Written out because constants have no `Default`.
-impl Default for RegFile {
+impl<const NQ: usize> Default for RegFile<NQ> {
     fn default() -> Self {
+        assert!(
+            NQ <= vendor::MAX_QUEUES as usize,
+            "more queues than the vendor region"
+        );
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -394,13 +406,13 @@ impl Default for RegFile {
             mgmt_resp_valid: Default::default(),
             mgmt_resp_ready: Default::default(),
             mgmt_resp_rdata: Default::default(),
-            q_desc: Default::default(),
-            q_avail: Default::default(),
-            q_used: Default::default(),
-            q_size: Default::default(),
-            q_vector: Default::default(),
-            q_run: Default::default(),
-            q_set_idx: Default::default(),
+            q_desc: core::array::from_fn(|_| Default::default()),
+            q_avail: core::array::from_fn(|_| Default::default()),
+            q_used: core::array::from_fn(|_| Default::default()),
+            q_size: core::array::from_fn(|_| Default::default()),
+            q_vector: core::array::from_fn(|_| Default::default()),
+            q_run: core::array::from_fn(|_| Default::default()),
+            q_set_idx: core::array::from_fn(|_| Default::default()),
             q_set_last_avail: Default::default(),
             q_set_used: Default::default(),
             dma_enable: Default::default(),
@@ -413,9 +425,9 @@ impl Default for RegFile {
             doorbell_ready: Default::default(),
             doorbell_queue: Default::default(),
             doorbell_data: Default::default(),
-            q_last_avail: Default::default(),
-            q_used_idx: Default::default(),
-            q_inflight: Default::default(),
+            q_last_avail: core::array::from_fn(|_| Default::default()),
+            q_used_idx: core::array::from_fn(|_| Default::default()),
+            q_inflight: core::array::from_fn(|_| Default::default()),
             idle: Default::default(),
             error: Default::default(),
             error_pulse: Default::default(),
@@ -440,6 +452,9 @@ impl Default for RegFile {
             config_vector: Default::default(),
             msix_clear: Default::default(),
             interrupts: Default::default(),
+            ext_event_valid: Default::default(),
+            ext_event_ready: Default::default(),
+            ext_event_word: Default::default(),
             m_state: Default::default(),
             m_addr: Default::default(),
             m_write: Default::default(),
@@ -473,17 +488,17 @@ impl Default for RegFile {
             cnt_shadow: Default::default(),
             err_evt_wait: Default::default(),
             eng_reset_pulse: Default::default(),
-            qsize: Default::default(),
-            qvec: Default::default(),
-            qdesc: Default::default(),
-            qavail: Default::default(),
-            qused: Default::default(),
-            qen: Default::default(),
-            qen_pend: Default::default(),
-            qreset: Default::default(),
-            qrun: Default::default(),
-            qstop: Default::default(),
-            qset: Default::default(),
+            qsize: core::array::from_fn(|_| Default::default()),
+            qvec: core::array::from_fn(|_| Default::default()),
+            qdesc: core::array::from_fn(|_| Default::default()),
+            qavail: core::array::from_fn(|_| Default::default()),
+            qused: core::array::from_fn(|_| Default::default()),
+            qen: core::array::from_fn(|_| Default::default()),
+            qen_pend: core::array::from_fn(|_| Default::default()),
+            qreset: core::array::from_fn(|_| Default::default()),
+            qrun: core::array::from_fn(|_| Default::default()),
+            qstop: core::array::from_fn(|_| Default::default()),
+            qset: core::array::from_fn(|_| Default::default()),
             set_la: Default::default(),
             set_ui: Default::default(),
             db_valid: Default::default(),
@@ -545,7 +560,7 @@ impl Default for RegFile {
 }
 
 // rust-hdl's RAM has no Debug; the ports are what a reader wants anyway.
-impl core::fmt::Debug for RegFile {
+impl<const NQ: usize> core::fmt::Debug for RegFile<NQ> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RegFile")
             .field("m_state", &self.m_state.q.val())
@@ -560,7 +575,7 @@ impl core::fmt::Debug for RegFile {
     clippy::collapsible_else_if,
     clippy::collapsible_match
 )]
-impl Logic for RegFile {
+impl<const NQ: usize> Logic for RegFile<NQ> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -1416,7 +1431,13 @@ impl Logic for RegFile {
                 | (bit_cast::<32, 8>(self.error_queue.val()) << 8)
                 | 4;
             self.err_evt_wait.d.next = false;
+        } else if self.ext_event_valid.val() {
+            self.events.push.next = true;
+            self.events.push_data.next = self.ext_event_word.val();
         }
+        // The function's events come last: the driver's and the error's
+        // cannot wait.
+        self.ext_event_ready.next = !self.m_ev_push.val() && !self.err_evt_wait.q.val();
         if self.error_pulse.val() {
             self.err_evt_wait.d.next = true;
         }

@@ -1,18 +1,25 @@
-//! `NetEngine`: the virtio-net datapath for one queue pair — the shared
-//! vq stages (avail fetch, chain walker with `plain_chains`, used writer
-//! with `done_defer`), the DMA master, and the net stages: [`NetTx`] to the
-//! MAC TX port, [`NetFilter`] and [`NetRx`] from the MAC RX port.
+//! `NetEngine`: the virtio-net datapath for two queue pairs and the
+//! control queue — the shared vq stages (avail fetch, chain walker with
+//! `plain_chains`, used writer with `done_defer`) over [`NQ`] queues, the
+//! DMA master, and the net stages: [`NetTx`] to the MAC TX port,
+//! [`NetFilter`] and [`NetRx`] from the MAC RX port, [`NetSteer`] (queue
+//! layout, RX steering) and [`NetCtrl`] (control queue, served by firmware).
 //!
-//! # Queues
+//! # Queues (virtio 1.2 §5.1.2)
 //!
-//! Queue 0 is receiveq1, queue 1 is transmitq1 (virtio 1.2 §5.1.2). The
-//! walker's chains are routed by queue: RX chains (posted buffers, which
-//! wait for frames) into their own FIFOs, deep enough for a whole queue
-//! ([`RX_CHAIN_FIFO_LOG2`]), so posted RX buffers never hold up TX chains
-//! behind them in the walker.
+//! Queue `2p` is receiveq(p+1), queue `2p + 1` transmitq(p+1), and the
+//! control queue is queue 4, or queue 2 when `QUEUES` says so (no MQ);
+//! then queues 3 and 4 are not served (their doorbells wait, as on a
+//! stopped queue). The walker's chains are routed by queue: RX chains
+//! (posted buffers, which wait for frames) into per-pair FIFOs deep enough
+//! for a whole queue ([`RX_CHAIN_FIFO_LOG2`]), so posted RX buffers never
+//! hold up other chains behind them in the walker; TX chains of both pairs
+//! into one TX FIFO, so the one TX stage sends whole frames to the one MAC
+//! port in the order the walker took them; control chains into their own.
 //!
 //! # Ports (besides those of `engine::BlkEngine`, whose queue, doorbell,
-//! error, counter, interrupt and DMA ports this engine has alike)
+//! error, counter, interrupt and DMA ports this engine has alike, per
+//! queue as arrays)
 //!
 //! MAC TX (device -> MAC, `vfpga_abi::ports::NetBeat` without `pair`):
 //! `mac_tx_{valid out, ready in, data: Bits<128> out, bytes: Bits<5> out,
@@ -20,23 +27,36 @@
 //! in, bytes in, last in}`. Net registers (`vfpga_abi::mgmt::net`):
 //! `reg_write`, `reg_addr: Bits<8>`, `reg_wdata: Bits<32>` in,
 //! `reg_rdata: Bits<32>` out (combinational in `reg_addr`). `net_reset`
-//! (power-on reset of the filter registers; `engine_reset` keeps them, as
-//! the control-queue state is the firmware's to restore).
+//! (power-on reset of the filter and `QUEUES` registers; `engine_reset`
+//! keeps them, as the control-queue state is the firmware's to restore).
+//! `event_{valid out, ready in, word out}`: `EventKind::NetCtrl` for the
+//! management event FIFO.
 //!
-//! DMA read tags: 0 avail fetch, 8 walker, 16 TX data, 24 used writer.
-//! `idle` does not count RX buffers waiting in their FIFOs for a frame.
+//! DMA read tags: 0 avail fetch, 8 walker, 16 TX data, 17 control payload,
+//! 24 used writer. Write clients: 0 RX data, 1 used ring, 2 avail_event
+//! and the control ack byte. `idle` does not count RX buffers waiting in
+//! their FIFOs for a frame, nor a control command waiting for firmware.
 
 // rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
 #![allow(clippy::collapsible_match)]
 
 use crate::dma::DmaMaster;
 use crate::dma::master::DATA_BITS;
-use crate::net::{NetFilter, NetRx, NetTx};
+use crate::net::{NetCtrl, NetFilter, NetRx, NetSteer, NetTx};
 use crate::vq::avail::AvailFetch;
 use crate::vq::fifo::Fifo;
 use crate::vq::used::UsedWriter;
 use crate::vq::walker::ChainWalker;
 use rust_hdl::prelude::*;
+
+/// Queues: two pairs and the control queue (`vfpga_abi::net::NUM_QUEUES`).
+pub const NQ: usize = vfpga_abi::net::NUM_QUEUES as usize;
+/// Width of a queue number inside the engine.
+pub const QB: usize = 3;
+/// log2 of the control segment FIFO depth; holds a whole chain.
+pub const CTRL_SEG_FIFO_LOG2: usize = 7;
+/// log2 of the control chain FIFO depth.
+pub const CTRL_CHAIN_FIFO_LOG2: usize = 2;
 
 /// log2 of the head FIFO depth (avail fetch -> walker).
 pub const HEAD_FIFO_LOG2: usize = 5;
@@ -51,56 +71,42 @@ pub const TX_CHAIN_FIFO_LOG2: usize = 3;
 /// log2 of each used-record FIFO depth (RX and TX).
 pub const DONE_FIFO_LOG2: usize = 3;
 
+const _: () = assert!(NQ == 5 && NQ <= 1 << QB);
+const _: () = assert!(vfpga_abi::net::CTRL_QUEUE == 4);
+const _: () = assert!(vfpga_abi::mgmt::EventKind::NetCtrl as u32 == 7);
 const _: () = assert!(1 << RX_CHAIN_FIFO_LOG2 >= crate::vq::QMAX as usize);
+const _: () = assert!(1 << CTRL_SEG_FIFO_LOG2 >= crate::vq::MAX_CHAIN_SEGS);
 const _: () = assert!(1 << TX_SEG_FIFO_LOG2 >= crate::vq::MAX_CHAIN_SEGS);
 const _: () = assert!(vfpga_abi::mgmt::net::RX_DROP_NOBUF == 0x66);
 const _: () = assert!(vfpga_abi::mgmt::net::RX_FRAMES == 0x68);
 const _: () = assert!(vfpga_abi::mgmt::net::TX_FRAMES == 0x69);
 const _: () = assert!(vfpga_abi::mgmt::net::RX_TRUNCATED == 0x6A);
 
-/// The virtio-net engine for one queue pair.
-#[derive(LogicBlock, Default, Debug)]
+/// The virtio-net engine: two queue pairs and the control queue.
+#[derive(LogicBlock, Debug)]
 pub struct NetEngine {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Power-on reset of the net registers.
     pub net_reset: Signal<In, Bit>,
-    /// Queue 0 (RX) descriptor table.
-    pub q_desc_0: Signal<In, Bits<64>>,
-    /// Queue 0 avail ring.
-    pub q_avail_0: Signal<In, Bits<64>>,
-    /// Queue 0 used ring.
-    pub q_used_0: Signal<In, Bits<64>>,
-    /// Queue 0 size.
-    pub q_size_0: Signal<In, Bits<16>>,
-    /// Queue 0 MSI-X vector.
-    pub q_vector_0: Signal<In, Bits<16>>,
-    /// Queue 0 may fetch new chains.
-    pub q_run_0: Signal<In, Bit>,
-    /// Queue 0: load the indices (pulse).
-    pub q_set_idx_0: Signal<In, Bit>,
-    /// Queue 0: last_avail_idx to load.
-    pub q_set_last_avail_0: Signal<In, Bits<16>>,
-    /// Queue 0: used index to load.
-    pub q_set_used_0: Signal<In, Bits<16>>,
-    /// Queue 1 (TX) descriptor table.
-    pub q_desc_1: Signal<In, Bits<64>>,
-    /// Queue 1 avail ring.
-    pub q_avail_1: Signal<In, Bits<64>>,
-    /// Queue 1 used ring.
-    pub q_used_1: Signal<In, Bits<64>>,
-    /// Queue 1 size.
-    pub q_size_1: Signal<In, Bits<16>>,
-    /// Queue 1 MSI-X vector.
-    pub q_vector_1: Signal<In, Bits<16>>,
-    /// Queue 1 may fetch new chains.
-    pub q_run_1: Signal<In, Bit>,
-    /// Queue 1: load the indices (pulse).
-    pub q_set_idx_1: Signal<In, Bit>,
-    /// Queue 1: last_avail_idx to load.
-    pub q_set_last_avail_1: Signal<In, Bits<16>>,
-    /// Queue 1: used index to load.
-    pub q_set_used_1: Signal<In, Bits<16>>,
+    /// Per queue: descriptor table.
+    pub q_desc: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: avail ring.
+    pub q_avail: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: used ring.
+    pub q_used: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: size.
+    pub q_size: [Signal<In, Bits<16>>; NQ],
+    /// Per queue: MSI-X vector.
+    pub q_vector: [Signal<In, Bits<16>>; NQ],
+    /// Per queue: may fetch new chains.
+    pub q_run: [Signal<In, Bit>; NQ],
+    /// Per queue: load the indices (pulse).
+    pub q_set_idx: [Signal<In, Bit>; NQ],
+    /// last_avail_idx to load with `q_set_idx`.
+    pub q_set_last_avail: Signal<In, Bits<16>>,
+    /// Used index to load with `q_set_idx`.
+    pub q_set_used: Signal<In, Bits<16>>,
     /// DMA allowed (ENGINE_CTRL and bus master).
     pub dma_enable: Signal<In, Bit>,
     /// VIRTIO_F_EVENT_IDX negotiated.
@@ -116,18 +122,12 @@ pub struct NetEngine {
     /// Doorbell queue.
     pub doorbell_queue: Signal<In, Bits<16>>,
 
-    /// Queue 0 last_avail_idx.
-    pub q_last_avail_0: Signal<Out, Bits<16>>,
-    /// Queue 0 used index.
-    pub q_used_idx_0: Signal<Out, Bits<16>>,
-    /// Queue 0 chains fetched and not yet used.
-    pub q_inflight_0: Signal<Out, Bits<16>>,
-    /// Queue 1 last_avail_idx.
-    pub q_last_avail_1: Signal<Out, Bits<16>>,
-    /// Queue 1 used index.
-    pub q_used_idx_1: Signal<Out, Bits<16>>,
-    /// Queue 1 chains fetched and not yet used.
-    pub q_inflight_1: Signal<Out, Bits<16>>,
+    /// Per queue: last_avail_idx.
+    pub q_last_avail: [Signal<Out, Bits<16>>; NQ],
+    /// Per queue: used index.
+    pub q_used_idx: [Signal<Out, Bits<16>>; NQ],
+    /// Per queue: chains fetched and not yet used.
+    pub q_inflight: [Signal<Out, Bits<16>>; NQ],
     /// Nothing in flight (posted RX buffers aside).
     pub idle: Signal<Out, Bit>,
     /// Sticky fault.
@@ -167,6 +167,12 @@ pub struct NetEngine {
     pub reg_wdata: Signal<In, Bits<32>>,
     /// Net register read data for `reg_addr`.
     pub reg_rdata: Signal<Out, Bits<32>>,
+    /// An event for firmware (`EventKind::NetCtrl`): valid.
+    pub event_valid: Signal<Out, Bit>,
+    /// The event is taken.
+    pub event_ready: Signal<In, Bit>,
+    /// The event word.
+    pub event_word: Signal<Out, Bits<32>>,
 
     /// MAC TX valid.
     pub mac_tx_valid: Signal<Out, Bit>,
@@ -233,31 +239,40 @@ pub struct NetEngine {
     /// The DMA master.
     pub dma: DmaMaster<DATA_BITS>,
     /// Avail-ring fetch.
-    pub avail: AvailFetch,
+    pub avail: AvailFetch<NQ, QB>,
     /// Chain walker.
-    pub walker: ChainWalker,
+    pub walker: ChainWalker<NQ, QB>,
     /// Used-ring writer.
-    pub used: UsedWriter,
+    pub used: UsedWriter<NQ, QB>,
     /// RX filter and net registers.
     pub filter: NetFilter,
     /// RX stage.
     pub rx: NetRx,
     /// TX stage.
     pub tx: NetTx,
-    head_fifo: Fifo<Bits<17>, HEAD_FIFO_LOG2, { HEAD_FIFO_LOG2 + 1 }>,
-    rx_seg: Fifo<Bits<97>, RX_SEG_FIFO_LOG2, { RX_SEG_FIFO_LOG2 + 1 }>,
-    rx_chain: Fifo<Bits<80>, RX_CHAIN_FIFO_LOG2, { RX_CHAIN_FIFO_LOG2 + 1 }>,
+    /// Queue layout and RX steering.
+    pub steer: NetSteer,
+    /// Control queue.
+    pub ctrl: NetCtrl,
+    head_fifo: Fifo<Bits<19>, HEAD_FIFO_LOG2, { HEAD_FIFO_LOG2 + 1 }>,
+    rx_seg0: Fifo<Bits<97>, RX_SEG_FIFO_LOG2, { RX_SEG_FIFO_LOG2 + 1 }>,
+    rx_chain0: Fifo<Bits<80>, RX_CHAIN_FIFO_LOG2, { RX_CHAIN_FIFO_LOG2 + 1 }>,
+    rx_seg1: Fifo<Bits<97>, RX_SEG_FIFO_LOG2, { RX_SEG_FIFO_LOG2 + 1 }>,
+    rx_chain1: Fifo<Bits<80>, RX_CHAIN_FIFO_LOG2, { RX_CHAIN_FIFO_LOG2 + 1 }>,
     tx_seg: Fifo<Bits<97>, TX_SEG_FIFO_LOG2, { TX_SEG_FIFO_LOG2 + 1 }>,
-    tx_chain: Fifo<Bits<80>, TX_CHAIN_FIFO_LOG2, { TX_CHAIN_FIFO_LOG2 + 1 }>,
-    rx_done: Fifo<Bits<49>, DONE_FIFO_LOG2, { DONE_FIFO_LOG2 + 1 }>,
-    tx_done: Fifo<Bits<16>, DONE_FIFO_LOG2, { DONE_FIFO_LOG2 + 1 }>,
+    tx_chain: Fifo<Bits<81>, TX_CHAIN_FIFO_LOG2, { TX_CHAIN_FIFO_LOG2 + 1 }>,
+    ctrl_seg: Fifo<Bits<97>, CTRL_SEG_FIFO_LOG2, { CTRL_SEG_FIFO_LOG2 + 1 }>,
+    ctrl_chain: Fifo<Bits<80>, CTRL_CHAIN_FIFO_LOG2, { CTRL_CHAIN_FIFO_LOG2 + 1 }>,
+    rx_done: Fifo<Bits<50>, DONE_FIFO_LOG2, { DONE_FIFO_LOG2 + 1 }>,
+    tx_done: Fifo<Bits<17>, DONE_FIFO_LOG2, { DONE_FIFO_LOG2 + 1 }>,
+    ctrl_done: Fifo<Bits<16>, DONE_FIFO_LOG2, { DONE_FIFO_LOG2 + 1 }>,
     err: DFF<Bit>,
     err_pulse: DFF<Bit>,
     err_cause: DFF<Bits<8>>,
     err_queue: DFF<Bits<8>>,
     err_detail: DFF<Bits<32>>,
-    infl0: DFF<Bits<16>>,
-    infl1: DFF<Bits<16>>,
+    infl: [DFF<Bits<16>>; NQ],
+    qi: [Constant<Bits<QB>>; NQ],
     c_req: DFF<Bits<64>>,
     c_rd: DFF<Bits<64>>,
     c_wr: DFF<Bits<64>>,
@@ -267,31 +282,177 @@ pub struct NetEngine {
     c_tx: DFF<Bits<32>>,
     c_nobuf: DFF<Bits<32>>,
     c_trunc: DFF<Bits<32>>,
+    // The pair of the TX chain in the TX stage, of the RX frame in the RX
+    // stage; a TX frame is between its first and last beat.
+    tx_pair: DFF<Bit>,
+    rx_pair: DFF<Bit>,
+    tx_mid: DFF<Bit>,
     fault_queue: Signal<Local, Bits<8>>,
     seg_word: Signal<Local, Bits<97>>,
     chain_word: Signal<Local, Bits<80>>,
+    ctrl_q: Signal<Local, Bits<QB>>,
+    to_ctrl: Signal<Local, Bit>,
     to_rx: Signal<Local, Bit>,
+    to_pair: Signal<Local, Bit>,
     rx_seg_free: Signal<Local, Bits<10>>,
-    sel_rx: Signal<Local, Bit>,
-    set0: Signal<Local, Bit>,
-    set1: Signal<Local, Bit>,
-    add0: Signal<Local, Bit>,
-    add1: Signal<Local, Bit>,
-    sub0: Signal<Local, Bit>,
-    sub1: Signal<Local, Bit>,
+    rx_sel: Signal<Local, Bit>,
+    run_ok: [Signal<Local, Bit>; NQ],
+    set: [Signal<Local, Bit>; NQ],
+    add: [Signal<Local, Bit>; NQ],
+    sub: [Signal<Local, Bit>; NQ],
+    tx_fire: Signal<Local, Bit>,
+}
+
+impl Default for NetEngine {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            net_reset: Default::default(),
+            q_desc: core::array::from_fn(|_| Default::default()),
+            q_avail: core::array::from_fn(|_| Default::default()),
+            q_used: core::array::from_fn(|_| Default::default()),
+            q_size: core::array::from_fn(|_| Default::default()),
+            q_vector: core::array::from_fn(|_| Default::default()),
+            q_run: core::array::from_fn(|_| Default::default()),
+            q_set_idx: core::array::from_fn(|_| Default::default()),
+            q_set_last_avail: Default::default(),
+            q_set_used: Default::default(),
+            dma_enable: Default::default(),
+            event_idx: Default::default(),
+            indirect_enable: Default::default(),
+            engine_reset: Default::default(),
+            doorbell_valid: Default::default(),
+            doorbell_ready: Default::default(),
+            doorbell_queue: Default::default(),
+            q_last_avail: core::array::from_fn(|_| Default::default()),
+            q_used_idx: core::array::from_fn(|_| Default::default()),
+            q_inflight: core::array::from_fn(|_| Default::default()),
+            idle: Default::default(),
+            error: Default::default(),
+            error_pulse: Default::default(),
+            error_cause: Default::default(),
+            error_queue: Default::default(),
+            error_detail: Default::default(),
+            irq_valid: Default::default(),
+            irq_ready: Default::default(),
+            irq_queue: Default::default(),
+            irq_vector: Default::default(),
+            cnt_requests: Default::default(),
+            cnt_bytes_read: Default::default(),
+            cnt_bytes_written: Default::default(),
+            cnt_notifies: Default::default(),
+            cnt_dma_errors: Default::default(),
+            reg_write: Default::default(),
+            reg_addr: Default::default(),
+            reg_wdata: Default::default(),
+            reg_rdata: Default::default(),
+            event_valid: Default::default(),
+            event_ready: Default::default(),
+            event_word: Default::default(),
+            mac_tx_valid: Default::default(),
+            mac_tx_ready: Default::default(),
+            mac_tx_data: Default::default(),
+            mac_tx_bytes: Default::default(),
+            mac_tx_last: Default::default(),
+            mac_rx_valid: Default::default(),
+            mac_rx_ready: Default::default(),
+            mac_rx_data: Default::default(),
+            mac_rx_bytes: Default::default(),
+            mac_rx_last: Default::default(),
+            dma_rd_req_valid: Default::default(),
+            dma_rd_req_ready: Default::default(),
+            dma_rd_req_tag: Default::default(),
+            dma_rd_req_addr: Default::default(),
+            dma_rd_req_len: Default::default(),
+            dma_rd_cpl_valid: Default::default(),
+            dma_rd_cpl_ready: Default::default(),
+            dma_rd_cpl_tag: Default::default(),
+            dma_rd_cpl_data: Default::default(),
+            dma_rd_cpl_last: Default::default(),
+            dma_rd_cpl_error: Default::default(),
+            dma_wr_valid: Default::default(),
+            dma_wr_ready: Default::default(),
+            dma_wr_addr: Default::default(),
+            dma_wr_len: Default::default(),
+            dma_wr_data: Default::default(),
+            dma_wr_last: Default::default(),
+            dma_wr_rsp_valid: Default::default(),
+            dma_wr_rsp_ready: Default::default(),
+            dma_wr_rsp_error: Default::default(),
+            dma: Default::default(),
+            avail: Default::default(),
+            walker: Default::default(),
+            used: Default::default(),
+            filter: Default::default(),
+            rx: Default::default(),
+            tx: Default::default(),
+            steer: Default::default(),
+            ctrl: Default::default(),
+            head_fifo: Default::default(),
+            rx_seg0: Default::default(),
+            rx_chain0: Default::default(),
+            rx_seg1: Default::default(),
+            rx_chain1: Default::default(),
+            tx_seg: Default::default(),
+            tx_chain: Default::default(),
+            ctrl_seg: Default::default(),
+            ctrl_chain: Default::default(),
+            rx_done: Default::default(),
+            tx_done: Default::default(),
+            ctrl_done: Default::default(),
+            err: Default::default(),
+            err_pulse: Default::default(),
+            err_cause: Default::default(),
+            err_queue: Default::default(),
+            err_detail: Default::default(),
+            infl: core::array::from_fn(|_| Default::default()),
+            qi: core::array::from_fn(|i| Constant::new((i as u64).into())),
+            c_req: Default::default(),
+            c_rd: Default::default(),
+            c_wr: Default::default(),
+            c_db: Default::default(),
+            c_dma: Default::default(),
+            c_rx: Default::default(),
+            c_tx: Default::default(),
+            c_nobuf: Default::default(),
+            c_trunc: Default::default(),
+            tx_pair: Default::default(),
+            rx_pair: Default::default(),
+            tx_mid: Default::default(),
+            fault_queue: Default::default(),
+            seg_word: Default::default(),
+            chain_word: Default::default(),
+            ctrl_q: Default::default(),
+            to_ctrl: Default::default(),
+            to_rx: Default::default(),
+            to_pair: Default::default(),
+            rx_seg_free: Default::default(),
+            rx_sel: Default::default(),
+            run_ok: core::array::from_fn(|_| Default::default()),
+            set: core::array::from_fn(|_| Default::default()),
+            add: core::array::from_fn(|_| Default::default()),
+            sub: core::array::from_fn(|_| Default::default()),
+            tx_fire: Default::default(),
+        }
+    }
 }
 
 impl Logic for NetEngine {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, err, err_pulse, err_cause, err_queue, err_detail, infl0, infl1, c_req,
-            c_rd, c_wr, c_db, c_dma, c_rx, c_tx, c_nobuf, c_trunc
+            self, clock, err, err_pulse, err_cause, err_queue, err_detail, c_req, c_rd, c_wr, c_db,
+            c_dma, c_rx, c_tx, c_nobuf, c_trunc, tx_pair, rx_pair, tx_mid
         );
         clock!(
-            self, clock, dma, avail, walker, used, filter, rx, tx, head_fifo, rx_seg, rx_chain,
-            tx_seg, tx_chain, rx_done, tx_done
+            self, clock, dma, avail, walker, used, filter, rx, tx, steer, ctrl, head_fifo, rx_seg0,
+            rx_chain0, rx_seg1, rx_chain1, tx_seg, tx_chain, ctrl_seg, ctrl_chain, rx_done,
+            tx_done, ctrl_done
         );
+        for i in 0..NQ {
+            self.infl[i].clock.next = self.clock.val();
+            self.infl[i].d.next = self.infl[i].q.val();
+        }
 
         // Resets and halts.
         self.dma.reset.next = self.engine_reset.val();
@@ -300,20 +461,29 @@ impl Logic for NetEngine {
         self.used.reset.next = self.engine_reset.val();
         self.rx.reset.next = self.engine_reset.val();
         self.tx.reset.next = self.engine_reset.val();
+        self.ctrl.reset.next = self.engine_reset.val();
         self.filter.reset.next = self.net_reset.val();
+        self.steer.reset.next = self.net_reset.val();
+        self.steer.clear.next = self.engine_reset.val();
         self.head_fifo.clear.next = self.engine_reset.val();
-        self.rx_seg.clear.next = self.engine_reset.val();
-        self.rx_chain.clear.next = self.engine_reset.val();
+        self.rx_seg0.clear.next = self.engine_reset.val();
+        self.rx_chain0.clear.next = self.engine_reset.val();
+        self.rx_seg1.clear.next = self.engine_reset.val();
+        self.rx_chain1.clear.next = self.engine_reset.val();
         self.tx_seg.clear.next = self.engine_reset.val();
         self.tx_chain.clear.next = self.engine_reset.val();
+        self.ctrl_seg.clear.next = self.engine_reset.val();
+        self.ctrl_chain.clear.next = self.engine_reset.val();
         self.rx_done.clear.next = self.engine_reset.val();
         self.tx_done.clear.next = self.engine_reset.val();
+        self.ctrl_done.clear.next = self.engine_reset.val();
         self.dma.halt.next = self.err.q.val();
         self.avail.halt.next = self.err.q.val();
         self.walker.halt.next = self.err.q.val();
         self.used.halt.next = self.err.q.val();
         self.rx.halt.next = self.err.q.val();
         self.tx.halt.next = self.err.q.val();
+        self.ctrl.halt.next = self.err.q.val();
         self.dma.enable.next = self.dma_enable.val() && !self.err.q.val();
 
         // DMA ports.
@@ -338,63 +508,65 @@ impl Logic for NetEngine {
         self.dma_wr_rsp_ready.next = self.dma.wr_rsp_ready.val();
         self.dma.wr_rsp_error.next = self.dma_wr_rsp_error.val();
 
+        // Queue layout: the control queue is 2 or 4; with 2, queues 3 and 4
+        // are not served.
+        self.ctrl_q.next = 4.into();
+        if self.steer.ctrl2.val() {
+            self.ctrl_q.next = 2.into();
+        }
+        for i in 0..NQ {
+            self.run_ok[i].next = self.q_run[i].val();
+            if self.steer.ctrl2.val() && (self.qi[i].val() > 2) {
+                self.run_ok[i].next = false;
+            }
+        }
+
         // Queue configuration to the stages.
         self.avail.event_idx.next = self.event_idx.val();
-        self.avail.q0_desc.next = self.q_desc_0.val();
-        self.avail.q0_avail.next = self.q_avail_0.val();
-        self.avail.q0_used.next = self.q_used_0.val();
-        self.avail.q0_size.next = self.q_size_0.val();
-        self.avail.q0_run.next = self.q_run_0.val();
-        self.avail.q1_desc.next = self.q_desc_1.val();
-        self.avail.q1_avail.next = self.q_avail_1.val();
-        self.avail.q1_used.next = self.q_used_1.val();
-        self.avail.q1_size.next = self.q_size_1.val();
-        self.avail.q1_run.next = self.q_run_1.val();
         self.walker.indirect_enable.next = self.indirect_enable.val();
         self.walker.plain_chains.next = true;
-        self.walker.q0_desc.next = self.q_desc_0.val();
-        self.walker.q0_size.next = self.q_size_0.val();
-        self.walker.q1_desc.next = self.q_desc_1.val();
-        self.walker.q1_size.next = self.q_size_1.val();
         self.used.event_idx.next = self.event_idx.val();
-        self.used.q0_avail.next = self.q_avail_0.val();
-        self.used.q0_used.next = self.q_used_0.val();
-        self.used.q0_size.next = self.q_size_0.val();
-        self.used.q0_vector.next = self.q_vector_0.val();
-        self.used.q1_avail.next = self.q_avail_1.val();
-        self.used.q1_used.next = self.q_used_1.val();
-        self.used.q1_size.next = self.q_size_1.val();
-        self.used.q1_vector.next = self.q_vector_1.val();
+        for i in 0..NQ {
+            self.avail.q_desc[i].next = self.q_desc[i].val();
+            self.avail.q_avail[i].next = self.q_avail[i].val();
+            self.avail.q_used[i].next = self.q_used[i].val();
+            self.avail.q_size[i].next = self.q_size[i].val();
+            self.avail.q_run[i].next = self.run_ok[i].val();
+            self.walker.q_desc[i].next = self.q_desc[i].val();
+            self.walker.q_size[i].next = self.q_size[i].val();
+            self.used.q_avail[i].next = self.q_avail[i].val();
+            self.used.q_used[i].next = self.q_used[i].val();
+            self.used.q_size[i].next = self.q_size[i].val();
+            self.used.q_vector[i].next = self.q_vector[i].val();
+            // Index loads, honoured only on a stopped queue with nothing in flight.
+            self.set[i].next =
+                self.q_set_idx[i].val() && !self.q_run[i].val() && (self.infl[i].q.val() == 0);
+            self.avail.set[i].next = self.set[i].val();
+            self.avail.set_val[i].next = self.q_set_last_avail.val();
+            self.used.set[i].next = self.set[i].val();
+            self.used.set_val[i].next = self.q_set_used.val();
+        }
 
         // Doorbells only set a pending flag.
         self.doorbell_ready.next = true;
         self.avail.db_valid.next = self.doorbell_valid.val();
         self.avail.db_queue.next = self.doorbell_queue.val();
 
-        // Index loads, honoured only on a stopped queue with nothing in flight.
-        self.set0.next = self.q_set_idx_0.val() && !self.q_run_0.val() && (self.infl0.q.val() == 0);
-        self.set1.next = self.q_set_idx_1.val() && !self.q_run_1.val() && (self.infl1.q.val() == 0);
-        self.avail.set0.next = self.set0.val();
-        self.avail.set1.next = self.set1.val();
-        self.avail.set0_val.next = self.q_set_last_avail_0.val();
-        self.avail.set1_val.next = self.q_set_last_avail_1.val();
-        self.used.set0.next = self.set0.val();
-        self.used.set1.next = self.set1.val();
-        self.used.set0_val.next = self.q_set_used_0.val();
-        self.used.set1_val.next = self.q_set_used_1.val();
-
         // avail -> head FIFO -> walker.
         self.head_fifo.write.next = self.avail.head_push.val();
-        self.head_fifo.data_in.next = bit_cast::<17, 16>(self.avail.head_idx.val())
-            | (bit_cast::<17, 1>(self.avail.head_queue.val()) << 16);
+        self.head_fifo.data_in.next = bit_cast::<19, 16>(self.avail.head_idx.val())
+            | (bit_cast::<19, 3>(self.avail.head_queue.val()) << 16);
         self.avail.head_room.next = bits::<8>(32) - bit_cast::<8, 6>(self.head_fifo.count.val());
         self.walker.head_valid.next = !self.head_fifo.empty.val();
         self.walker.head_idx.next = self.head_fifo.data_out.val().get_bits::<16>(0);
-        self.walker.head_queue.next = self.head_fifo.data_out.val().get_bits::<1>(16);
+        self.walker.head_queue.next = self.head_fifo.data_out.val().get_bits::<3>(16);
         self.head_fifo.read.next = self.walker.head_pop.val();
 
-        // walker -> RX or TX segment and chain FIFOs, by the chain's queue.
-        self.to_rx.next = self.walker.cur_queue.val() == 0;
+        // walker -> the RX FIFOs of the chain's pair, the TX FIFOs, or the
+        // control FIFOs, by the chain's queue.
+        self.to_ctrl.next = self.walker.cur_queue.val() == self.ctrl_q.val();
+        self.to_rx.next = !self.to_ctrl.val() && !self.walker.cur_queue.val().get_bit(0);
+        self.to_pair.next = self.walker.cur_queue.val().get_bit(1);
         self.seg_word.next = bit_cast::<97, 64>(self.walker.seg_addr.val())
             | (bit_cast::<97, 32>(self.walker.seg_len.val()) << 64);
         if self.walker.seg_write.val() {
@@ -405,34 +577,85 @@ impl Logic for NetEngine {
         self.chain_word.next = bit_cast::<80, 16>(self.walker.chain_head.val())
             | (bit_cast::<80, 32>(self.walker.chain_rlen.val()) << 16)
             | (bit_cast::<80, 32>(self.walker.chain_wlen.val()) << 48);
-        self.rx_seg.data_in.next = self.seg_word.val();
+        self.rx_seg0.data_in.next = self.seg_word.val();
+        self.rx_seg1.data_in.next = self.seg_word.val();
         self.tx_seg.data_in.next = self.seg_word.val();
-        self.rx_chain.data_in.next = self.chain_word.val();
-        self.tx_chain.data_in.next = self.chain_word.val();
-        self.rx_seg.write.next = self.walker.seg_push.val() && self.to_rx.val();
-        self.tx_seg.write.next = self.walker.seg_push.val() && !self.to_rx.val();
-        self.rx_chain.write.next = self.walker.chain_push.val() && self.to_rx.val();
-        self.tx_chain.write.next = self.walker.chain_push.val() && !self.to_rx.val();
+        self.ctrl_seg.data_in.next = self.seg_word.val();
+        self.rx_chain0.data_in.next = self.chain_word.val();
+        self.rx_chain1.data_in.next = self.chain_word.val();
+        self.tx_chain.data_in.next = bit_cast::<81, 80>(self.chain_word.val())
+            | (bit_cast::<81, 1>(self.to_pair.val().into()) << 80);
+        self.ctrl_chain.data_in.next = self.chain_word.val();
+        self.rx_seg0.write.next =
+            self.walker.seg_push.val() && self.to_rx.val() && !self.to_pair.val();
+        self.rx_seg1.write.next =
+            self.walker.seg_push.val() && self.to_rx.val() && self.to_pair.val();
+        self.tx_seg.write.next =
+            self.walker.seg_push.val() && !self.to_rx.val() && !self.to_ctrl.val();
+        self.ctrl_seg.write.next = self.walker.seg_push.val() && self.to_ctrl.val();
+        self.rx_chain0.write.next =
+            self.walker.chain_push.val() && self.to_rx.val() && !self.to_pair.val();
+        self.rx_chain1.write.next =
+            self.walker.chain_push.val() && self.to_rx.val() && self.to_pair.val();
+        self.tx_chain.write.next =
+            self.walker.chain_push.val() && !self.to_rx.val() && !self.to_ctrl.val();
+        self.ctrl_chain.write.next = self.walker.chain_push.val() && self.to_ctrl.val();
         // Free entries of the FIFOs the walker's chain goes to (it reserves
         // room for a whole prefetch window of segments).
-        self.rx_seg_free.next = bits::<10>(256) - bit_cast::<10, 9>(self.rx_seg.count.val());
+        self.rx_seg_free.next = bits::<10>(256) - bit_cast::<10, 9>(self.rx_seg0.count.val());
+        if self.to_pair.val() {
+            self.rx_seg_free.next = bits::<10>(256) - bit_cast::<10, 9>(self.rx_seg1.count.val());
+        }
         self.walker.seg_room.next = bits::<8>(128) - bit_cast::<8, 8>(self.tx_seg.count.val());
         self.walker.chain_room.next = bits::<8>(8) - bit_cast::<8, 4>(self.tx_chain.count.val());
-        if self.to_rx.val() {
+        if self.to_ctrl.val() {
+            self.walker.seg_room.next =
+                bits::<8>(128) - bit_cast::<8, 8>(self.ctrl_seg.count.val());
+            self.walker.chain_room.next =
+                bits::<8>(4) - bit_cast::<8, 3>(self.ctrl_chain.count.val());
+        } else if self.to_rx.val() {
             self.walker.seg_room.next = 255.into();
             if self.rx_seg_free.val() < 255 {
                 self.walker.seg_room.next = bit_cast::<8, 10>(self.rx_seg_free.val());
             }
             self.walker.chain_room.next = 1.into();
-            if self.rx_chain.full.val() {
+            if (self.rx_chain0.full.val() && !self.to_pair.val())
+                || (self.rx_chain1.full.val() && self.to_pair.val())
+            {
                 self.walker.chain_room.next = 0.into();
             }
         }
 
-        // RX: MAC -> filter -> RX stage -> buffers.
+        // Steering: learn from each TX frame's first beat (destination),
+        // look up each RX frame's first beat (source); the RX stage keeps
+        // the pair it started a frame with until it is done with it.
+        self.tx_fire.next = self.tx.mac_valid.val() && self.mac_tx_ready.val();
+        self.steer.tx_learn.next = self.tx_fire.val() && !self.tx_mid.q.val();
+        self.steer.tx_mac.next = self.tx.mac_data.val().get_bits::<48>(0);
+        self.steer.tx_pair.next = self.tx_pair.q.val();
+        if self.tx_fire.val() {
+            self.tx_mid.d.next = !self.tx.mac_last.val();
+        }
+        self.steer.rx_mac.next = self.filter.out_data.val().get_bits::<48>(48);
+        self.rx_sel.next = self.steer.rx_pair.val();
+        if self.rx.busy.val() {
+            self.rx_sel.next = self.rx_pair.q.val();
+        } else {
+            self.rx_pair.d.next = self.steer.rx_pair.val();
+        }
+
+        // Net registers: filter, QUEUES, control queue, counters.
         self.filter.reg_write.next = self.reg_write.val();
         self.filter.reg_addr.next = self.reg_addr.val();
         self.filter.reg_wdata.next = self.reg_wdata.val();
+        self.steer.reg_write.next = self.reg_write.val();
+        self.steer.reg_addr.next = self.reg_addr.val();
+        self.steer.reg_wdata.next = self.reg_wdata.val();
+        self.ctrl.reg_write.next = self.reg_write.val();
+        self.ctrl.reg_addr.next = self.reg_addr.val();
+        self.ctrl.reg_wdata.next = self.reg_wdata.val();
+
+        // RX: MAC -> filter -> RX stage -> buffers of the steered pair.
         self.filter.in_valid.next = self.mac_rx_valid.val();
         self.mac_rx_ready.next = self.filter.in_ready.val();
         self.filter.in_data.next = self.mac_rx_data.val();
@@ -444,38 +667,57 @@ impl Logic for NetEngine {
         self.rx.in_bytes.next = self.filter.out_bytes.val();
         self.rx.in_last.next = self.filter.out_last.val();
         self.rx.mrg_rxbuf.next = self.filter.mrg_rxbuf.val();
-        self.rx.chain_valid.next = !self.rx_chain.empty.val();
-        self.rx.chain_head.next = self.rx_chain.data_out.val().get_bits::<16>(0);
-        self.rx.chain_rlen.next = self.rx_chain.data_out.val().get_bits::<32>(16);
-        self.rx.chain_wlen.next = self.rx_chain.data_out.val().get_bits::<32>(48);
-        self.rx_chain.read.next = self.rx.chain_pop.val();
-        self.rx.seg_valid.next = !self.rx_seg.empty.val();
-        self.rx.seg_addr.next = self.rx_seg.data_out.val().get_bits::<64>(0);
-        self.rx.seg_len.next = self.rx_seg.data_out.val().get_bits::<32>(64);
-        self.rx.seg_write.next = self.rx_seg.data_out.val().get_bit(96);
-        self.rx_seg.read.next = self.rx.seg_pop.val();
-        self.rx_done.write.next = self.rx.done_push.val();
-        self.rx_done.data_in.next = bit_cast::<49, 16>(self.rx.done_head.val())
-            | (bit_cast::<49, 32>(self.rx.done_len.val()) << 16);
-        if self.rx.done_defer.val() {
-            self.rx_done.data_in.next = bit_cast::<49, 16>(self.rx.done_head.val())
-                | (bit_cast::<49, 32>(self.rx.done_len.val()) << 16)
-                | (bits::<49>(1) << 48);
+        self.rx_chain0.read.next = false;
+        self.rx_chain1.read.next = false;
+        self.rx_seg0.read.next = false;
+        self.rx_seg1.read.next = false;
+        if self.rx_sel.val() {
+            self.rx.chain_valid.next = !self.rx_chain1.empty.val();
+            self.rx.chain_head.next = self.rx_chain1.data_out.val().get_bits::<16>(0);
+            self.rx.chain_rlen.next = self.rx_chain1.data_out.val().get_bits::<32>(16);
+            self.rx.chain_wlen.next = self.rx_chain1.data_out.val().get_bits::<32>(48);
+            self.rx_chain1.read.next = self.rx.chain_pop.val();
+            self.rx.seg_valid.next = !self.rx_seg1.empty.val();
+            self.rx.seg_addr.next = self.rx_seg1.data_out.val().get_bits::<64>(0);
+            self.rx.seg_len.next = self.rx_seg1.data_out.val().get_bits::<32>(64);
+            self.rx.seg_write.next = self.rx_seg1.data_out.val().get_bit(96);
+            self.rx_seg1.read.next = self.rx.seg_pop.val();
+        } else {
+            self.rx.chain_valid.next = !self.rx_chain0.empty.val();
+            self.rx.chain_head.next = self.rx_chain0.data_out.val().get_bits::<16>(0);
+            self.rx.chain_rlen.next = self.rx_chain0.data_out.val().get_bits::<32>(16);
+            self.rx.chain_wlen.next = self.rx_chain0.data_out.val().get_bits::<32>(48);
+            self.rx_chain0.read.next = self.rx.chain_pop.val();
+            self.rx.seg_valid.next = !self.rx_seg0.empty.val();
+            self.rx.seg_addr.next = self.rx_seg0.data_out.val().get_bits::<64>(0);
+            self.rx.seg_len.next = self.rx_seg0.data_out.val().get_bits::<32>(64);
+            self.rx.seg_write.next = self.rx_seg0.data_out.val().get_bit(96);
+            self.rx_seg0.read.next = self.rx.seg_pop.val();
         }
+        self.rx_done.write.next = self.rx.done_push.val();
+        self.rx_done.data_in.next = bit_cast::<50, 16>(self.rx.done_head.val())
+            | (bit_cast::<50, 32>(self.rx.done_len.val()) << 16)
+            | (bit_cast::<50, 1>(self.rx.done_defer.val().into()) << 48)
+            | (bit_cast::<50, 1>(self.rx_sel.val().into()) << 49);
         self.rx.done_room.next = bits::<8>(8) - bit_cast::<8, 4>(self.rx_done.count.val());
 
-        // TX: buffers -> TX stage -> MAC.
+        // TX: buffers -> TX stage -> MAC (one chain at a time, whichever
+        // pair it came from).
         self.tx.chain_valid.next = !self.tx_chain.empty.val();
         self.tx.chain_head.next = self.tx_chain.data_out.val().get_bits::<16>(0);
         self.tx.chain_rlen.next = self.tx_chain.data_out.val().get_bits::<32>(16);
         self.tx.chain_wlen.next = self.tx_chain.data_out.val().get_bits::<32>(48);
         self.tx_chain.read.next = self.tx.chain_pop.val();
+        if self.tx.chain_pop.val() {
+            self.tx_pair.d.next = self.tx_chain.data_out.val().get_bit(80);
+        }
         self.tx.seg_valid.next = !self.tx_seg.empty.val();
         self.tx.seg_addr.next = self.tx_seg.data_out.val().get_bits::<64>(0);
         self.tx.seg_len.next = self.tx_seg.data_out.val().get_bits::<32>(64);
         self.tx_seg.read.next = self.tx.seg_pop.val();
         self.tx_done.write.next = self.tx.done_push.val();
-        self.tx_done.data_in.next = self.tx.done_head.val();
+        self.tx_done.data_in.next = bit_cast::<17, 16>(self.tx.done_head.val())
+            | (bit_cast::<17, 1>(self.tx_pair.q.val().into()) << 16);
         self.tx.done_room.next = bits::<8>(8) - bit_cast::<8, 4>(self.tx_done.count.val());
         self.mac_tx_valid.next = self.tx.mac_valid.val();
         self.tx.mac_ready.next = self.mac_tx_ready.val();
@@ -483,28 +725,60 @@ impl Logic for NetEngine {
         self.mac_tx_bytes.next = self.tx.mac_bytes.val();
         self.mac_tx_last.next = self.tx.mac_last.val();
 
+        // Control queue: chains -> control stage -> firmware -> ack.
+        self.ctrl.chain_valid.next = !self.ctrl_chain.empty.val();
+        self.ctrl.chain_head.next = self.ctrl_chain.data_out.val().get_bits::<16>(0);
+        self.ctrl.chain_rlen.next = self.ctrl_chain.data_out.val().get_bits::<32>(16);
+        self.ctrl.chain_wlen.next = self.ctrl_chain.data_out.val().get_bits::<32>(48);
+        self.ctrl_chain.read.next = self.ctrl.chain_pop.val();
+        self.ctrl.seg_valid.next = !self.ctrl_seg.empty.val();
+        self.ctrl.seg_addr.next = self.ctrl_seg.data_out.val().get_bits::<64>(0);
+        self.ctrl.seg_len.next = self.ctrl_seg.data_out.val().get_bits::<32>(64);
+        self.ctrl.seg_write.next = self.ctrl_seg.data_out.val().get_bit(96);
+        self.ctrl_seg.read.next = self.ctrl.seg_pop.val();
+        self.ctrl_done.write.next = self.ctrl.done_push.val();
+        self.ctrl_done.data_in.next = self.ctrl.done_head.val();
+        self.ctrl.done_room.next = bits::<8>(8) - bit_cast::<8, 4>(self.ctrl_done.count.val());
+        self.event_valid.next = self.ctrl.evt_valid.val();
+        self.ctrl.evt_ready.next = self.event_ready.val();
+        // EventKind::NetCtrl on the control queue.
+        self.event_word.next = 0x407.into();
+        if self.steer.ctrl2.val() {
+            self.event_word.next = 0x207.into();
+        }
+
         // Used records: RX first (a frame's buffers stay together: only
-        // the RX stage pushes RX records, in order).
-        self.sel_rx.next = !self.rx_done.empty.val();
-        self.used.done_valid.next = !self.rx_done.empty.val() || !self.tx_done.empty.val();
+        // the RX stage pushes RX records, in order), then TX, then control.
+        self.used.done_valid.next =
+            !self.rx_done.empty.val() || !self.tx_done.empty.val() || !self.ctrl_done.empty.val();
         self.rx_done.read.next = false;
         self.tx_done.read.next = false;
-        if self.sel_rx.val() {
-            self.used.done_queue.next = 0.into();
+        self.ctrl_done.read.next = false;
+        if !self.rx_done.empty.val() {
+            self.used.done_queue.next =
+                bit_cast::<3, 1>(self.rx_done.data_out.val().get_bits::<1>(49)) << 1;
             self.used.done_head.next = self.rx_done.data_out.val().get_bits::<16>(0);
             self.used.done_len.next = self.rx_done.data_out.val().get_bits::<32>(16);
             self.used.done_defer.next = self.rx_done.data_out.val().get_bit(48);
             self.rx_done.read.next = self.used.done_pop.val();
-        } else {
-            self.used.done_queue.next = 1.into();
-            self.used.done_head.next = self.tx_done.data_out.val();
+        } else if !self.tx_done.empty.val() {
+            self.used.done_queue.next =
+                (bit_cast::<3, 1>(self.tx_done.data_out.val().get_bits::<1>(16)) << 1) | 1;
+            self.used.done_head.next = self.tx_done.data_out.val().get_bits::<16>(0);
             self.used.done_len.next = 0.into();
             self.used.done_defer.next = false;
             self.tx_done.read.next = self.used.done_pop.val();
+        } else {
+            self.used.done_queue.next = self.ctrl_q.val();
+            self.used.done_head.next = self.ctrl_done.data_out.val();
+            self.used.done_len.next = 1.into();
+            self.used.done_defer.next = false;
+            self.ctrl_done.read.next = self.used.done_pop.val();
         }
 
-        // DMA clients: reads 0 avail, 1 walker, 2 TX data, 3 used; writes
-        // 0 RX data, 1 used, 2 avail.
+        // DMA clients: reads 0 avail, 1 walker, 2 TX data (sub 0) and
+        // control payload (sub 1), 3 used; writes 0 RX data, 1 used, 2 avail
+        // and the control ack (avail first).
         self.dma.r0_req_valid.next = self.avail.rd_valid.val();
         self.avail.rd_ready.next = self.dma.r0_req_ready.val();
         self.dma.r0_req_addr.next = self.avail.rd_addr.val();
@@ -522,15 +796,27 @@ impl Logic for NetEngine {
         self.dma.r1_cpl_ready.next = self.walker.cpl_ready.val();
         self.walker.cpl_data.next = self.dma.cpl_data.val();
         self.walker.cpl_last.next = self.dma.cpl_last.val();
-        self.dma.r2_req_valid.next = self.tx.rd_valid.val();
+        self.dma.r2_req_valid.next = self.tx.rd_valid.val() || self.ctrl.rd_valid.val();
         self.tx.rd_ready.next = self.dma.r2_req_ready.val();
+        self.ctrl.rd_ready.next = self.dma.r2_req_ready.val() && !self.tx.rd_valid.val();
         self.dma.r2_req_addr.next = self.tx.rd_addr.val();
         self.dma.r2_req_len.next = self.tx.rd_len.val();
         self.dma.r2_req_sub.next = 0.into();
-        self.tx.cpl_valid.next = self.dma.r2_cpl_valid.val();
+        if !self.tx.rd_valid.val() {
+            self.dma.r2_req_addr.next = self.ctrl.rd_addr.val();
+            self.dma.r2_req_len.next = self.ctrl.rd_len.val();
+            self.dma.r2_req_sub.next = 1.into();
+        }
+        self.tx.cpl_valid.next = self.dma.r2_cpl_valid.val() && (self.dma.cpl_sub.val() == 0);
+        self.ctrl.cpl_valid.next = self.dma.r2_cpl_valid.val() && (self.dma.cpl_sub.val() == 1);
         self.dma.r2_cpl_ready.next = self.tx.cpl_ready.val();
+        if self.dma.cpl_sub.val() == 1 {
+            self.dma.r2_cpl_ready.next = self.ctrl.cpl_ready.val();
+        }
         self.tx.cpl_data.next = self.dma.cpl_data.val();
         self.tx.cpl_last.next = self.dma.cpl_last.val();
+        self.ctrl.cpl_data.next = self.dma.cpl_data.val();
+        self.ctrl.cpl_last.next = self.dma.cpl_last.val();
         self.dma.r3_req_valid.next = self.used.rd_valid.val();
         self.used.rd_ready.next = self.dma.r3_req_ready.val();
         self.dma.r3_req_addr.next = self.used.rd_addr.val();
@@ -551,11 +837,17 @@ impl Logic for NetEngine {
         self.dma.w1_len.next = self.used.wr_len.val();
         self.dma.w1_data.next = self.used.wr_data.val();
         self.dma.w1_last.next = true;
-        self.dma.w2_valid.next = self.avail.wr_valid.val();
+        self.dma.w2_valid.next = self.avail.wr_valid.val() || self.ctrl.wr_valid.val();
         self.avail.wr_ready.next = self.dma.w2_ready.val();
+        self.ctrl.wr_ready.next = self.dma.w2_ready.val() && !self.avail.wr_valid.val();
         self.dma.w2_addr.next = self.avail.wr_addr.val();
         self.dma.w2_len.next = 2.into();
         self.dma.w2_data.next = self.avail.wr_data.val();
+        if !self.avail.wr_valid.val() {
+            self.dma.w2_addr.next = self.ctrl.wr_addr.val();
+            self.dma.w2_len.next = 1.into();
+            self.dma.w2_data.next = self.ctrl.wr_data.val();
+        }
         self.dma.w2_last.next = true;
 
         // Interrupt requests.
@@ -565,25 +857,19 @@ impl Logic for NetEngine {
         self.irq_vector.next = self.used.irq_vector.val();
 
         // Per-queue state out.
-        self.q_last_avail_0.next = self.avail.last_avail0.val();
-        self.q_last_avail_1.next = self.avail.last_avail1.val();
-        self.q_used_idx_0.next = self.used.used_idx0.val();
-        self.q_used_idx_1.next = self.used.used_idx1.val();
-        self.q_inflight_0.next = self.infl0.q.val();
-        self.q_inflight_1.next = self.infl1.q.val();
-        self.add0.next = self.avail.head_push.val() && (self.avail.head_queue.val() == 0);
-        self.add1.next = self.avail.head_push.val() && (self.avail.head_queue.val() == 1);
-        self.sub0.next = self.used.retired.val() && (self.used.retired_queue.val() == 0);
-        self.sub1.next = self.used.retired.val() && (self.used.retired_queue.val() == 1);
-        if self.add0.val() && !self.sub0.val() {
-            self.infl0.d.next = self.infl0.q.val() + 1;
-        } else if !self.add0.val() && self.sub0.val() {
-            self.infl0.d.next = self.infl0.q.val() - 1;
-        }
-        if self.add1.val() && !self.sub1.val() {
-            self.infl1.d.next = self.infl1.q.val() + 1;
-        } else if !self.add1.val() && self.sub1.val() {
-            self.infl1.d.next = self.infl1.q.val() - 1;
+        for i in 0..NQ {
+            self.q_last_avail[i].next = self.avail.last_avail[i].val();
+            self.q_used_idx[i].next = self.used.used_idx[i].val();
+            self.q_inflight[i].next = self.infl[i].q.val();
+            self.add[i].next =
+                self.avail.head_push.val() && (self.avail.head_queue.val() == self.qi[i].val());
+            self.sub[i].next =
+                self.used.retired.val() && (self.used.retired_queue.val() == self.qi[i].val());
+            if self.add[i].val() && !self.sub[i].val() {
+                self.infl[i].d.next = self.infl[i].q.val() + 1;
+            } else if !self.add[i].val() && self.sub[i].val() {
+                self.infl[i].d.next = self.infl[i].q.val() - 1;
+            }
         }
 
         // Counters.
@@ -615,7 +901,8 @@ impl Logic for NetEngine {
         self.cnt_bytes_written.next = self.c_wr.q.val();
         self.cnt_notifies.next = self.c_db.q.val();
         self.cnt_dma_errors.next = self.c_dma.q.val();
-        self.reg_rdata.next = self.filter.reg_rdata.val();
+        self.reg_rdata.next =
+            self.filter.reg_rdata.val() | self.steer.reg_rdata.val() | self.ctrl.reg_rdata.val();
         // Counters at 0x66, 0x68..=0x6A (labels in decimal for the Verilog).
         match self.reg_addr.val().index() {
             102 => {
@@ -634,16 +921,19 @@ impl Logic for NetEngine {
         }
 
         // Errors: the first one wins; a DMA fault before a stage's own check.
-        self.fault_queue.next = bit_cast::<8, 1>(self.avail.cur_queue.val());
+        self.fault_queue.next = bit_cast::<8, 3>(self.avail.cur_queue.val());
         match self.dma.fault_tag.val().get_bits::<2>(3).index() {
             1 => {
-                self.fault_queue.next = bit_cast::<8, 1>(self.walker.cur_queue.val());
+                self.fault_queue.next = bit_cast::<8, 3>(self.walker.cur_queue.val());
             }
             2 => {
-                self.fault_queue.next = 1.into();
+                self.fault_queue.next = (bit_cast::<8, 1>(self.tx_pair.q.val().into()) << 1) | 1;
+                if self.dma.fault_tag.val().get_bits::<3>(0) == 1 {
+                    self.fault_queue.next = bit_cast::<8, 3>(self.ctrl_q.val());
+                }
             }
             3 => {
-                self.fault_queue.next = bit_cast::<8, 1>(self.used.cur_queue.val());
+                self.fault_queue.next = bit_cast::<8, 3>(self.used.cur_queue.val());
             }
             _ => {}
         }
@@ -665,14 +955,20 @@ impl Logic for NetEngine {
                 self.err.d.next = true;
                 self.err_pulse.d.next = true;
                 self.err_cause.d.next = self.walker.err_cause.val();
-                self.err_queue.d.next = bit_cast::<8, 1>(self.walker.cur_queue.val());
+                self.err_queue.d.next = bit_cast::<8, 3>(self.walker.cur_queue.val());
                 self.err_detail.d.next = self.walker.err_detail.val();
             } else if self.avail.err.val() {
                 self.err.d.next = true;
                 self.err_pulse.d.next = true;
                 self.err_cause.d.next = self.avail.err_cause.val();
-                self.err_queue.d.next = bit_cast::<8, 1>(self.avail.cur_queue.val());
+                self.err_queue.d.next = bit_cast::<8, 3>(self.avail.cur_queue.val());
                 self.err_detail.d.next = self.avail.err_detail.val();
+            } else if self.ctrl.err.val() {
+                self.err.d.next = true;
+                self.err_pulse.d.next = true;
+                self.err_cause.d.next = 11.into();
+                self.err_queue.d.next = bit_cast::<8, 3>(self.ctrl_q.val());
+                self.err_detail.d.next = self.ctrl.err_detail.val();
             }
         }
         self.error.next = self.err.q.val();
@@ -685,8 +981,10 @@ impl Logic for NetEngine {
             self.err_cause.d.next = 0.into();
             self.err_queue.d.next = 0.into();
             self.err_detail.d.next = 0.into();
-            self.infl0.d.next = 0.into();
-            self.infl1.d.next = 0.into();
+            self.tx_mid.d.next = false;
+            for i in 0..NQ {
+                self.infl[i].d.next = 0.into();
+            }
         }
 
         self.idle.next = !self.dma.busy.val()
@@ -695,11 +993,13 @@ impl Logic for NetEngine {
             && !self.used.busy.val()
             && !self.rx.busy.val()
             && !self.tx.busy.val()
+            && !self.ctrl.busy.val()
             && (self.err.q.val()
                 || (self.head_fifo.empty.val()
                     && self.tx_seg.empty.val()
                     && self.tx_chain.empty.val()
                     && self.rx_done.empty.val()
-                    && self.tx_done.empty.val()));
+                    && self.tx_done.empty.val()
+                    && self.ctrl_done.empty.val()));
     }
 }

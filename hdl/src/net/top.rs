@@ -1,6 +1,6 @@
 //! The net personality's top level: the BAR0 function ([`crate::mmio::Bar0`]:
-//! register file, management port, MSI-X) and [`NetEngine`] (one queue
-//! pair: queue 0 receiveq1, queue 1 transmitq1), with the external
+//! register file, management port, MSI-X) over five queues and
+//! [`NetEngine`] (two queue pairs and the control queue), with the external
 //! channels of [`crate::top::BlkTop`] minus the storage port, plus the MAC
 //! TX and RX streams. The management port also reaches the net registers
 //! (`vfpga_abi::mgmt::net`) of the engine.
@@ -13,6 +13,7 @@ use rust_hdl::prelude::*;
 use crate::dma::master::DATA_BITS;
 use crate::mmio::{Bar0, MGMT_ADDR_BITS, MMIO_ADDR_BITS};
 use crate::net::NetEngine;
+use crate::net::engine::NQ;
 use crate::top::rename_top;
 
 /// Name of the net top-level Verilog module (and file stem).
@@ -150,7 +151,7 @@ pub struct NetTop {
     /// simulator (or a clock gate) may stop the clock there.
     pub idle: Signal<Out, Bit>,
     /// Register file, management port and MSI-X.
-    pub bar0: Bar0,
+    pub bar0: Bar0<NQ>,
     /// The virtio-net datapath engine.
     pub engine: NetEngine,
     net_rd: DFF<Bit>,
@@ -183,18 +184,20 @@ impl Logic for NetTop {
         self.bar0.mgmt_req_wdata.next = self.mgmt_req_wdata.val();
         self.mgmt_resp_valid.next = self.bar0.mgmt_resp_valid.val();
         self.bar0.mgmt_resp_ready.next = self.mgmt_resp_ready.val();
-        // Net registers (vfpga_abi::mgmt::net, 0x60..=0x6A) live in the
+        // Net registers (vfpga_abi::mgmt::net, 0x60..=0x6F) live in the
         // engine: a write is passed on as it is accepted; a read is
         // answered by the register file's response (0 for an address it
         // does not implement) with the engine's value put in.
         self.net_hit.next =
-            (self.mgmt_req_addr.val() >= 0x60) && (self.mgmt_req_addr.val() <= 0x6a);
+            (self.mgmt_req_addr.val() >= 0x60) && (self.mgmt_req_addr.val() <= 0x6f);
         self.engine.reg_write.next = self.mgmt_req_valid.val()
             && self.bar0.mgmt_req_ready.val()
             && self.mgmt_req_write.val()
             && self.net_hit.val();
+        // The address of a read being answered, but a write's own address
+        // in the cycle it is taken (that read's response is gone by then).
         self.engine.reg_addr.next = self.mgmt_req_addr.val();
-        if self.net_rd.q.val() {
+        if self.net_rd.q.val() && !self.engine.reg_write.val() {
             self.engine.reg_addr.next = self.net_rd_addr.q.val();
         }
         self.engine.reg_wdata.next = self.mgmt_req_wdata.val();
@@ -239,24 +242,23 @@ impl Logic for NetTop {
         self.dma_wr_rsp_ready.next = self.engine.dma_wr_rsp_ready.val();
         self.engine.dma_wr_rsp_error.next = self.dma_wr_rsp_error.val();
         // Register file <-> engine.
-        self.engine.q_desc_0.next = self.bar0.q_desc[0].val();
-        self.engine.q_desc_1.next = self.bar0.q_desc[1].val();
-        self.engine.q_avail_0.next = self.bar0.q_avail[0].val();
-        self.engine.q_avail_1.next = self.bar0.q_avail[1].val();
-        self.engine.q_used_0.next = self.bar0.q_used[0].val();
-        self.engine.q_used_1.next = self.bar0.q_used[1].val();
-        self.engine.q_size_0.next = self.bar0.q_size[0].val();
-        self.engine.q_size_1.next = self.bar0.q_size[1].val();
-        self.engine.q_vector_0.next = self.bar0.q_vector[0].val();
-        self.engine.q_vector_1.next = self.bar0.q_vector[1].val();
-        self.engine.q_run_0.next = self.bar0.q_run[0].val();
-        self.engine.q_run_1.next = self.bar0.q_run[1].val();
-        self.engine.q_set_idx_0.next = self.bar0.q_set_idx[0].val();
-        self.engine.q_set_idx_1.next = self.bar0.q_set_idx[1].val();
-        self.engine.q_set_last_avail_0.next = self.bar0.q_set_last_avail.val();
-        self.engine.q_set_last_avail_1.next = self.bar0.q_set_last_avail.val();
-        self.engine.q_set_used_0.next = self.bar0.q_set_used.val();
-        self.engine.q_set_used_1.next = self.bar0.q_set_used.val();
+        for i in 0..NQ {
+            self.engine.q_desc[i].next = self.bar0.q_desc[i].val();
+            self.engine.q_avail[i].next = self.bar0.q_avail[i].val();
+            self.engine.q_used[i].next = self.bar0.q_used[i].val();
+            self.engine.q_size[i].next = self.bar0.q_size[i].val();
+            self.engine.q_vector[i].next = self.bar0.q_vector[i].val();
+            self.engine.q_run[i].next = self.bar0.q_run[i].val();
+            self.engine.q_set_idx[i].next = self.bar0.q_set_idx[i].val();
+            self.bar0.q_last_avail[i].next = self.engine.q_last_avail[i].val();
+            self.bar0.q_used_idx[i].next = self.engine.q_used_idx[i].val();
+            self.bar0.q_inflight[i].next = self.engine.q_inflight[i].val();
+        }
+        self.engine.q_set_last_avail.next = self.bar0.q_set_last_avail.val();
+        self.engine.q_set_used.next = self.bar0.q_set_used.val();
+        self.bar0.ext_event_valid.next = self.engine.event_valid.val();
+        self.engine.event_ready.next = self.bar0.ext_event_ready.val();
+        self.bar0.ext_event_word.next = self.engine.event_word.val();
         self.engine.dma_enable.next = self.bar0.dma_enable.val();
         self.engine.event_idx.next = self.bar0.event_idx.val();
         self.engine.indirect_enable.next = self.bar0.indirect_enable.val();
@@ -265,12 +267,6 @@ impl Logic for NetTop {
         self.engine.doorbell_valid.next = self.bar0.doorbell_valid.val();
         self.bar0.doorbell_ready.next = self.engine.doorbell_ready.val();
         self.engine.doorbell_queue.next = self.bar0.doorbell_queue.val();
-        self.bar0.q_last_avail[0].next = self.engine.q_last_avail_0.val();
-        self.bar0.q_last_avail[1].next = self.engine.q_last_avail_1.val();
-        self.bar0.q_used_idx[0].next = self.engine.q_used_idx_0.val();
-        self.bar0.q_used_idx[1].next = self.engine.q_used_idx_1.val();
-        self.bar0.q_inflight[0].next = self.engine.q_inflight_0.val();
-        self.bar0.q_inflight[1].next = self.engine.q_inflight_1.val();
         self.bar0.idle.next = self.engine.idle.val();
         self.bar0.error.next = self.engine.error.val();
         self.bar0.error_pulse.next = self.engine.error_pulse.val();
@@ -306,9 +302,10 @@ pub fn net_verilog() -> String {
     uut.connect_all();
     let header = format!(
         "// Generated by vfpga-hdl-gen from the vfpga-hdl crate; do not edit.\n\
-         // virtio-net function: queue pairs = 1 (queues = {}), MSI-X vectors = {},\n\
+         // virtio-net function: queue pairs = {} + control queue (queues = {}), MSI-X vectors = {},\n\
          // queue size max = {}, DMA data = {} bits, MAC table = {} entries.\n",
-        crate::mmio::NQ,
+        vfpga_abi::net::MAX_QUEUE_PAIRS,
+        NQ,
         crate::msix::NV,
         crate::mmio::QMAX,
         vfpga_abi::ports::DMA_DATA_BITS,

@@ -73,6 +73,8 @@ pub struct NetBench {
     pub cycle: u64,
     /// Interrupt requests taken: (cycle, queue, vector).
     pub irqs: Vec<(u64, u16, u16)>,
+    /// Events the engine posted for firmware (always taken): (cycle, word).
+    pub events: Vec<(u64, u32)>,
     doorbells: VecDeque<u16>,
     reg_writes: VecDeque<(u8, u32)>,
 }
@@ -102,14 +104,15 @@ impl NetBench {
         e.dma_enable.next = true;
         e.event_idx.next = cfg.event_idx;
         e.indirect_enable.next = cfg.indirect;
-        e.q_run_0.next = false;
-        e.q_run_1.next = false;
-        e.q_size_0.next = 0.into();
-        e.q_size_1.next = 0.into();
+        for q in 0..e.q_run.len() {
+            e.q_run[q].next = false;
+            e.q_size[q].next = 0.into();
+        }
         e.engine_reset.next = false;
         e.net_reset.next = true;
         e.doorbell_valid.next = false;
         e.reg_write.next = false;
+        e.event_ready.next = true;
         let mut b = NetBench {
             e,
             carrier: BlkEngine::default(),
@@ -122,6 +125,7 @@ impl NetBench {
             rx_beat: None,
             cycle: 0,
             irqs: Vec::new(),
+            events: Vec::new(),
             doorbells: VecDeque::new(),
             reg_writes: VecDeque::new(),
         };
@@ -135,24 +139,17 @@ impl NetBench {
         assert!(simulate(&mut self.e, 1000), "logic did not settle");
     }
 
-    /// Points queue `q` (0 RX, 1 TX) at `vq` with MSI-X `vector` and lets it run.
+    /// Points queue `q` (virtio-net numbering: `2p` RX and `2p + 1` TX of
+    /// pair `p`, then the control queue) at `vq` with MSI-X `vector` and
+    /// lets it run.
     pub fn attach(&mut self, q: usize, vq: &SplitQueue, vector: u16) {
         let e = &mut self.e;
-        if q == 0 {
-            e.q_desc_0.next = vq.desc.into();
-            e.q_avail_0.next = vq.avail.into();
-            e.q_used_0.next = vq.used.into();
-            e.q_size_0.next = (vq.size as u64).into();
-            e.q_vector_0.next = (vector as u64).into();
-            e.q_run_0.next = true;
-        } else {
-            e.q_desc_1.next = vq.desc.into();
-            e.q_avail_1.next = vq.avail.into();
-            e.q_used_1.next = vq.used.into();
-            e.q_size_1.next = (vq.size as u64).into();
-            e.q_vector_1.next = (vector as u64).into();
-            e.q_run_1.next = true;
-        }
+        e.q_desc[q].next = vq.desc.into();
+        e.q_avail[q].next = vq.avail.into();
+        e.q_used[q].next = vq.used.into();
+        e.q_size[q].next = (vq.size as u64).into();
+        e.q_vector[q].next = (vector as u64).into();
+        e.q_run[q].next = true;
     }
 
     /// Queues a doorbell for queue `q`.
@@ -219,8 +216,9 @@ impl NetBench {
             }
             None => e.reg_write.next = false,
         }
-        e.q_set_idx_0.next = false;
-        e.q_set_idx_1.next = false;
+        for q in 0..e.q_set_idx.len() {
+            e.q_set_idx[q].next = false;
+        }
         self.settle();
         // DMA outputs through the carrier.
         let (c, e) = (&mut self.carrier, &self.e);
@@ -264,6 +262,9 @@ impl NetBench {
         }
         if e.doorbell_valid.val() && e.doorbell_ready.val() {
             self.doorbells.pop_front();
+        }
+        if e.event_valid.val() {
+            self.events.push((now, e.event_word.val().to_u64() as u32));
         }
         self.e.clock.next = Clock { clk: true };
         self.settle();

@@ -7,7 +7,6 @@
 // rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
 #![allow(clippy::collapsible_match)]
 
-use crate::vq::QUEUE_BITS;
 use rust_hdl::prelude::*;
 use vfpga_abi::vendor::ErrorCause;
 
@@ -37,9 +36,9 @@ enum AvailState {
     Halted,
 }
 
-/// Avail-ring fetcher for two queues.
-#[derive(LogicBlock, Default, Debug)]
-pub struct AvailFetch {
+/// Avail-ring fetcher for `NQ` queues (queue numbers `QB` bits wide).
+#[derive(LogicBlock, Debug)]
+pub struct AvailFetch<const NQ: usize, const QB: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// engine_reset: forget every queue's state.
@@ -48,46 +47,30 @@ pub struct AvailFetch {
     pub halt: Signal<In, Bit>,
     /// EVENT_IDX negotiated.
     pub event_idx: Signal<In, Bit>,
-    /// Queue 0 descriptor table address (checked for alignment).
-    pub q0_desc: Signal<In, Bits<64>>,
-    /// Queue 0 avail ring address.
-    pub q0_avail: Signal<In, Bits<64>>,
-    /// Queue 0 used ring address.
-    pub q0_used: Signal<In, Bits<64>>,
-    /// Queue 0 size.
-    pub q0_size: Signal<In, Bits<16>>,
-    /// Queue 0 may fetch.
-    pub q0_run: Signal<In, Bit>,
-    /// Queue 1 descriptor table address.
-    pub q1_desc: Signal<In, Bits<64>>,
-    /// Queue 1 avail ring address.
-    pub q1_avail: Signal<In, Bits<64>>,
-    /// Queue 1 used ring address.
-    pub q1_used: Signal<In, Bits<64>>,
-    /// Queue 1 size.
-    pub q1_size: Signal<In, Bits<16>>,
-    /// Queue 1 may fetch.
-    pub q1_run: Signal<In, Bit>,
+    /// Per queue: descriptor table address (checked for alignment).
+    pub q_desc: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: avail ring address.
+    pub q_avail: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: used ring address.
+    pub q_used: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: size.
+    pub q_size: [Signal<In, Bits<16>>; NQ],
+    /// Per queue: may fetch.
+    pub q_run: [Signal<In, Bit>; NQ],
     /// A doorbell was accepted this cycle.
     pub db_valid: Signal<In, Bit>,
     /// Its queue.
     pub db_queue: Signal<In, Bits<16>>,
-    /// Set queue 0's last_avail_idx.
-    pub set0: Signal<In, Bit>,
-    /// Set queue 1's last_avail_idx.
-    pub set1: Signal<In, Bit>,
-    /// Value for `set0`.
-    pub set0_val: Signal<In, Bits<16>>,
-    /// Value for `set1`.
-    pub set1_val: Signal<In, Bits<16>>,
-    /// Queue 0 last_avail_idx.
-    pub last_avail0: Signal<Out, Bits<16>>,
-    /// Queue 1 last_avail_idx.
-    pub last_avail1: Signal<Out, Bits<16>>,
+    /// Per queue: set last_avail_idx to `set_val`.
+    pub set: [Signal<In, Bit>; NQ],
+    /// Per queue: value for `set`.
+    pub set_val: [Signal<In, Bits<16>>; NQ],
+    /// Per queue: last_avail_idx.
+    pub last_avail: [Signal<Out, Bits<16>>; NQ],
     /// Push a head to the walker (the FIFO has room: see `head_room`).
     pub head_push: Signal<Out, Bit>,
     /// Queue of the head.
-    pub head_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    pub head_queue: Signal<Out, Bits<QB>>,
     /// Head descriptor index.
     pub head_idx: Signal<Out, Bits<16>>,
     /// Free entries in the head FIFO.
@@ -117,7 +100,7 @@ pub struct AvailFetch {
     /// Busy with a queue, or a doorbell latched on a running queue.
     pub busy: Signal<Out, Bit>,
     /// Queue currently served (for DMA error reports).
-    pub cur_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    pub cur_queue: Signal<Out, Bits<QB>>,
     /// A validation error is detected this cycle.
     pub err: Signal<Out, Bit>,
     /// Its cause.
@@ -125,21 +108,22 @@ pub struct AvailFetch {
     /// Its detail.
     pub err_detail: Signal<Out, Bits<32>>,
     state: DFF<AvailState>,
-    cur: DFF<Bits<QUEUE_BITS>>,
-    pend0: DFF<Bit>,
-    pend1: DFF<Bit>,
-    la0: DFF<Bits<16>>,
-    la1: DFF<Bits<16>>,
+    cur: DFF<Bits<QB>>,
+    pend: [DFF<Bit>; NQ],
+    la: [DFF<Bits<16>>; NQ],
     aidx: DFF<Bits<16>>,
     ring: DFF<Bits<128>>,
     n: DFF<Bits<16>>,
     k: DFF<Bits<16>>,
+    // Queue numbers as constants (rust-hdl emits them as localparams).
+    qi: [Constant<Bits<QB>>; NQ],
+    qd: [Constant<Bits<16>>; NQ],
     qsize: Signal<Local, Bits<16>>,
     qdesc: Signal<Local, Bits<64>>,
     qavail: Signal<Local, Bits<64>>,
     qused: Signal<Local, Bits<64>>,
     qrun: Signal<Local, Bit>,
-    la: Signal<Local, Bits<16>>,
+    cur_la: Signal<Local, Bits<16>>,
     slot: Signal<Local, Bits<16>>,
     ring_addr: Signal<Local, Bits<64>>,
     to4k: Signal<Local, Bits<16>>,
@@ -148,40 +132,133 @@ pub struct AvailFetch {
     m3: Signal<Local, Bits<16>>,
     m4: Signal<Local, Bits<16>>,
     jump: Signal<Local, Bits<16>>,
+    any_ready: Signal<Local, Bit>,
+    pick: Signal<Local, Bits<QB>>,
 }
 
-impl Logic for AvailFetch {
+impl<const NQ: usize, const QB: usize> Default for AvailFetch<NQ, QB> {
+    fn default() -> Self {
+        assert!(NQ <= 1 << QB, "queue numbers wider than QB bits");
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            halt: Default::default(),
+            event_idx: Default::default(),
+            q_desc: core::array::from_fn(|_| Default::default()),
+            q_avail: core::array::from_fn(|_| Default::default()),
+            q_used: core::array::from_fn(|_| Default::default()),
+            q_size: core::array::from_fn(|_| Default::default()),
+            q_run: core::array::from_fn(|_| Default::default()),
+            db_valid: Default::default(),
+            db_queue: Default::default(),
+            set: core::array::from_fn(|_| Default::default()),
+            set_val: core::array::from_fn(|_| Default::default()),
+            last_avail: core::array::from_fn(|_| Default::default()),
+            head_push: Default::default(),
+            head_queue: Default::default(),
+            head_idx: Default::default(),
+            head_room: Default::default(),
+            rd_valid: Default::default(),
+            rd_ready: Default::default(),
+            rd_addr: Default::default(),
+            rd_len: Default::default(),
+            cpl_valid: Default::default(),
+            cpl_ready: Default::default(),
+            cpl_data: Default::default(),
+            wr_valid: Default::default(),
+            wr_ready: Default::default(),
+            wr_addr: Default::default(),
+            wr_data: Default::default(),
+            busy: Default::default(),
+            cur_queue: Default::default(),
+            err: Default::default(),
+            err_cause: Default::default(),
+            err_detail: Default::default(),
+            state: Default::default(),
+            cur: Default::default(),
+            pend: core::array::from_fn(|_| Default::default()),
+            la: core::array::from_fn(|_| Default::default()),
+            aidx: Default::default(),
+            ring: Default::default(),
+            n: Default::default(),
+            k: Default::default(),
+            qi: core::array::from_fn(|i| Constant::new((i as u64).into())),
+            qd: core::array::from_fn(|i| Constant::new((i as u64).into())),
+            qsize: Default::default(),
+            qdesc: Default::default(),
+            qavail: Default::default(),
+            qused: Default::default(),
+            qrun: Default::default(),
+            cur_la: Default::default(),
+            slot: Default::default(),
+            ring_addr: Default::default(),
+            to4k: Default::default(),
+            m1: Default::default(),
+            m2: Default::default(),
+            m3: Default::default(),
+            m4: Default::default(),
+            jump: Default::default(),
+            any_ready: Default::default(),
+            pick: Default::default(),
+        }
+    }
+}
+
+impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clock, state, cur, pend0, pend1, la0, la1, aidx, ring, n, k
-        );
-        self.qsize.next = self.q0_size.val();
-        self.qdesc.next = self.q0_desc.val();
-        self.qavail.next = self.q0_avail.val();
-        self.qused.next = self.q0_used.val();
-        self.qrun.next = self.q0_run.val();
-        self.la.next = self.la0.q.val();
-        if self.cur.q.val() == 1 {
-            self.qsize.next = self.q1_size.val();
-            self.qdesc.next = self.q1_desc.val();
-            self.qavail.next = self.q1_avail.val();
-            self.qused.next = self.q1_used.val();
-            self.qrun.next = self.q1_run.val();
-            self.la.next = self.la1.q.val();
+        dff_setup!(self, clock, state, cur, aidx, ring, n, k);
+        for i in 0..NQ {
+            self.pend[i].clock.next = self.clock.val();
+            self.la[i].clock.next = self.clock.val();
+            self.pend[i].d.next = self.pend[i].q.val();
+            self.la[i].d.next = self.la[i].q.val();
         }
-        self.last_avail0.next = self.la0.q.val();
-        self.last_avail1.next = self.la1.q.val();
+        self.qsize.next = 0.into();
+        self.qdesc.next = 0.into();
+        self.qavail.next = 0.into();
+        self.qused.next = 0.into();
+        self.qrun.next = false;
+        self.cur_la.next = 0.into();
+        for i in 0..NQ {
+            if self.cur.q.val() == self.qi[i].val() {
+                self.qsize.next = self.q_size[i].val();
+                self.qdesc.next = self.q_desc[i].val();
+                self.qavail.next = self.q_avail[i].val();
+                self.qused.next = self.q_used[i].val();
+                self.qrun.next = self.q_run[i].val();
+                self.cur_la.next = self.la[i].q.val();
+            }
+            self.last_avail[i].next = self.la[i].q.val();
+        }
         self.cur_queue.next = self.cur.q.val();
+        // Next queue to serve, round robin (downwards: the highest waiting
+        // queue below the last one served, else the highest waiting).
+        self.any_ready.next = false;
+        self.pick.next = 0.into();
+        for i in 0..NQ {
+            if self.pend[i].q.val() && self.q_run[i].val() {
+                self.any_ready.next = true;
+                self.pick.next = self.qi[i].val();
+            }
+        }
+        // (The last queue is never below another: left out of this loop,
+        // where its comparison would be constant.)
+        for i in 0..(NQ - 1) {
+            if self.pend[i].q.val() && self.q_run[i].val() && (self.qi[i].val() < self.cur.q.val())
+            {
+                self.pick.next = self.qi[i].val();
+            }
+        }
         // How many heads the next ring read may fetch: up to the avail index,
         // eight per beat, not past the ring's wrap or a 4 KiB boundary, and
         // no more than the walker's FIFO can take.
-        self.slot.next = self.la.val() & (self.qsize.val() - 1);
+        self.slot.next = self.cur_la.val() & (self.qsize.val() - 1);
         self.ring_addr.next = self.qavail.val() + 4 + (bit_cast::<64, 16>(self.slot.val()) << 1);
         self.to4k.next =
             (bits::<16>(4096) - bit_cast::<16, 12>(self.ring_addr.val().get_bits::<12>(0))) >> 1;
-        self.m1.next = self.aidx.q.val() - self.la.val();
-        if (self.aidx.q.val() - self.la.val()) > 8 {
+        self.m1.next = self.aidx.q.val() - self.cur_la.val();
+        if (self.aidx.q.val() - self.cur_la.val()) > 8 {
             self.m1.next = 8.into();
         }
         self.m2.next = self.m1.val();
@@ -196,16 +273,14 @@ impl Logic for AvailFetch {
         if self.m3.val() > bit_cast::<16, 8>(self.head_room.val()) {
             self.m4.next = bit_cast::<16, 8>(self.head_room.val());
         }
-        self.jump.next = self.cpl_data.val().get_bits::<16>(0) - self.la.val();
+        self.jump.next = self.cpl_data.val().get_bits::<16>(0) - self.cur_la.val();
 
         // A doorbell latched on a running queue is work even before the
         // state machine picks it up (a stopped queue's is not: it waits for
         // Q_RUN, which only firmware sets).
         self.busy.next = ((self.state.q.val() != AvailState::Idle)
             && (self.state.q.val() != AvailState::Halted))
-            || ((self.state.q.val() == AvailState::Idle)
-                && ((self.pend0.q.val() && self.q0_run.val())
-                    || (self.pend1.q.val() && self.q1_run.val())));
+            || ((self.state.q.val() == AvailState::Idle) && self.any_ready.val());
         self.head_push.next = false;
         self.head_queue.next = self.cur.q.val();
         self.head_idx.next = self.ring.q.val().get_bits::<16>(0);
@@ -215,23 +290,20 @@ impl Logic for AvailFetch {
         self.cpl_ready.next = false;
         self.wr_valid.next = false;
         self.wr_addr.next = self.qused.val() + 4 + (bit_cast::<64, 16>(self.qsize.val()) << 3);
-        self.wr_data.next = bit_cast::<128, 16>(self.la.val());
+        self.wr_data.next = bit_cast::<128, 16>(self.cur_la.val());
         self.err.next = false;
         self.err_cause.next = 0.into();
         self.err_detail.next = 0.into();
 
         match self.state.q.val() {
             AvailState::Idle => {
-                if self.pend1.q.val()
-                    && self.q1_run.val()
-                    && !(self.cur.q.val() == 1 && self.pend0.q.val() && self.q0_run.val())
-                {
-                    self.cur.d.next = 1.into();
-                    self.pend1.d.next = false;
-                    self.state.d.next = AvailState::Check;
-                } else if self.pend0.q.val() && self.q0_run.val() {
-                    self.cur.d.next = 0.into();
-                    self.pend0.d.next = false;
+                if self.any_ready.val() {
+                    self.cur.d.next = self.pick.val();
+                    for i in 0..NQ {
+                        if self.pick.val() == self.qi[i].val() {
+                            self.pend[i].d.next = false;
+                        }
+                    }
                     self.state.d.next = AvailState::Check;
                 }
             }
@@ -278,10 +350,10 @@ impl Logic for AvailFetch {
             AvailState::Fetch => {
                 if !self.qrun.val() {
                     // Stopped: come back once running again.
-                    if self.cur.q.val() == 1 {
-                        self.pend1.d.next = true;
-                    } else {
-                        self.pend0.d.next = true;
+                    for i in 0..NQ {
+                        if self.cur.q.val() == self.qi[i].val() {
+                            self.pend[i].d.next = true;
+                        }
                     }
                     self.state.d.next = AvailState::Idle;
                 } else if self.m4.val() != 0 {
@@ -306,13 +378,13 @@ impl Logic for AvailFetch {
                 self.head_push.next = true;
                 self.ring.d.next = self.ring.q.val() >> 16;
                 self.k.d.next = self.k.q.val() + 1;
-                if self.cur.q.val() == 1 {
-                    self.la1.d.next = self.la1.q.val() + 1;
-                } else {
-                    self.la0.d.next = self.la0.q.val() + 1;
+                for i in 0..NQ {
+                    if self.cur.q.val() == self.qi[i].val() {
+                        self.la[i].d.next = self.la[i].q.val() + 1;
+                    }
                 }
                 if (self.k.q.val() + 1) == self.n.q.val() {
-                    if (self.la.val() + 1) != self.aidx.q.val() {
+                    if (self.cur_la.val() + 1) != self.aidx.q.val() {
                         self.state.d.next = AvailState::Fetch;
                     } else if self.event_idx.val() {
                         self.state.d.next = AvailState::WriteEvent;
@@ -329,29 +401,23 @@ impl Logic for AvailFetch {
             }
             _ => {}
         }
-        if self.db_valid.val() {
-            if self.db_queue.val() == 0 {
-                self.pend0.d.next = true;
+        for i in 0..NQ {
+            if self.db_valid.val() && (self.db_queue.val() == self.qd[i].val()) {
+                self.pend[i].d.next = true;
             }
-            if self.db_queue.val() == 1 {
-                self.pend1.d.next = true;
+            if self.set[i].val() {
+                self.la[i].d.next = self.set_val[i].val();
             }
-        }
-        if self.set0.val() {
-            self.la0.d.next = self.set0_val.val();
-        }
-        if self.set1.val() {
-            self.la1.d.next = self.set1_val.val();
         }
         if self.halt.val() {
             self.state.d.next = AvailState::Halted;
         }
         if self.reset.val() {
             self.state.d.next = AvailState::Idle;
-            self.pend0.d.next = false;
-            self.pend1.d.next = false;
-            self.la0.d.next = 0.into();
-            self.la1.d.next = 0.into();
+            for i in 0..NQ {
+                self.pend[i].d.next = false;
+                self.la[i].d.next = 0.into();
+            }
             self.cur.d.next = 0.into();
         }
     }

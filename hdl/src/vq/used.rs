@@ -10,7 +10,6 @@
 // rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
 #![allow(clippy::collapsible_match)]
 
-use crate::vq::QUEUE_BITS;
 use rust_hdl::prelude::*;
 
 // Literals in the RTL below (rust-hdl emits named constants as signal names).
@@ -31,9 +30,9 @@ enum UsedState {
     Halted,
 }
 
-/// Used-ring writer for two queues.
-#[derive(LogicBlock, Default, Debug)]
-pub struct UsedWriter {
+/// Used-ring writer for `NQ` queues (queue numbers `QB` bits wide).
+#[derive(LogicBlock, Debug)]
+pub struct UsedWriter<const NQ: usize, const QB: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// engine_reset.
@@ -42,40 +41,26 @@ pub struct UsedWriter {
     pub halt: Signal<In, Bit>,
     /// EVENT_IDX negotiated.
     pub event_idx: Signal<In, Bit>,
-    /// Queue 0 avail ring.
-    pub q0_avail: Signal<In, Bits<64>>,
-    /// Queue 0 used ring.
-    pub q0_used: Signal<In, Bits<64>>,
-    /// Queue 0 size.
-    pub q0_size: Signal<In, Bits<16>>,
-    /// Queue 0 MSI-X vector.
-    pub q0_vector: Signal<In, Bits<16>>,
-    /// Queue 1 avail ring.
-    pub q1_avail: Signal<In, Bits<64>>,
-    /// Queue 1 used ring.
-    pub q1_used: Signal<In, Bits<64>>,
-    /// Queue 1 size.
-    pub q1_size: Signal<In, Bits<16>>,
-    /// Queue 1 MSI-X vector.
-    pub q1_vector: Signal<In, Bits<16>>,
-    /// Set queue 0's used index.
-    pub set0: Signal<In, Bit>,
-    /// Set queue 1's used index.
-    pub set1: Signal<In, Bit>,
-    /// Value for `set0`.
-    pub set0_val: Signal<In, Bits<16>>,
-    /// Value for `set1`.
-    pub set1_val: Signal<In, Bits<16>>,
-    /// Queue 0 used index.
-    pub used_idx0: Signal<Out, Bits<16>>,
-    /// Queue 1 used index.
-    pub used_idx1: Signal<Out, Bits<16>>,
+    /// Per queue: avail ring.
+    pub q_avail: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: used ring.
+    pub q_used: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: size.
+    pub q_size: [Signal<In, Bits<16>>; NQ],
+    /// Per queue: MSI-X vector.
+    pub q_vector: [Signal<In, Bits<16>>; NQ],
+    /// Per queue: set the used index to `set_val`.
+    pub set: [Signal<In, Bit>; NQ],
+    /// Per queue: value for `set`.
+    pub set_val: [Signal<In, Bits<16>>; NQ],
+    /// Per queue: used index.
+    pub used_idx: [Signal<Out, Bits<16>>; NQ],
     /// A completed chain is waiting.
     pub done_valid: Signal<In, Bit>,
     /// Take it.
     pub done_pop: Signal<Out, Bit>,
     /// Its queue.
-    pub done_queue: Signal<In, Bits<QUEUE_BITS>>,
+    pub done_queue: Signal<In, Bits<QB>>,
     /// Its head (used element id).
     pub done_head: Signal<In, Bits<16>>,
     /// Its used length.
@@ -88,7 +73,7 @@ pub struct UsedWriter {
     /// `used.idx` of `retired_queue` moved this cycle.
     pub retired: Signal<Out, Bit>,
     /// Queue of `retired`.
-    pub retired_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    pub retired_queue: Signal<Out, Bits<QB>>,
     /// DMA write valid.
     pub wr_valid: Signal<Out, Bit>,
     /// DMA write ready.
@@ -122,46 +107,109 @@ pub struct UsedWriter {
     /// Busy.
     pub busy: Signal<Out, Bit>,
     /// Queue being written back.
-    pub cur_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    pub cur_queue: Signal<Out, Bits<QB>>,
     state: DFF<UsedState>,
-    q: DFF<Bits<QUEUE_BITS>>,
+    q: DFF<Bits<QB>>,
     head: DFF<Bits<16>>,
     len: DFF<Bits<32>>,
     defer: DFF<Bit>,
-    b0: DFF<Bits<16>>,
-    b1: DFF<Bits<16>>,
-    u0: DFF<Bits<16>>,
-    u1: DFF<Bits<16>>,
+    // Per queue: elements written with done_defer since the last used.idx
+    // write, and the used index.
+    b: [DFF<Bits<16>>; NQ],
+    u: [DFF<Bits<16>>; NQ],
+    // Queue numbers as constants (rust-hdl emits them as localparams).
+    qi: [Constant<Bits<QB>>; NQ],
     qavail: Signal<Local, Bits<64>>,
     qused: Signal<Local, Bits<64>>,
     qsize: Signal<Local, Bits<16>>,
     qvec: Signal<Local, Bits<16>>,
     uidx: Signal<Local, Bits<16>>,
     batch: Signal<Local, Bits<16>>,
-    queue_is_1: Signal<Local, Bit>,
 }
 
-impl Logic for UsedWriter {
+impl<const NQ: usize, const QB: usize> Default for UsedWriter<NQ, QB> {
+    fn default() -> Self {
+        assert!(NQ <= 1 << QB, "queue numbers wider than QB bits");
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            halt: Default::default(),
+            event_idx: Default::default(),
+            q_avail: core::array::from_fn(|_| Default::default()),
+            q_used: core::array::from_fn(|_| Default::default()),
+            q_size: core::array::from_fn(|_| Default::default()),
+            q_vector: core::array::from_fn(|_| Default::default()),
+            set: core::array::from_fn(|_| Default::default()),
+            set_val: core::array::from_fn(|_| Default::default()),
+            used_idx: core::array::from_fn(|_| Default::default()),
+            done_valid: Default::default(),
+            done_pop: Default::default(),
+            done_queue: Default::default(),
+            done_head: Default::default(),
+            done_len: Default::default(),
+            done_defer: Default::default(),
+            retired: Default::default(),
+            retired_queue: Default::default(),
+            wr_valid: Default::default(),
+            wr_ready: Default::default(),
+            wr_addr: Default::default(),
+            wr_len: Default::default(),
+            wr_data: Default::default(),
+            rd_valid: Default::default(),
+            rd_ready: Default::default(),
+            rd_addr: Default::default(),
+            cpl_valid: Default::default(),
+            cpl_ready: Default::default(),
+            cpl_data: Default::default(),
+            irq_valid: Default::default(),
+            irq_ready: Default::default(),
+            irq_queue: Default::default(),
+            irq_vector: Default::default(),
+            busy: Default::default(),
+            cur_queue: Default::default(),
+            state: Default::default(),
+            q: Default::default(),
+            head: Default::default(),
+            len: Default::default(),
+            defer: Default::default(),
+            b: core::array::from_fn(|_| Default::default()),
+            u: core::array::from_fn(|_| Default::default()),
+            qi: core::array::from_fn(|i| Constant::new((i as u64).into())),
+            qavail: Default::default(),
+            qused: Default::default(),
+            qsize: Default::default(),
+            qvec: Default::default(),
+            uidx: Default::default(),
+            batch: Default::default(),
+        }
+    }
+}
+
+impl<const NQ: usize, const QB: usize> Logic for UsedWriter<NQ, QB> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, q, head, len, defer, b0, b1, u0, u1);
-        self.qavail.next = self.q0_avail.val();
-        self.qused.next = self.q0_used.val();
-        self.qsize.next = self.q0_size.val();
-        self.qvec.next = self.q0_vector.val();
-        self.uidx.next = self.u0.q.val();
-        self.batch.next = self.b0.q.val();
-        self.queue_is_1.next = self.q.q.val() == 1;
-        if self.q.q.val() == 1 {
-            self.qavail.next = self.q1_avail.val();
-            self.qused.next = self.q1_used.val();
-            self.qsize.next = self.q1_size.val();
-            self.qvec.next = self.q1_vector.val();
-            self.uidx.next = self.u1.q.val();
-            self.batch.next = self.b1.q.val();
+        dff_setup!(self, clock, state, q, head, len, defer);
+        self.qavail.next = 0.into();
+        self.qused.next = 0.into();
+        self.qsize.next = 0.into();
+        self.qvec.next = 0.into();
+        self.uidx.next = 0.into();
+        self.batch.next = 0.into();
+        for i in 0..NQ {
+            self.b[i].clock.next = self.clock.val();
+            self.u[i].clock.next = self.clock.val();
+            self.b[i].d.next = self.b[i].q.val();
+            self.u[i].d.next = self.u[i].q.val();
+            if self.q.q.val() == self.qi[i].val() {
+                self.qavail.next = self.q_avail[i].val();
+                self.qused.next = self.q_used[i].val();
+                self.qsize.next = self.q_size[i].val();
+                self.qvec.next = self.q_vector[i].val();
+                self.uidx.next = self.u[i].q.val();
+                self.batch.next = self.b[i].q.val();
+            }
+            self.used_idx[i].next = self.u[i].q.val();
         }
-        self.used_idx0.next = self.u0.q.val();
-        self.used_idx1.next = self.u1.q.val();
         self.busy.next =
             (self.state.q.val() != UsedState::Idle) && (self.state.q.val() != UsedState::Halted);
         self.cur_queue.next = self.q.q.val();
@@ -182,7 +230,7 @@ impl Logic for UsedWriter {
         }
         self.cpl_ready.next = false;
         self.irq_valid.next = false;
-        self.irq_queue.next = bit_cast::<16, QUEUE_BITS>(self.q.q.val());
+        self.irq_queue.next = bit_cast::<16, QB>(self.q.q.val());
         self.irq_vector.next = self.qvec.val();
         match self.state.q.val() {
             UsedState::Idle => {
@@ -200,12 +248,11 @@ impl Logic for UsedWriter {
                 if self.wr_ready.val() {
                     if self.defer.q.val() {
                         self.retired.next = true;
-                        if self.q.q.val() == 1 {
-                            self.u1.d.next = self.u1.q.val() + 1;
-                            self.b1.d.next = self.b1.q.val() + 1;
-                        } else {
-                            self.u0.d.next = self.u0.q.val() + 1;
-                            self.b0.d.next = self.b0.q.val() + 1;
+                        for i in 0..NQ {
+                            if self.q.q.val() == self.qi[i].val() {
+                                self.u[i].d.next = self.u[i].q.val() + 1;
+                                self.b[i].d.next = self.b[i].q.val() + 1;
+                            }
                         }
                         self.state.d.next = UsedState::Idle;
                     } else {
@@ -220,10 +267,10 @@ impl Logic for UsedWriter {
                 self.wr_data.next = bit_cast::<128, 16>(self.uidx.val() + 1);
                 if self.wr_ready.val() {
                     self.retired.next = true;
-                    if self.q.q.val() == 1 {
-                        self.u1.d.next = self.u1.q.val() + 1;
-                    } else {
-                        self.u0.d.next = self.u0.q.val() + 1;
+                    for i in 0..NQ {
+                        if self.q.q.val() == self.qi[i].val() {
+                            self.u[i].d.next = self.u[i].q.val() + 1;
+                        }
                     }
                     self.state.d.next = UsedState::ReadEv;
                 }
@@ -242,10 +289,10 @@ impl Logic for UsedWriter {
                     // need_event(event, new, old) is
                     // (new - event - 1) < (new - old), i.e. <= batch; with
                     // no deferred element, event == new - 1.
-                    if self.queue_is_1.val() {
-                        self.b1.d.next = 0.into();
-                    } else {
-                        self.b0.d.next = 0.into();
+                    for i in 0..NQ {
+                        if self.q.q.val() == self.qi[i].val() {
+                            self.b[i].d.next = 0.into();
+                        }
                     }
                     if self.event_idx.val() {
                         if (self.uidx.val() - self.cpl_data.val().get_bits::<16>(0) - 1)
@@ -270,21 +317,20 @@ impl Logic for UsedWriter {
             }
             _ => {}
         }
-        if self.set0.val() {
-            self.u0.d.next = self.set0_val.val();
-        }
-        if self.set1.val() {
-            self.u1.d.next = self.set1_val.val();
+        for i in 0..NQ {
+            if self.set[i].val() {
+                self.u[i].d.next = self.set_val[i].val();
+            }
         }
         if self.halt.val() {
             self.state.d.next = UsedState::Halted;
         }
         if self.reset.val() {
             self.state.d.next = UsedState::Idle;
-            self.u0.d.next = 0.into();
-            self.u1.d.next = 0.into();
-            self.b0.d.next = 0.into();
-            self.b1.d.next = 0.into();
+            for i in 0..NQ {
+                self.u[i].d.next = 0.into();
+                self.b[i].d.next = 0.into();
+            }
         }
     }
 }

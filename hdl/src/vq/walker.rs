@@ -13,7 +13,6 @@
 // rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
 #![allow(clippy::collapsible_match)]
 
-use crate::vq::QUEUE_BITS;
 use rust_hdl::prelude::*;
 use vfpga_abi::ring::{DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE};
 use vfpga_abi::vendor::ErrorCause;
@@ -63,9 +62,10 @@ enum WalkState {
     Halted,
 }
 
-/// Chain walker shared by the queues (one chain at a time).
-#[derive(LogicBlock, Default, Debug)]
-pub struct ChainWalker {
+/// Chain walker shared by `NQ` queues (one chain at a time; queue numbers
+/// `QB` bits wide).
+#[derive(LogicBlock, Debug)]
+pub struct ChainWalker<const NQ: usize, const QB: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// engine_reset.
@@ -78,18 +78,14 @@ pub struct ChainWalker {
     /// the blk checks (readable header first, a writable status byte) are
     /// skipped. The blk engine ties it low.
     pub plain_chains: Signal<In, Bit>,
-    /// Queue 0 descriptor table.
-    pub q0_desc: Signal<In, Bits<64>>,
-    /// Queue 0 size.
-    pub q0_size: Signal<In, Bits<16>>,
-    /// Queue 1 descriptor table.
-    pub q1_desc: Signal<In, Bits<64>>,
-    /// Queue 1 size.
-    pub q1_size: Signal<In, Bits<16>>,
+    /// Per queue: descriptor table.
+    pub q_desc: [Signal<In, Bits<64>>; NQ],
+    /// Per queue: size.
+    pub q_size: [Signal<In, Bits<16>>; NQ],
     /// A head is waiting.
     pub head_valid: Signal<In, Bit>,
     /// Its queue.
-    pub head_queue: Signal<In, Bits<QUEUE_BITS>>,
+    pub head_queue: Signal<In, Bits<QB>>,
     /// Its index.
     pub head_idx: Signal<In, Bits<16>>,
     /// Take the head.
@@ -109,7 +105,7 @@ pub struct ChainWalker {
     /// Free entries in the chain FIFO.
     pub chain_room: Signal<In, Bits<8>>,
     /// Chain's queue.
-    pub chain_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    pub chain_queue: Signal<Out, Bits<QB>>,
     /// Chain's head index (the used element id).
     pub chain_head: Signal<Out, Bits<16>>,
     /// Device-readable bytes.
@@ -137,7 +133,7 @@ pub struct ChainWalker {
     /// Walking a chain.
     pub busy: Signal<Out, Bit>,
     /// Queue of the chain being walked.
-    pub cur_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    pub cur_queue: Signal<Out, Bits<QB>>,
     /// A validation error is detected this cycle.
     pub err: Signal<Out, Bit>,
     /// Its cause.
@@ -145,7 +141,9 @@ pub struct ChainWalker {
     /// Its detail.
     pub err_detail: Signal<Out, Bits<32>>,
     state: DFF<WalkState>,
-    q: DFF<Bits<QUEUE_BITS>>,
+    q: DFF<Bits<QB>>,
+    // Queue numbers as constants (rust-hdl emits them as localparams).
+    qi: [Constant<Bits<QB>>; NQ],
     head: DFF<Bits<16>>,
     idx: DFF<Bits<16>>,
     ind: DFF<Bit>,
@@ -201,7 +199,107 @@ pub struct ChainWalker {
     s_room: Signal<Local, Bits<5>>,
 }
 
-impl Logic for ChainWalker {
+impl<const NQ: usize, const QB: usize> Default for ChainWalker<NQ, QB> {
+    fn default() -> Self {
+        assert!(NQ <= 1 << QB, "queue numbers wider than QB bits");
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            halt: Default::default(),
+            indirect_enable: Default::default(),
+            plain_chains: Default::default(),
+            q_desc: core::array::from_fn(|_| Default::default()),
+            q_size: core::array::from_fn(|_| Default::default()),
+            head_valid: Default::default(),
+            head_queue: Default::default(),
+            head_idx: Default::default(),
+            head_pop: Default::default(),
+            seg_push: Default::default(),
+            seg_addr: Default::default(),
+            seg_len: Default::default(),
+            seg_write: Default::default(),
+            seg_room: Default::default(),
+            chain_push: Default::default(),
+            chain_room: Default::default(),
+            chain_queue: Default::default(),
+            chain_head: Default::default(),
+            chain_rlen: Default::default(),
+            chain_wlen: Default::default(),
+            chain_hdr: Default::default(),
+            rd_valid: Default::default(),
+            rd_ready: Default::default(),
+            rd_addr: Default::default(),
+            rd_len: Default::default(),
+            cpl_valid: Default::default(),
+            cpl_ready: Default::default(),
+            cpl_data: Default::default(),
+            cpl_last: Default::default(),
+            busy: Default::default(),
+            cur_queue: Default::default(),
+            err: Default::default(),
+            err_cause: Default::default(),
+            err_detail: Default::default(),
+            state: Default::default(),
+            q: Default::default(),
+            qi: core::array::from_fn(|i| Constant::new((i as u64).into())),
+            head: Default::default(),
+            idx: Default::default(),
+            ind: Default::default(),
+            ind_base: Default::default(),
+            ind_count: Default::default(),
+            count: Default::default(),
+            rlen: Default::default(),
+            wlen: Default::default(),
+            seenw: Default::default(),
+            nseg: Default::default(),
+            first_addr: Default::default(),
+            first_len: Default::default(),
+            first_write: Default::default(),
+            have_first: Default::default(),
+            sec_addr: Default::default(),
+            sec_len: Default::default(),
+            sec_write: Default::default(),
+            have_sec: Default::default(),
+            hdr: Default::default(),
+            part: Default::default(),
+            hgot: Default::default(),
+            sdesc: Default::default(),
+            win_base: Default::default(),
+            bk: Default::default(),
+            want: Default::default(),
+            stale: Default::default(),
+            hit: Default::default(),
+            lim: Default::default(),
+            w1: Default::default(),
+            w2: Default::default(),
+            win_n: Default::default(),
+            qsize: Default::default(),
+            qdesc: Default::default(),
+            d_addr: Default::default(),
+            d_len: Default::default(),
+            d_flags: Default::default(),
+            d_next: Default::default(),
+            total: Default::default(),
+            next_oob: Default::default(),
+            hdr_ok: Default::default(),
+            h_addr: Default::default(),
+            h_rem: Default::default(),
+            h_room: Default::default(),
+            h_p1: Default::default(),
+            h_p2: Default::default(),
+            h_piece: Default::default(),
+            h_keep: Default::default(),
+            in_desc: Default::default(),
+            dv: Default::default(),
+            dlast: Default::default(),
+            dtake: Default::default(),
+            ddata: Default::default(),
+            s_room: Default::default(),
+        }
+    }
+}
+
+impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -236,11 +334,13 @@ impl Logic for ChainWalker {
             stale,
             sdesc
         );
-        self.qsize.next = self.q0_size.val();
-        self.qdesc.next = self.q0_desc.val();
-        if self.q.q.val() == 1 {
-            self.qsize.next = self.q1_size.val();
-            self.qdesc.next = self.q1_desc.val();
+        self.qsize.next = 0.into();
+        self.qdesc.next = 0.into();
+        for i in 0..NQ {
+            if self.q.q.val() == self.qi[i].val() {
+                self.qsize.next = self.q_size[i].val();
+                self.qdesc.next = self.q_desc[i].val();
+            }
         }
         // The descriptor being examined: a completion beat, or one that
         // straddled a 4 KiB boundary, read in two pieces and reassembled

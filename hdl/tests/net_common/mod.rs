@@ -237,3 +237,161 @@ pub fn frame(rng: &mut XorShift, dst: [u8; 6], len: usize) -> Vec<u8> {
     }
     f
 }
+
+/// Rings of the five queues (index = virtio queue number) laid out from here.
+pub const MQ_RINGS: u64 = 0x4_0000;
+
+/// A bench with every queue of the two-pair layout attached (queue `q`
+/// on MSI-X vector `q`): receiveq1, transmitq1, receiveq2, transmitq2 and
+/// the control queue (queue 4, or queue 2 once `QUEUES` says so).
+pub struct NetMq {
+    pub b: NetBench,
+    /// Rings by queue number.
+    pub q: Vec<SplitQueue>,
+    /// Used elements of each queue already taken.
+    pub seen: Vec<u16>,
+    pub rng: XorShift,
+    next_data: u64,
+}
+
+impl NetMq {
+    pub fn new(cfg: NetBenchConfig, qsize: u16) -> Self {
+        let mut b = NetBench::new(cfg);
+        let q: Vec<SplitQueue> = (0..5u64)
+            .map(|i| SplitQueue::new(&mut b.mem, MQ_RINGS + i * 0x1_0000, qsize))
+            .collect();
+        b.mem.map(DATA, DATA_LEN);
+        for (i, vq) in q.iter().enumerate() {
+            b.attach(i, vq, i as u16);
+        }
+        NetMq {
+            b,
+            q,
+            seen: vec![0; 5],
+            rng: XorShift::new(cfg.seed ^ 0x9999),
+            next_data: DATA,
+        }
+    }
+
+    /// Writes `QUEUES` (pairs steered, control queue index).
+    pub fn set_queues(&mut self, pairs: u32, ctrl: u32) {
+        self.b
+            .reg_write(regs::QUEUES, pairs | ctrl << regs::QUEUES_CTRL_SHIFT);
+        self.b.run(4);
+    }
+
+    /// `len` bytes that do not cross a 4 KiB page.
+    pub fn alloc(&mut self, len: u64) -> u64 {
+        assert!(len <= 4096);
+        let mut a = self.next_data + self.rng.below(16);
+        if a / 4096 != (a + len - 1) / 4096 {
+            a = (a + 4095) & !4095;
+        }
+        self.next_data = a + len;
+        assert!(self.next_data < DATA + DATA_LEN as u64, "data region full");
+        a
+    }
+
+    /// Puts `hdr + frame` in one buffer on TX queue `q` (no kick).
+    pub fn post_tx(&mut self, q: usize, frame: &[u8]) -> u16 {
+        let mut bytes = vec![0u8; HDR_LEN as usize];
+        bytes.extend_from_slice(frame);
+        let a = self.alloc(bytes.len() as u64);
+        self.b.mem.write(a, &bytes);
+        let head = self.q[q].add_chain(&mut self.b.mem, &[Buffer::r(a, bytes.len() as u32)]);
+        self.q[q].make_available(&mut self.b.mem, head);
+        head
+    }
+
+    /// Posts one writable RX buffer of `len` bytes on queue `q` (no kick).
+    pub fn post_rx(&mut self, q: usize, len: u32) -> u16 {
+        let a = self.alloc(len as u64);
+        self.b.mem.write(a, &vec![0xee; len as usize]);
+        let head = self.q[q].add_chain(&mut self.b.mem, &[Buffer::w(a, len)]);
+        self.q[q].make_available(&mut self.b.mem, head);
+        head
+    }
+
+    /// Posts a control command as a chain on queue `q`: `readable` (class,
+    /// command, payload) cut into pieces at `cuts` (byte offsets), then a
+    /// writable ack byte. Returns (head, ack address).
+    pub fn post_ctrl(&mut self, q: usize, readable: &[u8], cuts: &[usize]) -> (u16, u64) {
+        let mut bounds = vec![0];
+        bounds.extend(
+            cuts.iter()
+                .copied()
+                .filter(|&c| c > 0 && c < readable.len()),
+        );
+        bounds.push(readable.len());
+        let mut bufs = Vec::new();
+        for w in bounds.windows(2) {
+            if w[1] > w[0] {
+                let a = self.alloc((w[1] - w[0]) as u64);
+                self.b.mem.write(a, &readable[w[0]..w[1]]);
+                bufs.push(Buffer::r(a, (w[1] - w[0]) as u32));
+            }
+        }
+        let ack = self.alloc(1);
+        self.b.mem.write(ack, &[0xee]);
+        bufs.push(Buffer::w(ack, 1));
+        let head = self.q[q].add_chain(&mut self.b.mem, &bufs);
+        self.q[q].make_available(&mut self.b.mem, head);
+        (head, ack)
+    }
+
+    /// The first `len` bytes of the buffers of chain `head` of queue `q`.
+    pub fn chain_bytes(&self, q: usize, head: u16, len: u32) -> Vec<u8> {
+        let vq = &self.q[q];
+        let mut out = Vec::new();
+        let mut i = head;
+        let mut left = len as usize;
+        while left > 0 {
+            let d = vq.desc + 16 * i as u64;
+            let addr = self.b.mem.read_u32(d) as u64 | (self.b.mem.read_u32(d + 4) as u64) << 32;
+            let dlen = self.b.mem.read_u32(d + 8) as usize;
+            let flags = self.b.mem.read_u16(d + 12);
+            let n = dlen.min(left);
+            out.extend(self.b.mem.read(addr, n));
+            left -= n;
+            if flags & 1 == 0 {
+                break;
+            }
+            i = self.b.mem.read_u16(d + 14);
+        }
+        assert_eq!(left, 0, "used length beyond the chain");
+        out
+    }
+
+    /// The next used element of queue `q`, if any: (id, len).
+    pub fn take_used(&mut self, q: usize) -> Option<(u32, u32)> {
+        if self.q[q].used_idx(&self.b.mem) == self.seen[q] {
+            return None;
+        }
+        let e = self.q[q].used_elem(&self.b.mem, self.seen[q]);
+        self.seen[q] = self.seen[q].wrapping_add(1);
+        Some(e)
+    }
+
+    /// The next frame received on RX queue `q` (one buffer per frame in
+    /// these tests): the frame after the header.
+    pub fn take_rx_frame(&mut self, q: usize) -> Option<Vec<u8>> {
+        let (id, len) = self.take_used(q)?;
+        let bytes = self.chain_bytes(q, id as u16, len);
+        assert!(bytes.len() >= 12, "RX buffer shorter than the header");
+        assert_eq!(u16::from_le_bytes([bytes[10], bytes[11]]), 1, "num_buffers");
+        Some(bytes[12..].to_vec())
+    }
+
+    /// Steps until the engine is quiet and no MAC frame waits (or `max`).
+    pub fn settle(&mut self, max: u64) -> bool {
+        self.b
+            .run_until(max, |b| b.mac_rx.pending() == 0 && b.quiet())
+    }
+}
+
+/// A frame of `len` bytes from `src` to `dst` with random payload.
+pub fn frame_from(rng: &mut XorShift, src: [u8; 6], dst: [u8; 6], len: usize) -> Vec<u8> {
+    let mut f = frame(rng, dst, len);
+    f[6..12].copy_from_slice(&src);
+    f
+}
