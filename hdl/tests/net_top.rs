@@ -265,7 +265,7 @@ fn spec_5_1_net_top_frames_both_ways_through_bar0_and_the_management_port() {
     // Two pairs and the control queue (virtio 1.2 §5.1.2).
     assert_eq!(b.mgmt(mgmt::NUM_QUEUES, false, 0), 5);
     assert_eq!(
-        b.read(bar0::COMMON_CFG + cc::CONFIG_MSIX_VECTOR as u32) >> 16,
+        b.read(bar0::COMMON_CFG + cc::CONFIG_MSIX_VECTOR) >> 16,
         5,
         "num_queues as the driver reads it"
     );
