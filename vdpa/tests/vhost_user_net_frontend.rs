@@ -19,7 +19,7 @@ use vfpga_sim::device::SimDevice;
 use vfpga_sim::machine::{Function, MachineConfig};
 use vfpga_sim::net::PortSpec;
 use vfpga_vdpa::vhost_user::{VdpaBackend, serve};
-use vhost::vhost_user::message::{VhostUserHeaderFlag, VhostUserProtocolFeatures};
+use vhost::vhost_user::message::VhostUserProtocolFeatures;
 use vhost::vhost_user::{Frontend, VhostUserFrontend};
 use vhost::{VhostBackend, VhostUserMemoryRegionInfo, VringConfigData};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
@@ -203,6 +203,12 @@ impl Ring {
     }
 }
 
+/// Waits until the daemon has handled every message sent so far: a
+/// request with a reply, as QEMU orders its messages without REPLY_ACK.
+fn sync(fe: &mut Frontend) {
+    fe.get_features().unwrap();
+}
+
 /// SET_OWNER, features as QEMU acks them for a guest that takes
 /// VERSION_1, MRG_RXBUF and MQ, protocol features, memory table.
 fn negotiate(fe: &mut Frontend, ram: &GuestRam) -> u64 {
@@ -217,10 +223,6 @@ fn negotiate(fe: &mut Frontend, ram: &GuestRam) -> u64 {
     let proto = fe.get_protocol_features().unwrap();
     assert!(proto.contains(VhostUserProtocolFeatures::MQ));
     fe.set_protocol_features(proto).unwrap();
-    // Every message waits for its REPLY_ACK (the `vhost` frontend does not
-    // ask for it itself), as QEMU's do: so the daemon has acted on a
-    // message when it returns.
-    fe.set_hdr_flags(VhostUserHeaderFlag::NEED_REPLY);
     fe.set_mem_table(&[ram.region()]).unwrap();
     offered
 }
@@ -422,21 +424,26 @@ fn spec_5_1_6_5_5_pairs_enabled_by_the_frontend_reach_the_device() {
     let mut fe = daemon.connect();
     negotiate(&mut fe, &ram);
     let mut rings: Vec<Ring> = (0..4).map(|i| Ring::start(&mut fe, &ram, i)).collect();
+    sync(&mut fe);
     let pairs_set = || daemon.backend.lock().unwrap().pairs_set();
     assert_eq!(pairs_set(), Some(2), "both pairs run: the device uses both");
 
     // The guest goes back to one pair: QEMU disables pair 1's rings.
     fe.set_vring_enable(2, false).unwrap();
+    sync(&mut fe);
     assert_eq!(
         pairs_set(),
         Some(1),
         "pair 1 left before its RX ring stopped"
     );
     fe.set_vring_enable(3, false).unwrap();
+    sync(&mut fe);
     assert_eq!(pairs_set(), Some(1));
     fe.set_vring_enable(2, true).unwrap();
+    sync(&mut fe);
     assert_eq!(pairs_set(), Some(1), "half a pair is not a pair");
     fe.set_vring_enable(3, true).unwrap();
+    sync(&mut fe);
     assert_eq!(pairs_set(), Some(2));
 
     let mem = &ram.mem;
@@ -464,7 +471,9 @@ fn spec_5_1_6_5_5_pairs_enabled_by_the_frontend_reach_the_device() {
     // One pair again: a frame from peer(1), whose flow pair 1 learned, is
     // steered to pair 0 now.
     fe.set_vring_enable(2, false).unwrap();
+    sync(&mut fe);
     fe.set_vring_enable(3, false).unwrap();
+    sync(&mut fe);
     assert_eq!(pairs_set(), Some(1));
     let f = frame_between(peer(9), peer(1), 200, 42);
     let got = bounce(mem, tx0, 5, &mut [&mut *rx0], &f);
@@ -490,13 +499,13 @@ fn vhost_user_net_memory_table_over_the_daemon_window_is_refused() {
         guest_phys_addr: top,
         ..ram.region()
     };
-    // Ask for the REPLY_ACK the `vhost` frontend does not request itself.
-    fe.set_hdr_flags(VhostUserHeaderFlag::NEED_REPLY);
-    assert!(
-        fe.set_mem_table(&[region]).is_err(),
-        "guest RAM over the window accepted"
-    );
+    fe.set_mem_table(&[region]).unwrap();
+    sync(&mut fe);
+    let mapped = || daemon.backend.lock().unwrap().mapped_regions();
+    assert_eq!(mapped(), 0, "guest RAM over the window was mapped");
     // The ordinary table still works on the same connection.
     fe.set_mem_table(&[ram.region()]).unwrap();
+    sync(&mut fe);
+    assert_eq!(mapped(), 1);
     daemon.finish(fe);
 }

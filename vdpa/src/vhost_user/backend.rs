@@ -397,6 +397,26 @@ impl VdpaBackend {
         Ok(())
     }
 
+    /// Protocol features offered (the `vhost` crate adds REPLY_ACK in any
+    /// case).
+    fn protocol_offered(&self) -> VhostUserProtocolFeatures {
+        VhostUserProtocolFeatures::MQ
+            | VhostUserProtocolFeatures::REPLY_ACK
+            | VhostUserProtocolFeatures::CONFIG
+    }
+
+    /// Whether SET_FEATURES has acked VHOST_USER_F_PROTOCOL_FEATURES, which
+    /// the `vhost` crate requires before it passes on SET_VRING_ENABLE.
+    pub fn protocol_features_acked(&self) -> bool {
+        self.protocol_enabled()
+    }
+
+    /// Number of DMA mappings of guest memory in place (one per region of
+    /// the accepted memory table), for logs and tests.
+    pub fn mapped_regions(&self) -> usize {
+        self.mapped.len()
+    }
+
     /// Net: programs the device's control queue in daemon memory when the
     /// device has one (between FEATURES_OK and DRIVER_OK).
     fn setup_ctrl(&mut self) -> Result<(), VdpaError> {
@@ -735,15 +755,11 @@ impl VhostUserBackendReqHandlerMut for VdpaBackend {
     }
 
     fn get_protocol_features(&mut self) -> VhostResult<VhostUserProtocolFeatures> {
-        Ok(VhostUserProtocolFeatures::MQ
-            | VhostUserProtocolFeatures::REPLY_ACK
-            | VhostUserProtocolFeatures::CONFIG)
+        Ok(self.protocol_offered())
     }
 
     fn set_protocol_features(&mut self, features: u64) -> VhostResult<()> {
-        let offered = VhostUserProtocolFeatures::MQ
-            | VhostUserProtocolFeatures::REPLY_ACK
-            | VhostUserProtocolFeatures::CONFIG;
+        let offered = self.protocol_offered();
         let Some(f) =
             VhostUserProtocolFeatures::from_bits(features).filter(|f| offered.contains(*f))
         else {

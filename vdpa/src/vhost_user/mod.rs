@@ -13,6 +13,7 @@
 
 mod backend;
 mod ctrl;
+mod early_enable;
 mod error;
 mod iova_window;
 mod kick;

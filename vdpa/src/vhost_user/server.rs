@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use vhost::vhost_user::{BackendListener, Error as VhostError, Listener};
 
+use super::early_enable::take_early_enable;
 use super::{VdpaBackend, VdpaError};
+use std::os::fd::AsRawFd;
 
 /// Serves `backend` on the Unix socket at `path` until `stop` is set (checked
 /// between connections). A frontend that disconnects, or that sends a message
@@ -34,6 +36,15 @@ pub fn serve(
         };
         tracing::info!("frontend connected");
         loop {
+            let fd = handler.as_raw_fd();
+            match take_early_enable(fd, &mut backend.lock().unwrap()) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!("dropping the frontend: {e}");
+                    break;
+                }
+            }
             match handler.handle_request() {
                 Ok(()) => {}
                 // Our own refusal: already logged and NACKed; the session goes on.
