@@ -15,6 +15,7 @@ pub mod engine;
 pub mod mmio;
 pub mod msix;
 pub mod net;
+pub mod slice;
 #[cfg(any(test, feature = "test-models"))]
 pub mod testbench;
 pub mod top;

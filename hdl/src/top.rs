@@ -15,6 +15,7 @@ use rust_hdl::prelude::*;
 use crate::dma::master::DATA_BITS;
 use crate::engine::BlkEngine;
 use crate::mmio::{Bar0, MGMT_ADDR_BITS, MMIO_ADDR_BITS};
+use crate::slice::RegSlice;
 
 /// Name of the top-level Verilog module (and file stem).
 pub const TOP_MODULE: &str = "vfpga_blk";
@@ -168,82 +169,231 @@ pub struct BlkTop {
     pub bar0: Bar0,
     /// The virtio-blk datapath engine.
     pub engine: BlkEngine,
+    // Port registers (see `crate::slice`): every channel passes through a
+    // register slice and every level input through a flip-flop, so no
+    // output depends combinationally on an input.
+    reset_q: DFF<Bit>,
+    bus_master_q: DFF<Bit>,
+    msix_enable_q: DFF<Bit>,
+    msix_function_mask_q: DFF<Bit>,
+    s_mmio_req: RegSlice<MMIO_REQ_BITS>,
+    s_mmio_resp: RegSlice<32>,
+    s_mgmt_req: RegSlice<MGMT_REQ_BITS>,
+    s_mgmt_resp: RegSlice<32>,
+    s_msix: RegSlice<MSIX_BITS>,
+    s_rd_req: RegSlice<RD_REQ_BITS>,
+    s_rd_cpl: RegSlice<RD_CPL_BITS>,
+    s_wr: RegSlice<WR_BITS>,
+    s_wr_rsp: RegSlice<1>,
+    s_blk_cmd: RegSlice<BLK_CMD_BITS>,
+    s_blk_wr: RegSlice<BLK_DATA_BITS>,
+    s_blk_rd: RegSlice<BLK_DATA_BITS>,
+    s_blk_cpl: RegSlice<BLK_CPL_BITS>,
 }
+
+/// Packed payload widths of the port slices (fields in port order, first
+/// field in the low bits).
+const MMIO_REQ_BITS: usize = MMIO_ADDR_BITS + 1 + 32 + 4;
+const MGMT_REQ_BITS: usize = MGMT_ADDR_BITS + 1 + 32;
+const MSIX_BITS: usize = 64 + 32 + 16;
+const RD_REQ_BITS: usize = 5 + 64 + 13;
+const RD_CPL_BITS: usize = 5 + DATA_BITS + 1 + 1;
+const WR_BITS: usize = 64 + 13 + DATA_BITS + 1;
+const BLK_CMD_BITS: usize = 5 + 2 + 64 + 32;
+const BLK_DATA_BITS: usize = 5 + 128 + 1;
+const BLK_CPL_BITS: usize = 5 + 8;
+// rust-hdl shifts take literals and bit indices become Verilog text: the
+// packing below spells these widths out.
+const _: () = assert!(MMIO_ADDR_BITS == 15 && MGMT_ADDR_BITS == 8 && DATA_BITS == 128);
 
 impl Logic for BlkTop {
     #[hdl_gen]
     fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            reset_q,
+            bus_master_q,
+            msix_enable_q,
+            msix_function_mask_q
+        );
         self.bar0.clock.next = self.clock.val();
         self.engine.clock.next = self.clock.val();
-        self.bar0.reset.next = self.reset.val();
-        self.bar0.bus_master.next = self.bus_master.val();
-        self.bar0.mmio_req_valid.next = self.mmio_req_valid.val();
-        self.mmio_req_ready.next = self.bar0.mmio_req_ready.val();
-        self.bar0.mmio_req_addr.next = self.mmio_req_addr.val();
-        self.bar0.mmio_req_write.next = self.mmio_req_write.val();
-        self.bar0.mmio_req_wdata.next = self.mmio_req_wdata.val();
-        self.bar0.mmio_req_strb.next = self.mmio_req_strb.val();
-        self.mmio_resp_valid.next = self.bar0.mmio_resp_valid.val();
-        self.bar0.mmio_resp_ready.next = self.mmio_resp_ready.val();
-        self.mmio_resp_rdata.next = self.bar0.mmio_resp_rdata.val();
-        self.bar0.mgmt_req_valid.next = self.mgmt_req_valid.val();
-        self.mgmt_req_ready.next = self.bar0.mgmt_req_ready.val();
-        self.bar0.mgmt_req_addr.next = self.mgmt_req_addr.val();
-        self.bar0.mgmt_req_write.next = self.mgmt_req_write.val();
-        self.bar0.mgmt_req_wdata.next = self.mgmt_req_wdata.val();
-        self.mgmt_resp_valid.next = self.bar0.mgmt_resp_valid.val();
-        self.bar0.mgmt_resp_ready.next = self.mgmt_resp_ready.val();
-        self.mgmt_resp_rdata.next = self.bar0.mgmt_resp_rdata.val();
-        self.bar0.msix_enable.next = self.msix_enable.val();
-        self.bar0.msix_function_mask.next = self.msix_function_mask.val();
+        self.reset_q.d.next = self.reset.val();
+        self.bus_master_q.d.next = self.bus_master.val();
+        self.msix_enable_q.d.next = self.msix_enable.val();
+        self.msix_function_mask_q.d.next = self.msix_function_mask.val();
+        self.bar0.reset.next = self.reset_q.q.val();
+        self.bar0.bus_master.next = self.bus_master_q.q.val();
+        self.bar0.msix_enable.next = self.msix_enable_q.q.val();
+        self.bar0.msix_function_mask.next = self.msix_function_mask_q.q.val();
         // blk posts no events of its own.
         self.bar0.ext_event_valid.next = false;
         self.bar0.ext_event_word.next = 0.into();
-        self.msix_valid.next = self.bar0.msix_valid.val();
-        self.bar0.msix_ready.next = self.msix_ready.val();
-        self.msix_addr.next = self.bar0.msix_addr.val();
-        self.msix_data.next = self.bar0.msix_data.val();
-        self.msix_vector.next = self.bar0.msix_vector.val();
-        self.dma_rd_req_valid.next = self.engine.dma_rd_req_valid.val();
-        self.engine.dma_rd_req_ready.next = self.dma_rd_req_ready.val();
-        self.dma_rd_req_tag.next = self.engine.dma_rd_req_tag.val();
-        self.dma_rd_req_addr.next = self.engine.dma_rd_req_addr.val();
-        self.dma_rd_req_len.next = self.engine.dma_rd_req_len.val();
-        self.engine.dma_rd_cpl_valid.next = self.dma_rd_cpl_valid.val();
-        self.dma_rd_cpl_ready.next = self.engine.dma_rd_cpl_ready.val();
-        self.engine.dma_rd_cpl_tag.next = self.dma_rd_cpl_tag.val();
-        self.engine.dma_rd_cpl_data.next = self.dma_rd_cpl_data.val();
-        self.engine.dma_rd_cpl_last.next = self.dma_rd_cpl_last.val();
-        self.engine.dma_rd_cpl_error.next = self.dma_rd_cpl_error.val();
-        self.dma_wr_valid.next = self.engine.dma_wr_valid.val();
-        self.engine.dma_wr_ready.next = self.dma_wr_ready.val();
-        self.dma_wr_addr.next = self.engine.dma_wr_addr.val();
-        self.dma_wr_len.next = self.engine.dma_wr_len.val();
-        self.dma_wr_data.next = self.engine.dma_wr_data.val();
-        self.dma_wr_last.next = self.engine.dma_wr_last.val();
-        self.engine.dma_wr_rsp_valid.next = self.dma_wr_rsp_valid.val();
-        self.dma_wr_rsp_ready.next = self.engine.dma_wr_rsp_ready.val();
-        self.engine.dma_wr_rsp_error.next = self.dma_wr_rsp_error.val();
-        self.blk_cmd_valid.next = self.engine.blk_cmd_valid.val();
-        self.engine.blk_cmd_ready.next = self.blk_cmd_ready.val();
-        self.blk_cmd_tag.next = self.engine.blk_cmd_tag.val();
-        self.blk_cmd_op.next = self.engine.blk_cmd_op.val();
-        self.blk_cmd_sector.next = self.engine.blk_cmd_sector.val();
-        self.blk_cmd_len.next = self.engine.blk_cmd_len.val();
-        self.blk_wr_valid.next = self.engine.blk_wr_valid.val();
-        self.engine.blk_wr_ready.next = self.blk_wr_ready.val();
-        self.blk_wr_tag.next = self.engine.blk_wr_tag.val();
-        self.blk_wr_data.next = self.engine.blk_wr_data.val();
-        self.blk_wr_last.next = self.engine.blk_wr_last.val();
-        self.engine.blk_rd_valid.next = self.blk_rd_valid.val();
-        self.blk_rd_ready.next = self.engine.blk_rd_ready.val();
-        self.engine.blk_rd_tag.next = self.blk_rd_tag.val();
-        self.engine.blk_rd_data.next = self.blk_rd_data.val();
-        self.engine.blk_rd_last.next = self.blk_rd_last.val();
-        self.engine.blk_cpl_valid.next = self.blk_cpl_valid.val();
-        self.blk_cpl_ready.next = self.engine.blk_cpl_ready.val();
-        self.engine.blk_cpl_tag.next = self.blk_cpl_tag.val();
-        self.engine.blk_cpl_status.next = self.blk_cpl_status.val();
+        // Every slice: clocked, cleared by the (registered) reset.
+        self.s_mmio_req.clock.next = self.clock.val();
+        self.s_mmio_resp.clock.next = self.clock.val();
+        self.s_mgmt_req.clock.next = self.clock.val();
+        self.s_mgmt_resp.clock.next = self.clock.val();
+        self.s_msix.clock.next = self.clock.val();
+        self.s_rd_req.clock.next = self.clock.val();
+        self.s_rd_cpl.clock.next = self.clock.val();
+        self.s_wr.clock.next = self.clock.val();
+        self.s_wr_rsp.clock.next = self.clock.val();
+        self.s_blk_cmd.clock.next = self.clock.val();
+        self.s_blk_wr.clock.next = self.clock.val();
+        self.s_blk_rd.clock.next = self.clock.val();
+        self.s_blk_cpl.clock.next = self.clock.val();
+        self.s_mmio_req.clear.next = self.reset_q.q.val();
+        self.s_mmio_resp.clear.next = self.reset_q.q.val();
+        self.s_mgmt_req.clear.next = self.reset_q.q.val();
+        self.s_mgmt_resp.clear.next = self.reset_q.q.val();
+        self.s_msix.clear.next = self.reset_q.q.val();
+        self.s_rd_req.clear.next = self.reset_q.q.val();
+        self.s_rd_cpl.clear.next = self.reset_q.q.val();
+        self.s_wr.clear.next = self.reset_q.q.val();
+        self.s_wr_rsp.clear.next = self.reset_q.q.val();
+        self.s_blk_cmd.clear.next = self.reset_q.q.val();
+        self.s_blk_wr.clear.next = self.reset_q.q.val();
+        self.s_blk_rd.clear.next = self.reset_q.q.val();
+        self.s_blk_cpl.clear.next = self.reset_q.q.val();
+        // MMIO request: host -> slice -> register file.
+        self.s_mmio_req.in_valid.next = self.mmio_req_valid.val();
+        self.mmio_req_ready.next = self.s_mmio_req.in_ready.val();
+        self.s_mmio_req.in_data.next =
+            bit_cast::<MMIO_REQ_BITS, MMIO_ADDR_BITS>(self.mmio_req_addr.val())
+                | (bit_cast::<MMIO_REQ_BITS, 1>(self.mmio_req_write.val().into()) << 15_u64)
+                | (bit_cast::<MMIO_REQ_BITS, 32>(self.mmio_req_wdata.val()) << 16_u64)
+                | (bit_cast::<MMIO_REQ_BITS, 4>(self.mmio_req_strb.val()) << 48_u64);
+        self.bar0.mmio_req_valid.next = self.s_mmio_req.out_valid.val();
+        self.s_mmio_req.out_ready.next = self.bar0.mmio_req_ready.val();
+        self.bar0.mmio_req_addr.next = self.s_mmio_req.out_data.val().get_bits::<MMIO_ADDR_BITS>(0);
+        self.bar0.mmio_req_write.next = self.s_mmio_req.out_data.val().get_bit(15);
+        self.bar0.mmio_req_wdata.next = self.s_mmio_req.out_data.val().get_bits::<32>(16);
+        self.bar0.mmio_req_strb.next = self.s_mmio_req.out_data.val().get_bits::<4>(48);
+        // MMIO read response: register file -> slice -> host.
+        self.s_mmio_resp.in_valid.next = self.bar0.mmio_resp_valid.val();
+        self.bar0.mmio_resp_ready.next = self.s_mmio_resp.in_ready.val();
+        self.s_mmio_resp.in_data.next = self.bar0.mmio_resp_rdata.val();
+        self.mmio_resp_valid.next = self.s_mmio_resp.out_valid.val();
+        self.s_mmio_resp.out_ready.next = self.mmio_resp_ready.val();
+        self.mmio_resp_rdata.next = self.s_mmio_resp.out_data.val();
+        // Management request and response.
+        self.s_mgmt_req.in_valid.next = self.mgmt_req_valid.val();
+        self.mgmt_req_ready.next = self.s_mgmt_req.in_ready.val();
+        self.s_mgmt_req.in_data.next =
+            bit_cast::<MGMT_REQ_BITS, MGMT_ADDR_BITS>(self.mgmt_req_addr.val())
+                | (bit_cast::<MGMT_REQ_BITS, 1>(self.mgmt_req_write.val().into()) << 8_u64)
+                | (bit_cast::<MGMT_REQ_BITS, 32>(self.mgmt_req_wdata.val()) << 9_u64);
+        self.bar0.mgmt_req_valid.next = self.s_mgmt_req.out_valid.val();
+        self.s_mgmt_req.out_ready.next = self.bar0.mgmt_req_ready.val();
+        self.bar0.mgmt_req_addr.next = self.s_mgmt_req.out_data.val().get_bits::<MGMT_ADDR_BITS>(0);
+        self.bar0.mgmt_req_write.next = self.s_mgmt_req.out_data.val().get_bit(8);
+        self.bar0.mgmt_req_wdata.next = self.s_mgmt_req.out_data.val().get_bits::<32>(9);
+        self.s_mgmt_resp.in_valid.next = self.bar0.mgmt_resp_valid.val();
+        self.bar0.mgmt_resp_ready.next = self.s_mgmt_resp.in_ready.val();
+        self.s_mgmt_resp.in_data.next = self.bar0.mgmt_resp_rdata.val();
+        self.mgmt_resp_valid.next = self.s_mgmt_resp.out_valid.val();
+        self.s_mgmt_resp.out_ready.next = self.mgmt_resp_ready.val();
+        self.mgmt_resp_rdata.next = self.s_mgmt_resp.out_data.val();
+        // MSI-X message.
+        self.s_msix.in_valid.next = self.bar0.msix_valid.val();
+        self.bar0.msix_ready.next = self.s_msix.in_ready.val();
+        self.s_msix.in_data.next = bit_cast::<MSIX_BITS, 64>(self.bar0.msix_addr.val())
+            | (bit_cast::<MSIX_BITS, 32>(self.bar0.msix_data.val()) << 64)
+            | (bit_cast::<MSIX_BITS, 16>(self.bar0.msix_vector.val()) << 96);
+        self.msix_valid.next = self.s_msix.out_valid.val();
+        self.s_msix.out_ready.next = self.msix_ready.val();
+        self.msix_addr.next = self.s_msix.out_data.val().get_bits::<64>(0);
+        self.msix_data.next = self.s_msix.out_data.val().get_bits::<32>(64);
+        self.msix_vector.next = self.s_msix.out_data.val().get_bits::<16>(96);
+        // DMA read request.
+        self.s_rd_req.in_valid.next = self.engine.dma_rd_req_valid.val();
+        self.engine.dma_rd_req_ready.next = self.s_rd_req.in_ready.val();
+        self.s_rd_req.in_data.next = bit_cast::<RD_REQ_BITS, 5>(self.engine.dma_rd_req_tag.val())
+            | (bit_cast::<RD_REQ_BITS, 64>(self.engine.dma_rd_req_addr.val()) << 5)
+            | (bit_cast::<RD_REQ_BITS, 13>(self.engine.dma_rd_req_len.val()) << 69);
+        self.dma_rd_req_valid.next = self.s_rd_req.out_valid.val();
+        self.s_rd_req.out_ready.next = self.dma_rd_req_ready.val();
+        self.dma_rd_req_tag.next = self.s_rd_req.out_data.val().get_bits::<5>(0);
+        self.dma_rd_req_addr.next = self.s_rd_req.out_data.val().get_bits::<64>(5);
+        self.dma_rd_req_len.next = self.s_rd_req.out_data.val().get_bits::<13>(69);
+        // DMA read completion.
+        self.s_rd_cpl.in_valid.next = self.dma_rd_cpl_valid.val();
+        self.dma_rd_cpl_ready.next = self.s_rd_cpl.in_ready.val();
+        self.s_rd_cpl.in_data.next = bit_cast::<RD_CPL_BITS, 5>(self.dma_rd_cpl_tag.val())
+            | (bit_cast::<RD_CPL_BITS, DATA_BITS>(self.dma_rd_cpl_data.val()) << 5)
+            | (bit_cast::<RD_CPL_BITS, 1>(self.dma_rd_cpl_last.val().into()) << 133_u64)
+            | (bit_cast::<RD_CPL_BITS, 1>(self.dma_rd_cpl_error.val().into()) << 134_u64);
+        self.engine.dma_rd_cpl_valid.next = self.s_rd_cpl.out_valid.val();
+        self.s_rd_cpl.out_ready.next = self.engine.dma_rd_cpl_ready.val();
+        self.engine.dma_rd_cpl_tag.next = self.s_rd_cpl.out_data.val().get_bits::<5>(0);
+        self.engine.dma_rd_cpl_data.next = self.s_rd_cpl.out_data.val().get_bits::<DATA_BITS>(5);
+        self.engine.dma_rd_cpl_last.next = self.s_rd_cpl.out_data.val().get_bit(133);
+        self.engine.dma_rd_cpl_error.next = self.s_rd_cpl.out_data.val().get_bit(134);
+        // DMA posted write and its response.
+        self.s_wr.in_valid.next = self.engine.dma_wr_valid.val();
+        self.engine.dma_wr_ready.next = self.s_wr.in_ready.val();
+        self.s_wr.in_data.next = bit_cast::<WR_BITS, 64>(self.engine.dma_wr_addr.val())
+            | (bit_cast::<WR_BITS, 13>(self.engine.dma_wr_len.val()) << 64)
+            | (bit_cast::<WR_BITS, DATA_BITS>(self.engine.dma_wr_data.val()) << 77)
+            | (bit_cast::<WR_BITS, 1>(self.engine.dma_wr_last.val().into()) << 205_u64);
+        self.dma_wr_valid.next = self.s_wr.out_valid.val();
+        self.s_wr.out_ready.next = self.dma_wr_ready.val();
+        self.dma_wr_addr.next = self.s_wr.out_data.val().get_bits::<64>(0);
+        self.dma_wr_len.next = self.s_wr.out_data.val().get_bits::<13>(64);
+        self.dma_wr_data.next = self.s_wr.out_data.val().get_bits::<DATA_BITS>(77);
+        self.dma_wr_last.next = self.s_wr.out_data.val().get_bit(205);
+        self.s_wr_rsp.in_valid.next = self.dma_wr_rsp_valid.val();
+        self.dma_wr_rsp_ready.next = self.s_wr_rsp.in_ready.val();
+        self.s_wr_rsp.in_data.next = bit_cast::<1, 1>(self.dma_wr_rsp_error.val().into());
+        self.engine.dma_wr_rsp_valid.next = self.s_wr_rsp.out_valid.val();
+        self.s_wr_rsp.out_ready.next = self.engine.dma_wr_rsp_ready.val();
+        self.engine.dma_wr_rsp_error.next = self.s_wr_rsp.out_data.val().any();
+        // Storage command.
+        self.s_blk_cmd.in_valid.next = self.engine.blk_cmd_valid.val();
+        self.engine.blk_cmd_ready.next = self.s_blk_cmd.in_ready.val();
+        self.s_blk_cmd.in_data.next = bit_cast::<BLK_CMD_BITS, 5>(self.engine.blk_cmd_tag.val())
+            | (bit_cast::<BLK_CMD_BITS, 2>(self.engine.blk_cmd_op.val()) << 5)
+            | (bit_cast::<BLK_CMD_BITS, 64>(self.engine.blk_cmd_sector.val()) << 7)
+            | (bit_cast::<BLK_CMD_BITS, 32>(self.engine.blk_cmd_len.val()) << 71);
+        self.blk_cmd_valid.next = self.s_blk_cmd.out_valid.val();
+        self.s_blk_cmd.out_ready.next = self.blk_cmd_ready.val();
+        self.blk_cmd_tag.next = self.s_blk_cmd.out_data.val().get_bits::<5>(0);
+        self.blk_cmd_op.next = self.s_blk_cmd.out_data.val().get_bits::<2>(5);
+        self.blk_cmd_sector.next = self.s_blk_cmd.out_data.val().get_bits::<64>(7);
+        self.blk_cmd_len.next = self.s_blk_cmd.out_data.val().get_bits::<32>(71);
+        // Storage write data (device -> storage).
+        self.s_blk_wr.in_valid.next = self.engine.blk_wr_valid.val();
+        self.engine.blk_wr_ready.next = self.s_blk_wr.in_ready.val();
+        self.s_blk_wr.in_data.next = bit_cast::<BLK_DATA_BITS, 5>(self.engine.blk_wr_tag.val())
+            | (bit_cast::<BLK_DATA_BITS, 128>(self.engine.blk_wr_data.val()) << 5)
+            | (bit_cast::<BLK_DATA_BITS, 1>(self.engine.blk_wr_last.val().into()) << 133);
+        self.blk_wr_valid.next = self.s_blk_wr.out_valid.val();
+        self.s_blk_wr.out_ready.next = self.blk_wr_ready.val();
+        self.blk_wr_tag.next = self.s_blk_wr.out_data.val().get_bits::<5>(0);
+        self.blk_wr_data.next = self.s_blk_wr.out_data.val().get_bits::<128>(5);
+        self.blk_wr_last.next = self.s_blk_wr.out_data.val().get_bit(133);
+        // Storage read data (storage -> device).
+        self.s_blk_rd.in_valid.next = self.blk_rd_valid.val();
+        self.blk_rd_ready.next = self.s_blk_rd.in_ready.val();
+        self.s_blk_rd.in_data.next = bit_cast::<BLK_DATA_BITS, 5>(self.blk_rd_tag.val())
+            | (bit_cast::<BLK_DATA_BITS, 128>(self.blk_rd_data.val()) << 5)
+            | (bit_cast::<BLK_DATA_BITS, 1>(self.blk_rd_last.val().into()) << 133);
+        self.engine.blk_rd_valid.next = self.s_blk_rd.out_valid.val();
+        self.s_blk_rd.out_ready.next = self.engine.blk_rd_ready.val();
+        self.engine.blk_rd_tag.next = self.s_blk_rd.out_data.val().get_bits::<5>(0);
+        self.engine.blk_rd_data.next = self.s_blk_rd.out_data.val().get_bits::<128>(5);
+        self.engine.blk_rd_last.next = self.s_blk_rd.out_data.val().get_bit(133);
+        // Storage completion.
+        self.s_blk_cpl.in_valid.next = self.blk_cpl_valid.val();
+        self.blk_cpl_ready.next = self.s_blk_cpl.in_ready.val();
+        self.s_blk_cpl.in_data.next = bit_cast::<BLK_CPL_BITS, 5>(self.blk_cpl_tag.val())
+            | (bit_cast::<BLK_CPL_BITS, 8>(self.blk_cpl_status.val()) << 5);
+        self.engine.blk_cpl_valid.next = self.s_blk_cpl.out_valid.val();
+        self.s_blk_cpl.out_ready.next = self.engine.blk_cpl_ready.val();
+        self.engine.blk_cpl_tag.next = self.s_blk_cpl.out_data.val().get_bits::<5>(0);
+        self.engine.blk_cpl_status.next = self.s_blk_cpl.out_data.val().get_bits::<8>(5);
         // Register file <-> engine.
         self.engine.q_desc_0.next = self.bar0.q_desc[0].val();
         self.engine.q_desc_1.next = self.bar0.q_desc[1].val();
@@ -294,7 +444,24 @@ impl Logic for BlkTop {
         self.engine.irq_ready.next = self.bar0.irq_ready.val();
         self.bar0.irq_queue.next = self.engine.irq_queue.val();
         self.bar0.irq_vector.next = self.engine.irq_vector.val();
-        self.idle.next = self.engine.idle.val() && !self.bar0.busy.val();
+        // Idle also needs every port register empty: a beat parked there
+        // is work the core has not seen (or the host has not taken). The
+        // management port's own are left out, as its accesses are: the
+        // firmware polls forever, and what a write of its causes shows on
+        // `idle` by the time its response arrives.
+        self.idle.next = self.engine.idle.val()
+            && !self.bar0.busy.val()
+            && self.s_mmio_req.empty.val()
+            && self.s_mmio_resp.empty.val()
+            && self.s_msix.empty.val()
+            && self.s_rd_req.empty.val()
+            && self.s_rd_cpl.empty.val()
+            && self.s_wr.empty.val()
+            && self.s_wr_rsp.empty.val()
+            && self.s_blk_cmd.empty.val()
+            && self.s_blk_wr.empty.val()
+            && self.s_blk_rd.empty.val()
+            && self.s_blk_cpl.empty.val();
     }
 }
 

@@ -53,41 +53,14 @@ impl TopBench {
         assert!(simulate(&mut *self.t, 1000), "logic did not settle");
     }
 
-    /// The models drive the engine's ports; the top's ports carry the same
-    /// values so that the top's own wiring agrees with them (`.next`: an
-    /// input's `val()` is still last cycle's value).
-    fn copy_model_inputs(&mut self) {
-        let t = &mut *self.t;
-        let e = &t.engine;
-        t.dma_rd_req_ready.next = e.dma_rd_req_ready.next;
-        t.dma_wr_ready.next = e.dma_wr_ready.next;
-        t.dma_rd_cpl_valid.next = e.dma_rd_cpl_valid.next;
-        t.dma_rd_cpl_tag.next = e.dma_rd_cpl_tag.next;
-        t.dma_rd_cpl_data.next = e.dma_rd_cpl_data.next;
-        t.dma_rd_cpl_last.next = e.dma_rd_cpl_last.next;
-        t.dma_rd_cpl_error.next = e.dma_rd_cpl_error.next;
-        t.dma_wr_rsp_valid.next = e.dma_wr_rsp_valid.next;
-        t.dma_wr_rsp_error.next = e.dma_wr_rsp_error.next;
-        t.blk_cmd_ready.next = e.blk_cmd_ready.next;
-        t.blk_wr_ready.next = e.blk_wr_ready.next;
-        t.blk_rd_valid.next = e.blk_rd_valid.next;
-        t.blk_rd_tag.next = e.blk_rd_tag.next;
-        t.blk_rd_data.next = e.blk_rd_data.next;
-        t.blk_rd_last.next = e.blk_rd_last.next;
-        t.blk_cpl_valid.next = e.blk_cpl_valid.next;
-        t.blk_cpl_tag.next = e.blk_cpl_tag.next;
-        t.blk_cpl_status.next = e.blk_cpl_status.next;
-    }
-
     fn tick(&mut self) {
         let now = self.cycle;
-        self.mem.drive(&mut self.t.engine, now);
-        self.sto.drive(&mut self.t.engine, now);
-        self.copy_model_inputs();
+        self.mem.drive(&mut *self.t, now);
+        self.sto.drive(&mut *self.t, now);
         self.t.clock.next = Clock { clk: false };
         self.settle();
-        self.mem.observe(&self.t.engine, now);
-        self.sto.observe(&self.t.engine, now);
+        self.mem.observe(&*self.t, now);
+        self.sto.observe(&*self.t, now);
         if self.t.msix_valid.val() && self.t.msix_ready.val() {
             self.msix.push(MsixMessage {
                 addr: self.t.msix_addr.val().to_u64(),

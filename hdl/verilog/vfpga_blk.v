@@ -244,6 +244,135 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     wire  engine$blk_cpl_ready;
     reg  [4:0] engine$blk_cpl_tag;
     reg  [7:0] engine$blk_cpl_status;
+    reg  reset_q$d;
+    wire  reset_q$q;
+    reg  reset_q$clock;
+    reg  bus_master_q$d;
+    wire  bus_master_q$q;
+    reg  bus_master_q$clock;
+    reg  msix_enable_q$d;
+    wire  msix_enable_q$q;
+    reg  msix_enable_q$clock;
+    reg  msix_function_mask_q$d;
+    wire  msix_function_mask_q$q;
+    reg  msix_function_mask_q$clock;
+    reg  s_mmio_req$clock;
+    reg  s_mmio_req$clear;
+    reg  s_mmio_req$in_valid;
+    wire  s_mmio_req$in_ready;
+    reg  [51:0] s_mmio_req$in_data;
+    wire  s_mmio_req$out_valid;
+    reg  s_mmio_req$out_ready;
+    wire  [51:0] s_mmio_req$out_data;
+    wire  s_mmio_req$empty;
+    reg  s_mmio_resp$clock;
+    reg  s_mmio_resp$clear;
+    reg  s_mmio_resp$in_valid;
+    wire  s_mmio_resp$in_ready;
+    reg  [31:0] s_mmio_resp$in_data;
+    wire  s_mmio_resp$out_valid;
+    reg  s_mmio_resp$out_ready;
+    wire  [31:0] s_mmio_resp$out_data;
+    wire  s_mmio_resp$empty;
+    reg  s_mgmt_req$clock;
+    reg  s_mgmt_req$clear;
+    reg  s_mgmt_req$in_valid;
+    wire  s_mgmt_req$in_ready;
+    reg  [40:0] s_mgmt_req$in_data;
+    wire  s_mgmt_req$out_valid;
+    reg  s_mgmt_req$out_ready;
+    wire  [40:0] s_mgmt_req$out_data;
+    wire  s_mgmt_req$empty;
+    reg  s_mgmt_resp$clock;
+    reg  s_mgmt_resp$clear;
+    reg  s_mgmt_resp$in_valid;
+    wire  s_mgmt_resp$in_ready;
+    reg  [31:0] s_mgmt_resp$in_data;
+    wire  s_mgmt_resp$out_valid;
+    reg  s_mgmt_resp$out_ready;
+    wire  [31:0] s_mgmt_resp$out_data;
+    wire  s_mgmt_resp$empty;
+    reg  s_msix$clock;
+    reg  s_msix$clear;
+    reg  s_msix$in_valid;
+    wire  s_msix$in_ready;
+    reg  [111:0] s_msix$in_data;
+    wire  s_msix$out_valid;
+    reg  s_msix$out_ready;
+    wire  [111:0] s_msix$out_data;
+    wire  s_msix$empty;
+    reg  s_rd_req$clock;
+    reg  s_rd_req$clear;
+    reg  s_rd_req$in_valid;
+    wire  s_rd_req$in_ready;
+    reg  [81:0] s_rd_req$in_data;
+    wire  s_rd_req$out_valid;
+    reg  s_rd_req$out_ready;
+    wire  [81:0] s_rd_req$out_data;
+    wire  s_rd_req$empty;
+    reg  s_rd_cpl$clock;
+    reg  s_rd_cpl$clear;
+    reg  s_rd_cpl$in_valid;
+    wire  s_rd_cpl$in_ready;
+    reg  [134:0] s_rd_cpl$in_data;
+    wire  s_rd_cpl$out_valid;
+    reg  s_rd_cpl$out_ready;
+    wire  [134:0] s_rd_cpl$out_data;
+    wire  s_rd_cpl$empty;
+    reg  s_wr$clock;
+    reg  s_wr$clear;
+    reg  s_wr$in_valid;
+    wire  s_wr$in_ready;
+    reg  [205:0] s_wr$in_data;
+    wire  s_wr$out_valid;
+    reg  s_wr$out_ready;
+    wire  [205:0] s_wr$out_data;
+    wire  s_wr$empty;
+    reg  s_wr_rsp$clock;
+    reg  s_wr_rsp$clear;
+    reg  s_wr_rsp$in_valid;
+    wire  s_wr_rsp$in_ready;
+    reg  s_wr_rsp$in_data;
+    wire  s_wr_rsp$out_valid;
+    reg  s_wr_rsp$out_ready;
+    wire  s_wr_rsp$out_data;
+    wire  s_wr_rsp$empty;
+    reg  s_blk_cmd$clock;
+    reg  s_blk_cmd$clear;
+    reg  s_blk_cmd$in_valid;
+    wire  s_blk_cmd$in_ready;
+    reg  [102:0] s_blk_cmd$in_data;
+    wire  s_blk_cmd$out_valid;
+    reg  s_blk_cmd$out_ready;
+    wire  [102:0] s_blk_cmd$out_data;
+    wire  s_blk_cmd$empty;
+    reg  s_blk_wr$clock;
+    reg  s_blk_wr$clear;
+    reg  s_blk_wr$in_valid;
+    wire  s_blk_wr$in_ready;
+    reg  [133:0] s_blk_wr$in_data;
+    wire  s_blk_wr$out_valid;
+    reg  s_blk_wr$out_ready;
+    wire  [133:0] s_blk_wr$out_data;
+    wire  s_blk_wr$empty;
+    reg  s_blk_rd$clock;
+    reg  s_blk_rd$clear;
+    reg  s_blk_rd$in_valid;
+    wire  s_blk_rd$in_ready;
+    reg  [133:0] s_blk_rd$in_data;
+    wire  s_blk_rd$out_valid;
+    reg  s_blk_rd$out_ready;
+    wire  [133:0] s_blk_rd$out_data;
+    wire  s_blk_rd$empty;
+    reg  s_blk_cpl$clock;
+    reg  s_blk_cpl$clear;
+    reg  s_blk_cpl$in_valid;
+    wire  s_blk_cpl$in_ready;
+    reg  [12:0] s_blk_cpl$in_data;
+    wire  s_blk_cpl$out_valid;
+    reg  s_blk_cpl$out_ready;
+    wire  [12:0] s_blk_cpl$out_data;
+    wire  s_blk_cpl$empty;
     
     // Sub module instances
     vfpga_blk$bar0 bar0(
@@ -418,79 +547,319 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         .blk_cpl_tag(engine$blk_cpl_tag),
         .blk_cpl_status(engine$blk_cpl_status)
     );
+    vfpga_blk$reset_q reset_q(
+        .d(reset_q$d),
+        .q(reset_q$q),
+        .clock(reset_q$clock)
+    );
+    vfpga_blk$bus_master_q bus_master_q(
+        .d(bus_master_q$d),
+        .q(bus_master_q$q),
+        .clock(bus_master_q$clock)
+    );
+    vfpga_blk$msix_enable_q msix_enable_q(
+        .d(msix_enable_q$d),
+        .q(msix_enable_q$q),
+        .clock(msix_enable_q$clock)
+    );
+    vfpga_blk$msix_function_mask_q msix_function_mask_q(
+        .d(msix_function_mask_q$d),
+        .q(msix_function_mask_q$q),
+        .clock(msix_function_mask_q$clock)
+    );
+    vfpga_blk$s_mmio_req s_mmio_req(
+        .clock(s_mmio_req$clock),
+        .clear(s_mmio_req$clear),
+        .in_valid(s_mmio_req$in_valid),
+        .in_ready(s_mmio_req$in_ready),
+        .in_data(s_mmio_req$in_data),
+        .out_valid(s_mmio_req$out_valid),
+        .out_ready(s_mmio_req$out_ready),
+        .out_data(s_mmio_req$out_data),
+        .empty(s_mmio_req$empty)
+    );
+    vfpga_blk$s_mmio_resp s_mmio_resp(
+        .clock(s_mmio_resp$clock),
+        .clear(s_mmio_resp$clear),
+        .in_valid(s_mmio_resp$in_valid),
+        .in_ready(s_mmio_resp$in_ready),
+        .in_data(s_mmio_resp$in_data),
+        .out_valid(s_mmio_resp$out_valid),
+        .out_ready(s_mmio_resp$out_ready),
+        .out_data(s_mmio_resp$out_data),
+        .empty(s_mmio_resp$empty)
+    );
+    vfpga_blk$s_mgmt_req s_mgmt_req(
+        .clock(s_mgmt_req$clock),
+        .clear(s_mgmt_req$clear),
+        .in_valid(s_mgmt_req$in_valid),
+        .in_ready(s_mgmt_req$in_ready),
+        .in_data(s_mgmt_req$in_data),
+        .out_valid(s_mgmt_req$out_valid),
+        .out_ready(s_mgmt_req$out_ready),
+        .out_data(s_mgmt_req$out_data),
+        .empty(s_mgmt_req$empty)
+    );
+    vfpga_blk$s_mgmt_resp s_mgmt_resp(
+        .clock(s_mgmt_resp$clock),
+        .clear(s_mgmt_resp$clear),
+        .in_valid(s_mgmt_resp$in_valid),
+        .in_ready(s_mgmt_resp$in_ready),
+        .in_data(s_mgmt_resp$in_data),
+        .out_valid(s_mgmt_resp$out_valid),
+        .out_ready(s_mgmt_resp$out_ready),
+        .out_data(s_mgmt_resp$out_data),
+        .empty(s_mgmt_resp$empty)
+    );
+    vfpga_blk$s_msix s_msix(
+        .clock(s_msix$clock),
+        .clear(s_msix$clear),
+        .in_valid(s_msix$in_valid),
+        .in_ready(s_msix$in_ready),
+        .in_data(s_msix$in_data),
+        .out_valid(s_msix$out_valid),
+        .out_ready(s_msix$out_ready),
+        .out_data(s_msix$out_data),
+        .empty(s_msix$empty)
+    );
+    vfpga_blk$s_rd_req s_rd_req(
+        .clock(s_rd_req$clock),
+        .clear(s_rd_req$clear),
+        .in_valid(s_rd_req$in_valid),
+        .in_ready(s_rd_req$in_ready),
+        .in_data(s_rd_req$in_data),
+        .out_valid(s_rd_req$out_valid),
+        .out_ready(s_rd_req$out_ready),
+        .out_data(s_rd_req$out_data),
+        .empty(s_rd_req$empty)
+    );
+    vfpga_blk$s_rd_cpl s_rd_cpl(
+        .clock(s_rd_cpl$clock),
+        .clear(s_rd_cpl$clear),
+        .in_valid(s_rd_cpl$in_valid),
+        .in_ready(s_rd_cpl$in_ready),
+        .in_data(s_rd_cpl$in_data),
+        .out_valid(s_rd_cpl$out_valid),
+        .out_ready(s_rd_cpl$out_ready),
+        .out_data(s_rd_cpl$out_data),
+        .empty(s_rd_cpl$empty)
+    );
+    vfpga_blk$s_wr s_wr(
+        .clock(s_wr$clock),
+        .clear(s_wr$clear),
+        .in_valid(s_wr$in_valid),
+        .in_ready(s_wr$in_ready),
+        .in_data(s_wr$in_data),
+        .out_valid(s_wr$out_valid),
+        .out_ready(s_wr$out_ready),
+        .out_data(s_wr$out_data),
+        .empty(s_wr$empty)
+    );
+    vfpga_blk$s_wr_rsp s_wr_rsp(
+        .clock(s_wr_rsp$clock),
+        .clear(s_wr_rsp$clear),
+        .in_valid(s_wr_rsp$in_valid),
+        .in_ready(s_wr_rsp$in_ready),
+        .in_data(s_wr_rsp$in_data),
+        .out_valid(s_wr_rsp$out_valid),
+        .out_ready(s_wr_rsp$out_ready),
+        .out_data(s_wr_rsp$out_data),
+        .empty(s_wr_rsp$empty)
+    );
+    vfpga_blk$s_blk_cmd s_blk_cmd(
+        .clock(s_blk_cmd$clock),
+        .clear(s_blk_cmd$clear),
+        .in_valid(s_blk_cmd$in_valid),
+        .in_ready(s_blk_cmd$in_ready),
+        .in_data(s_blk_cmd$in_data),
+        .out_valid(s_blk_cmd$out_valid),
+        .out_ready(s_blk_cmd$out_ready),
+        .out_data(s_blk_cmd$out_data),
+        .empty(s_blk_cmd$empty)
+    );
+    vfpga_blk$s_blk_wr s_blk_wr(
+        .clock(s_blk_wr$clock),
+        .clear(s_blk_wr$clear),
+        .in_valid(s_blk_wr$in_valid),
+        .in_ready(s_blk_wr$in_ready),
+        .in_data(s_blk_wr$in_data),
+        .out_valid(s_blk_wr$out_valid),
+        .out_ready(s_blk_wr$out_ready),
+        .out_data(s_blk_wr$out_data),
+        .empty(s_blk_wr$empty)
+    );
+    vfpga_blk$s_blk_rd s_blk_rd(
+        .clock(s_blk_rd$clock),
+        .clear(s_blk_rd$clear),
+        .in_valid(s_blk_rd$in_valid),
+        .in_ready(s_blk_rd$in_ready),
+        .in_data(s_blk_rd$in_data),
+        .out_valid(s_blk_rd$out_valid),
+        .out_ready(s_blk_rd$out_ready),
+        .out_data(s_blk_rd$out_data),
+        .empty(s_blk_rd$empty)
+    );
+    vfpga_blk$s_blk_cpl s_blk_cpl(
+        .clock(s_blk_cpl$clock),
+        .clear(s_blk_cpl$clear),
+        .in_valid(s_blk_cpl$in_valid),
+        .in_ready(s_blk_cpl$in_ready),
+        .in_data(s_blk_cpl$in_data),
+        .out_valid(s_blk_cpl$out_valid),
+        .out_ready(s_blk_cpl$out_ready),
+        .out_data(s_blk_cpl$out_data),
+        .empty(s_blk_cpl$empty)
+    );
     
     // Update code
     always @(*) begin
+        reset_q$clock = clock;
+        bus_master_q$clock = clock;
+        msix_enable_q$clock = clock;
+        msix_function_mask_q$clock = clock;
+        reset_q$d = reset_q$q;
+        bus_master_q$d = bus_master_q$q;
+        msix_enable_q$d = msix_enable_q$q;
+        msix_function_mask_q$d = msix_function_mask_q$q;
         bar0$clock = clock;
         engine$clock = clock;
-        bar0$reset = reset;
-        bar0$bus_master = bus_master;
-        bar0$mmio_req_valid = mmio_req_valid;
-        mmio_req_ready = bar0$mmio_req_ready;
-        bar0$mmio_req_addr = mmio_req_addr;
-        bar0$mmio_req_write = mmio_req_write;
-        bar0$mmio_req_wdata = mmio_req_wdata;
-        bar0$mmio_req_strb = mmio_req_strb;
-        mmio_resp_valid = bar0$mmio_resp_valid;
-        bar0$mmio_resp_ready = mmio_resp_ready;
-        mmio_resp_rdata = bar0$mmio_resp_rdata;
-        bar0$mgmt_req_valid = mgmt_req_valid;
-        mgmt_req_ready = bar0$mgmt_req_ready;
-        bar0$mgmt_req_addr = mgmt_req_addr;
-        bar0$mgmt_req_write = mgmt_req_write;
-        bar0$mgmt_req_wdata = mgmt_req_wdata;
-        mgmt_resp_valid = bar0$mgmt_resp_valid;
-        bar0$mgmt_resp_ready = mgmt_resp_ready;
-        mgmt_resp_rdata = bar0$mgmt_resp_rdata;
-        bar0$msix_enable = msix_enable;
-        bar0$msix_function_mask = msix_function_mask;
+        reset_q$d = reset;
+        bus_master_q$d = bus_master;
+        msix_enable_q$d = msix_enable;
+        msix_function_mask_q$d = msix_function_mask;
+        bar0$reset = reset_q$q;
+        bar0$bus_master = bus_master_q$q;
+        bar0$msix_enable = msix_enable_q$q;
+        bar0$msix_function_mask = msix_function_mask_q$q;
         bar0$ext_event_valid = 1'b0;
         bar0$ext_event_word = 32'h0;
-        msix_valid = bar0$msix_valid;
-        bar0$msix_ready = msix_ready;
-        msix_addr = bar0$msix_addr;
-        msix_data = bar0$msix_data;
-        msix_vector = bar0$msix_vector;
-        dma_rd_req_valid = engine$dma_rd_req_valid;
-        engine$dma_rd_req_ready = dma_rd_req_ready;
-        dma_rd_req_tag = engine$dma_rd_req_tag;
-        dma_rd_req_addr = engine$dma_rd_req_addr;
-        dma_rd_req_len = engine$dma_rd_req_len;
-        engine$dma_rd_cpl_valid = dma_rd_cpl_valid;
-        dma_rd_cpl_ready = engine$dma_rd_cpl_ready;
-        engine$dma_rd_cpl_tag = dma_rd_cpl_tag;
-        engine$dma_rd_cpl_data = dma_rd_cpl_data;
-        engine$dma_rd_cpl_last = dma_rd_cpl_last;
-        engine$dma_rd_cpl_error = dma_rd_cpl_error;
-        dma_wr_valid = engine$dma_wr_valid;
-        engine$dma_wr_ready = dma_wr_ready;
-        dma_wr_addr = engine$dma_wr_addr;
-        dma_wr_len = engine$dma_wr_len;
-        dma_wr_data = engine$dma_wr_data;
-        dma_wr_last = engine$dma_wr_last;
-        engine$dma_wr_rsp_valid = dma_wr_rsp_valid;
-        dma_wr_rsp_ready = engine$dma_wr_rsp_ready;
-        engine$dma_wr_rsp_error = dma_wr_rsp_error;
-        blk_cmd_valid = engine$blk_cmd_valid;
-        engine$blk_cmd_ready = blk_cmd_ready;
-        blk_cmd_tag = engine$blk_cmd_tag;
-        blk_cmd_op = engine$blk_cmd_op;
-        blk_cmd_sector = engine$blk_cmd_sector;
-        blk_cmd_len = engine$blk_cmd_len;
-        blk_wr_valid = engine$blk_wr_valid;
-        engine$blk_wr_ready = blk_wr_ready;
-        blk_wr_tag = engine$blk_wr_tag;
-        blk_wr_data = engine$blk_wr_data;
-        blk_wr_last = engine$blk_wr_last;
-        engine$blk_rd_valid = blk_rd_valid;
-        blk_rd_ready = engine$blk_rd_ready;
-        engine$blk_rd_tag = blk_rd_tag;
-        engine$blk_rd_data = blk_rd_data;
-        engine$blk_rd_last = blk_rd_last;
-        engine$blk_cpl_valid = blk_cpl_valid;
-        blk_cpl_ready = engine$blk_cpl_ready;
-        engine$blk_cpl_tag = blk_cpl_tag;
-        engine$blk_cpl_status = blk_cpl_status;
+        s_mmio_req$clock = clock;
+        s_mmio_resp$clock = clock;
+        s_mgmt_req$clock = clock;
+        s_mgmt_resp$clock = clock;
+        s_msix$clock = clock;
+        s_rd_req$clock = clock;
+        s_rd_cpl$clock = clock;
+        s_wr$clock = clock;
+        s_wr_rsp$clock = clock;
+        s_blk_cmd$clock = clock;
+        s_blk_wr$clock = clock;
+        s_blk_rd$clock = clock;
+        s_blk_cpl$clock = clock;
+        s_mmio_req$clear = reset_q$q;
+        s_mmio_resp$clear = reset_q$q;
+        s_mgmt_req$clear = reset_q$q;
+        s_mgmt_resp$clear = reset_q$q;
+        s_msix$clear = reset_q$q;
+        s_rd_req$clear = reset_q$q;
+        s_rd_cpl$clear = reset_q$q;
+        s_wr$clear = reset_q$q;
+        s_wr_rsp$clear = reset_q$q;
+        s_blk_cmd$clear = reset_q$q;
+        s_blk_wr$clear = reset_q$q;
+        s_blk_rd$clear = reset_q$q;
+        s_blk_cpl$clear = reset_q$q;
+        s_mmio_req$in_valid = mmio_req_valid;
+        mmio_req_ready = s_mmio_req$in_ready;
+        s_mmio_req$in_data = ((mmio_req_addr) & 52'hfffffffffffff) | (((mmio_req_write) & 52'hfffffffffffff) << 64'hf) | (((mmio_req_wdata) & 52'hfffffffffffff) << 64'h10) | (((mmio_req_strb) & 52'hfffffffffffff) << 64'h30);
+        bar0$mmio_req_valid = s_mmio_req$out_valid;
+        s_mmio_req$out_ready = bar0$mmio_req_ready;
+        bar0$mmio_req_addr = s_mmio_req$out_data[(32'h0)+:(15)];
+        bar0$mmio_req_write = s_mmio_req$out_data[32'hf];
+        bar0$mmio_req_wdata = s_mmio_req$out_data[(32'h10)+:(32)];
+        bar0$mmio_req_strb = s_mmio_req$out_data[(32'h30)+:(4)];
+        s_mmio_resp$in_valid = bar0$mmio_resp_valid;
+        bar0$mmio_resp_ready = s_mmio_resp$in_ready;
+        s_mmio_resp$in_data = bar0$mmio_resp_rdata;
+        mmio_resp_valid = s_mmio_resp$out_valid;
+        s_mmio_resp$out_ready = mmio_resp_ready;
+        mmio_resp_rdata = s_mmio_resp$out_data;
+        s_mgmt_req$in_valid = mgmt_req_valid;
+        mgmt_req_ready = s_mgmt_req$in_ready;
+        s_mgmt_req$in_data = ((mgmt_req_addr) & 41'h1ffffffffff) | (((mgmt_req_write) & 41'h1ffffffffff) << 64'h8) | (((mgmt_req_wdata) & 41'h1ffffffffff) << 64'h9);
+        bar0$mgmt_req_valid = s_mgmt_req$out_valid;
+        s_mgmt_req$out_ready = bar0$mgmt_req_ready;
+        bar0$mgmt_req_addr = s_mgmt_req$out_data[(32'h0)+:(8)];
+        bar0$mgmt_req_write = s_mgmt_req$out_data[32'h8];
+        bar0$mgmt_req_wdata = s_mgmt_req$out_data[(32'h9)+:(32)];
+        s_mgmt_resp$in_valid = bar0$mgmt_resp_valid;
+        bar0$mgmt_resp_ready = s_mgmt_resp$in_ready;
+        s_mgmt_resp$in_data = bar0$mgmt_resp_rdata;
+        mgmt_resp_valid = s_mgmt_resp$out_valid;
+        s_mgmt_resp$out_ready = mgmt_resp_ready;
+        mgmt_resp_rdata = s_mgmt_resp$out_data;
+        s_msix$in_valid = bar0$msix_valid;
+        bar0$msix_ready = s_msix$in_ready;
+        s_msix$in_data = ((bar0$msix_addr) & 112'hffffffffffffffffffffffffffff) | (((bar0$msix_data) & 112'hffffffffffffffffffffffffffff) << 32'h40) | (((bar0$msix_vector) & 112'hffffffffffffffffffffffffffff) << 32'h60);
+        msix_valid = s_msix$out_valid;
+        s_msix$out_ready = msix_ready;
+        msix_addr = s_msix$out_data[(32'h0)+:(64)];
+        msix_data = s_msix$out_data[(32'h40)+:(32)];
+        msix_vector = s_msix$out_data[(32'h60)+:(16)];
+        s_rd_req$in_valid = engine$dma_rd_req_valid;
+        engine$dma_rd_req_ready = s_rd_req$in_ready;
+        s_rd_req$in_data = ((engine$dma_rd_req_tag) & 82'h3ffffffffffffffffffff) | (((engine$dma_rd_req_addr) & 82'h3ffffffffffffffffffff) << 32'h5) | (((engine$dma_rd_req_len) & 82'h3ffffffffffffffffffff) << 32'h45);
+        dma_rd_req_valid = s_rd_req$out_valid;
+        s_rd_req$out_ready = dma_rd_req_ready;
+        dma_rd_req_tag = s_rd_req$out_data[(32'h0)+:(5)];
+        dma_rd_req_addr = s_rd_req$out_data[(32'h5)+:(64)];
+        dma_rd_req_len = s_rd_req$out_data[(32'h45)+:(13)];
+        s_rd_cpl$in_valid = dma_rd_cpl_valid;
+        dma_rd_cpl_ready = s_rd_cpl$in_ready;
+        s_rd_cpl$in_data = ((dma_rd_cpl_tag) & 135'h7fffffffffffffffffffffffffffffffff) | (((dma_rd_cpl_data) & 135'h7fffffffffffffffffffffffffffffffff) << 32'h5) | (((dma_rd_cpl_last) & 135'h7fffffffffffffffffffffffffffffffff) << 64'h85) | (((dma_rd_cpl_error) & 135'h7fffffffffffffffffffffffffffffffff) << 64'h86);
+        engine$dma_rd_cpl_valid = s_rd_cpl$out_valid;
+        s_rd_cpl$out_ready = engine$dma_rd_cpl_ready;
+        engine$dma_rd_cpl_tag = s_rd_cpl$out_data[(32'h0)+:(5)];
+        engine$dma_rd_cpl_data = s_rd_cpl$out_data[(32'h5)+:(128)];
+        engine$dma_rd_cpl_last = s_rd_cpl$out_data[32'h85];
+        engine$dma_rd_cpl_error = s_rd_cpl$out_data[32'h86];
+        s_wr$in_valid = engine$dma_wr_valid;
+        engine$dma_wr_ready = s_wr$in_ready;
+        s_wr$in_data = ((engine$dma_wr_addr) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) | (((engine$dma_wr_len) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | (((engine$dma_wr_data) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h4d) | (((engine$dma_wr_last) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 64'hcd);
+        dma_wr_valid = s_wr$out_valid;
+        s_wr$out_ready = dma_wr_ready;
+        dma_wr_addr = s_wr$out_data[(32'h0)+:(64)];
+        dma_wr_len = s_wr$out_data[(32'h40)+:(13)];
+        dma_wr_data = s_wr$out_data[(32'h4d)+:(128)];
+        dma_wr_last = s_wr$out_data[32'hcd];
+        s_wr_rsp$in_valid = dma_wr_rsp_valid;
+        dma_wr_rsp_ready = s_wr_rsp$in_ready;
+        s_wr_rsp$in_data = ((dma_wr_rsp_error) & 1'h1);
+        engine$dma_wr_rsp_valid = s_wr_rsp$out_valid;
+        s_wr_rsp$out_ready = engine$dma_wr_rsp_ready;
+        engine$dma_wr_rsp_error = |s_wr_rsp$out_data;
+        s_blk_cmd$in_valid = engine$blk_cmd_valid;
+        engine$blk_cmd_ready = s_blk_cmd$in_ready;
+        s_blk_cmd$in_data = ((engine$blk_cmd_tag) & 103'h7fffffffffffffffffffffffff) | (((engine$blk_cmd_op) & 103'h7fffffffffffffffffffffffff) << 32'h5) | (((engine$blk_cmd_sector) & 103'h7fffffffffffffffffffffffff) << 32'h7) | (((engine$blk_cmd_len) & 103'h7fffffffffffffffffffffffff) << 32'h47);
+        blk_cmd_valid = s_blk_cmd$out_valid;
+        s_blk_cmd$out_ready = blk_cmd_ready;
+        blk_cmd_tag = s_blk_cmd$out_data[(32'h0)+:(5)];
+        blk_cmd_op = s_blk_cmd$out_data[(32'h5)+:(2)];
+        blk_cmd_sector = s_blk_cmd$out_data[(32'h7)+:(64)];
+        blk_cmd_len = s_blk_cmd$out_data[(32'h47)+:(32)];
+        s_blk_wr$in_valid = engine$blk_wr_valid;
+        engine$blk_wr_ready = s_blk_wr$in_ready;
+        s_blk_wr$in_data = ((engine$blk_wr_tag) & 134'h3fffffffffffffffffffffffffffffffff) | (((engine$blk_wr_data) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h5) | (((engine$blk_wr_last) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h85);
+        blk_wr_valid = s_blk_wr$out_valid;
+        s_blk_wr$out_ready = blk_wr_ready;
+        blk_wr_tag = s_blk_wr$out_data[(32'h0)+:(5)];
+        blk_wr_data = s_blk_wr$out_data[(32'h5)+:(128)];
+        blk_wr_last = s_blk_wr$out_data[32'h85];
+        s_blk_rd$in_valid = blk_rd_valid;
+        blk_rd_ready = s_blk_rd$in_ready;
+        s_blk_rd$in_data = ((blk_rd_tag) & 134'h3fffffffffffffffffffffffffffffffff) | (((blk_rd_data) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h5) | (((blk_rd_last) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h85);
+        engine$blk_rd_valid = s_blk_rd$out_valid;
+        s_blk_rd$out_ready = engine$blk_rd_ready;
+        engine$blk_rd_tag = s_blk_rd$out_data[(32'h0)+:(5)];
+        engine$blk_rd_data = s_blk_rd$out_data[(32'h5)+:(128)];
+        engine$blk_rd_last = s_blk_rd$out_data[32'h85];
+        s_blk_cpl$in_valid = blk_cpl_valid;
+        blk_cpl_ready = s_blk_cpl$in_ready;
+        s_blk_cpl$in_data = ((blk_cpl_tag) & 13'h1fff) | (((blk_cpl_status) & 13'h1fff) << 32'h5);
+        engine$blk_cpl_valid = s_blk_cpl$out_valid;
+        s_blk_cpl$out_ready = engine$blk_cpl_ready;
+        engine$blk_cpl_tag = s_blk_cpl$out_data[(32'h0)+:(5)];
+        engine$blk_cpl_status = s_blk_cpl$out_data[(32'h5)+:(8)];
         engine$q_desc_0 = bar0$q_desc$0;
         engine$q_desc_1 = bar0$q_desc$1;
         engine$q_avail_0 = bar0$q_avail$0;
@@ -540,7 +909,7 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         engine$irq_ready = bar0$irq_ready;
         bar0$irq_queue = engine$irq_queue;
         bar0$irq_vector = engine$irq_vector;
-        idle = engine$idle && ~bar0$busy;
+        idle = engine$idle && ~bar0$busy && s_mmio_req$empty && s_mmio_resp$empty && s_msix$empty && s_rd_req$empty && s_rd_cpl$empty && s_wr$empty && s_wr_rsp$empty && s_blk_cmd$empty && s_blk_wr$empty && s_blk_rd$empty && s_blk_cpl$empty;
     end
     
 endmodule // top
@@ -5653,6 +6022,25 @@ module vfpga_blk$bar0$regs$status_pending(d,q,clock);
     end
           
 endmodule // top$bar0$regs$status_pending
+
+
+module vfpga_blk$bus_master_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$bus_master_q
 
 
 module vfpga_blk$engine(clock,q_desc_0,q_avail_0,q_used_0,q_size_0,q_vector_0,q_run_0,q_set_idx_0,q_set_last_avail_0,q_set_used_0,q_desc_1,q_avail_1,q_used_1,q_size_1,q_vector_1,q_run_1,q_set_idx_1,q_set_last_avail_1,q_set_used_1,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail_0,q_used_idx_0,q_inflight_0,q_last_avail_1,q_used_idx_1,q_inflight_1,idle,error,error_pulse,error_cause,error_queue,error_detail,irq_valid,irq_ready,irq_queue,irq_vector,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,dma_rd_req_valid,dma_rd_req_ready,dma_rd_req_tag,dma_rd_req_addr,dma_rd_req_len,dma_rd_cpl_valid,dma_rd_cpl_ready,dma_rd_cpl_tag,dma_rd_cpl_data,dma_rd_cpl_last,dma_rd_cpl_error,dma_wr_valid,dma_wr_ready,dma_wr_addr,dma_wr_len,dma_wr_data,dma_wr_last,dma_wr_rsp_valid,dma_wr_rsp_ready,dma_wr_rsp_error,blk_cmd_valid,blk_cmd_ready,blk_cmd_tag,blk_cmd_op,blk_cmd_sector,blk_cmd_len,blk_wr_valid,blk_wr_ready,blk_wr_tag,blk_wr_data,blk_wr_last,blk_rd_valid,blk_rd_ready,blk_rd_tag,blk_rd_data,blk_rd_last,blk_cpl_valid,blk_cpl_ready,blk_cpl_tag,blk_cpl_status);
@@ -12778,3 +13166,2179 @@ module vfpga_blk$engine$walker$wlen(d,q,clock);
     end
           
 endmodule // top$engine$walker$wlen
+
+
+module vfpga_blk$msix_enable_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$msix_enable_q
+
+
+module vfpga_blk$msix_function_mask_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$msix_function_mask_q
+
+
+module vfpga_blk$reset_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reset_q
+
+
+module vfpga_blk$s_blk_cmd(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [102:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [102:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [102:0] main_data$d;
+    wire  [102:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [102:0] skid_data$d;
+    wire  [102:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_blk_cmd$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_blk_cmd$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_blk_cmd$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_blk_cmd$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_blk_cmd
+
+
+module vfpga_blk$s_blk_cmd$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [102:0] d;
+    output reg  [102:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 103'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_cmd$main_data
+
+
+module vfpga_blk$s_blk_cmd$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_cmd$main_valid
+
+
+module vfpga_blk$s_blk_cmd$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [102:0] d;
+    output reg  [102:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 103'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_cmd$skid_data
+
+
+module vfpga_blk$s_blk_cmd$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_cmd$skid_valid
+
+
+module vfpga_blk$s_blk_cpl(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [12:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [12:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [12:0] main_data$d;
+    wire  [12:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [12:0] skid_data$d;
+    wire  [12:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_blk_cpl$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_blk_cpl$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_blk_cpl$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_blk_cpl$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_blk_cpl
+
+
+module vfpga_blk$s_blk_cpl$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_cpl$main_data
+
+
+module vfpga_blk$s_blk_cpl$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_cpl$main_valid
+
+
+module vfpga_blk$s_blk_cpl$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_cpl$skid_data
+
+
+module vfpga_blk$s_blk_cpl$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_cpl$skid_valid
+
+
+module vfpga_blk$s_blk_rd(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [133:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [133:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [133:0] main_data$d;
+    wire  [133:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [133:0] skid_data$d;
+    wire  [133:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_blk_rd$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_blk_rd$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_blk_rd$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_blk_rd$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_blk_rd
+
+
+module vfpga_blk$s_blk_rd$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [133:0] d;
+    output reg  [133:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 134'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_rd$main_data
+
+
+module vfpga_blk$s_blk_rd$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_rd$main_valid
+
+
+module vfpga_blk$s_blk_rd$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [133:0] d;
+    output reg  [133:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 134'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_rd$skid_data
+
+
+module vfpga_blk$s_blk_rd$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_rd$skid_valid
+
+
+module vfpga_blk$s_blk_wr(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [133:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [133:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [133:0] main_data$d;
+    wire  [133:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [133:0] skid_data$d;
+    wire  [133:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_blk_wr$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_blk_wr$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_blk_wr$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_blk_wr$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_blk_wr
+
+
+module vfpga_blk$s_blk_wr$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [133:0] d;
+    output reg  [133:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 134'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_wr$main_data
+
+
+module vfpga_blk$s_blk_wr$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_wr$main_valid
+
+
+module vfpga_blk$s_blk_wr$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [133:0] d;
+    output reg  [133:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 134'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_wr$skid_data
+
+
+module vfpga_blk$s_blk_wr$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_blk_wr$skid_valid
+
+
+module vfpga_blk$s_mgmt_req(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [40:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [40:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [40:0] main_data$d;
+    wire  [40:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [40:0] skid_data$d;
+    wire  [40:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_mgmt_req$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_mgmt_req$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_mgmt_req$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_mgmt_req$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_mgmt_req
+
+
+module vfpga_blk$s_mgmt_req$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [40:0] d;
+    output reg  [40:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 41'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mgmt_req$main_data
+
+
+module vfpga_blk$s_mgmt_req$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mgmt_req$main_valid
+
+
+module vfpga_blk$s_mgmt_req$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [40:0] d;
+    output reg  [40:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 41'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mgmt_req$skid_data
+
+
+module vfpga_blk$s_mgmt_req$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mgmt_req$skid_valid
+
+
+module vfpga_blk$s_mgmt_resp(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [31:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [31:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [31:0] main_data$d;
+    wire  [31:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [31:0] skid_data$d;
+    wire  [31:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_mgmt_resp$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_mgmt_resp$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_mgmt_resp$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_mgmt_resp$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_mgmt_resp
+
+
+module vfpga_blk$s_mgmt_resp$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mgmt_resp$main_data
+
+
+module vfpga_blk$s_mgmt_resp$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mgmt_resp$main_valid
+
+
+module vfpga_blk$s_mgmt_resp$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mgmt_resp$skid_data
+
+
+module vfpga_blk$s_mgmt_resp$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mgmt_resp$skid_valid
+
+
+module vfpga_blk$s_mmio_req(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [51:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [51:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [51:0] main_data$d;
+    wire  [51:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [51:0] skid_data$d;
+    wire  [51:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_mmio_req$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_mmio_req$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_mmio_req$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_mmio_req$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_mmio_req
+
+
+module vfpga_blk$s_mmio_req$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [51:0] d;
+    output reg  [51:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 52'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mmio_req$main_data
+
+
+module vfpga_blk$s_mmio_req$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mmio_req$main_valid
+
+
+module vfpga_blk$s_mmio_req$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [51:0] d;
+    output reg  [51:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 52'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mmio_req$skid_data
+
+
+module vfpga_blk$s_mmio_req$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mmio_req$skid_valid
+
+
+module vfpga_blk$s_mmio_resp(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [31:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [31:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [31:0] main_data$d;
+    wire  [31:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [31:0] skid_data$d;
+    wire  [31:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_mmio_resp$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_mmio_resp$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_mmio_resp$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_mmio_resp$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_mmio_resp
+
+
+module vfpga_blk$s_mmio_resp$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mmio_resp$main_data
+
+
+module vfpga_blk$s_mmio_resp$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mmio_resp$main_valid
+
+
+module vfpga_blk$s_mmio_resp$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mmio_resp$skid_data
+
+
+module vfpga_blk$s_mmio_resp$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_mmio_resp$skid_valid
+
+
+module vfpga_blk$s_msix(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [111:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [111:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [111:0] main_data$d;
+    wire  [111:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [111:0] skid_data$d;
+    wire  [111:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_msix$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_msix$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_msix$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_msix$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_msix
+
+
+module vfpga_blk$s_msix$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [111:0] d;
+    output reg  [111:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 112'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_msix$main_data
+
+
+module vfpga_blk$s_msix$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_msix$main_valid
+
+
+module vfpga_blk$s_msix$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [111:0] d;
+    output reg  [111:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 112'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_msix$skid_data
+
+
+module vfpga_blk$s_msix$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_msix$skid_valid
+
+
+module vfpga_blk$s_rd_cpl(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [134:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [134:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [134:0] main_data$d;
+    wire  [134:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [134:0] skid_data$d;
+    wire  [134:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_rd_cpl$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_rd_cpl$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_rd_cpl$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_rd_cpl$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_rd_cpl
+
+
+module vfpga_blk$s_rd_cpl$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [134:0] d;
+    output reg  [134:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 135'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rd_cpl$main_data
+
+
+module vfpga_blk$s_rd_cpl$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rd_cpl$main_valid
+
+
+module vfpga_blk$s_rd_cpl$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [134:0] d;
+    output reg  [134:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 135'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rd_cpl$skid_data
+
+
+module vfpga_blk$s_rd_cpl$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rd_cpl$skid_valid
+
+
+module vfpga_blk$s_rd_req(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [81:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [81:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [81:0] main_data$d;
+    wire  [81:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [81:0] skid_data$d;
+    wire  [81:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_rd_req$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_rd_req$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_rd_req$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_rd_req$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_rd_req
+
+
+module vfpga_blk$s_rd_req$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [81:0] d;
+    output reg  [81:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 82'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rd_req$main_data
+
+
+module vfpga_blk$s_rd_req$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rd_req$main_valid
+
+
+module vfpga_blk$s_rd_req$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [81:0] d;
+    output reg  [81:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 82'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rd_req$skid_data
+
+
+module vfpga_blk$s_rd_req$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_rd_req$skid_valid
+
+
+module vfpga_blk$s_wr(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [205:0] in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [205:0] out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  [205:0] main_data$d;
+    wire  [205:0] main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  [205:0] skid_data$d;
+    wire  [205:0] skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_wr$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_wr$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_wr$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_wr$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_wr
+
+
+module vfpga_blk$s_wr$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [205:0] d;
+    output reg  [205:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 206'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_wr$main_data
+
+
+module vfpga_blk$s_wr$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_wr$main_valid
+
+
+module vfpga_blk$s_wr$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [205:0] d;
+    output reg  [205:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 206'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_wr$skid_data
+
+
+module vfpga_blk$s_wr$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_wr$skid_valid
+
+
+module vfpga_blk$s_wr_rsp(clock,clear,in_valid,in_ready,in_data,out_valid,out_ready,out_data,empty);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  in_data;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  out_data;
+    output reg  empty;
+    
+    // Stub signals
+    reg  main_valid$d;
+    wire  main_valid$q;
+    reg  main_valid$clock;
+    reg  main_data$d;
+    wire  main_data$q;
+    reg  main_data$clock;
+    reg  skid_valid$d;
+    wire  skid_valid$q;
+    reg  skid_valid$clock;
+    reg  skid_data$d;
+    wire  skid_data$q;
+    reg  skid_data$clock;
+    
+    // Sub module instances
+    vfpga_blk$s_wr_rsp$main_valid main_valid(
+        .d(main_valid$d),
+        .q(main_valid$q),
+        .clock(main_valid$clock)
+    );
+    vfpga_blk$s_wr_rsp$main_data main_data(
+        .d(main_data$d),
+        .q(main_data$q),
+        .clock(main_data$clock)
+    );
+    vfpga_blk$s_wr_rsp$skid_valid skid_valid(
+        .d(skid_valid$d),
+        .q(skid_valid$q),
+        .clock(skid_valid$clock)
+    );
+    vfpga_blk$s_wr_rsp$skid_data skid_data(
+        .d(skid_data$d),
+        .q(skid_data$q),
+        .clock(skid_data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        main_valid$clock = clock;
+        main_data$clock = clock;
+        skid_valid$clock = clock;
+        skid_data$clock = clock;
+        main_valid$d = main_valid$q;
+        main_data$d = main_data$q;
+        skid_valid$d = skid_valid$q;
+        skid_data$d = skid_data$q;
+        in_ready = ~skid_valid$q && ~clear;
+        out_valid = main_valid$q;
+        out_data = main_data$q;
+        empty = ~main_valid$q && ~skid_valid$q;
+        if (out_ready || ~main_valid$q) begin
+            if (skid_valid$q) begin
+                main_valid$d = 1'b1;
+                main_data$d = skid_data$q;
+                skid_valid$d = 1'b0;
+            end
+            else begin
+                main_valid$d = in_valid;
+                main_data$d = in_data;
+            end
+        end
+        else if (in_valid && ~skid_valid$q) begin
+            skid_valid$d = 1'b1;
+            skid_data$d = in_data;
+        end
+        if (clear) begin
+            main_valid$d = 1'b0;
+            skid_valid$d = 1'b0;
+        end
+    end
+    
+endmodule // top$s_wr_rsp
+
+
+module vfpga_blk$s_wr_rsp$main_data(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_wr_rsp$main_data
+
+
+module vfpga_blk$s_wr_rsp$main_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_wr_rsp$main_valid
+
+
+module vfpga_blk$s_wr_rsp$skid_data(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_wr_rsp$skid_data
+
+
+module vfpga_blk$s_wr_rsp$skid_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$s_wr_rsp$skid_valid

@@ -7,7 +7,7 @@
 //! writes apply in order. The model checks the port rules on the way
 //! (lengths, 4 KiB boundaries, tags, beat counts) and logs every access.
 
-use crate::engine::BlkEngine;
+use crate::testbench::ports::DmaPorts;
 use crate::testbench::rng::XorShift;
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
@@ -204,11 +204,11 @@ impl HostMemory {
     }
 
     /// Sets the engine's DMA inputs for this cycle.
-    pub fn drive(&mut self, e: &mut BlkEngine, now: u64) {
+    pub fn drive(&mut self, e: &mut impl DmaPorts, now: u64) {
         self.req_ready = self.rng.chance(self.ready_pct);
         self.wr_ready = self.rng.chance(self.ready_pct);
-        e.dma_rd_req_ready.next = self.req_ready;
-        e.dma_wr_ready.next = self.wr_ready;
+        e.dma_rd_req_ready().next = self.req_ready;
+        e.dma_wr_ready().next = self.wr_ready;
         // Keep offering the same beat until it is taken; otherwise pick any
         // due request, so tags interleave beat by beat.
         if self.presenting.is_none() && self.rng.chance(self.cpl_pct) {
@@ -223,29 +223,29 @@ impl HostMemory {
             Some(i) => {
                 let p = &self.pending[i];
                 let (data, last, error) = p.beats[0];
-                e.dma_rd_cpl_valid.next = true;
-                e.dma_rd_cpl_tag.next = (p.tag as u64).into();
-                e.dma_rd_cpl_data.next = data.to_bits();
-                e.dma_rd_cpl_last.next = last;
-                e.dma_rd_cpl_error.next = error;
+                e.dma_rd_cpl_valid().next = true;
+                e.dma_rd_cpl_tag().next = (p.tag as u64).into();
+                e.dma_rd_cpl_data().next = data.to_bits();
+                e.dma_rd_cpl_last().next = last;
+                e.dma_rd_cpl_error().next = error;
             }
             None => {
-                e.dma_rd_cpl_valid.next = false;
-                e.dma_rd_cpl_last.next = false;
-                e.dma_rd_cpl_error.next = false;
+                e.dma_rd_cpl_valid().next = false;
+                e.dma_rd_cpl_last().next = false;
+                e.dma_rd_cpl_error().next = false;
             }
         }
         self.rsp_presenting = matches!(self.wr_rsp.front(), Some(&(t, _)) if t <= now);
-        e.dma_wr_rsp_valid.next = self.rsp_presenting;
-        e.dma_wr_rsp_error.next = self.wr_rsp.front().map(|r| r.1).unwrap_or(false);
+        e.dma_wr_rsp_valid().next = self.rsp_presenting;
+        e.dma_wr_rsp_error().next = self.wr_rsp.front().map(|r| r.1).unwrap_or(false);
     }
 
     /// Samples the handshakes of this cycle (after the engine settled).
-    pub fn observe(&mut self, e: &BlkEngine, now: u64) {
-        if e.dma_rd_req_valid.val() && self.req_ready {
-            let tag = e.dma_rd_req_tag.val().to_u64() as u8;
-            let addr = e.dma_rd_req_addr.val().to_u64();
-            let len = e.dma_rd_req_len.val().to_u64() as u16;
+    pub fn observe(&mut self, e: &impl DmaPorts, now: u64) {
+        if e.dma_rd_req_valid().val() && self.req_ready {
+            let tag = e.dma_rd_req_tag().val().to_u64() as u8;
+            let addr = e.dma_rd_req_addr().val().to_u64();
+            let len = e.dma_rd_req_len().val().to_u64() as u16;
             assert!(
                 (1..=vfpga_abi::ports::DMA_MAX_LEN as u16).contains(&len),
                 "read length {len}"
@@ -293,7 +293,7 @@ impl HostMemory {
             });
         }
         if let Some(i) = self.presenting
-            && e.dma_rd_cpl_ready.val()
+            && e.dma_rd_cpl_ready().val()
         {
             self.read_beats += 1;
             let p = &mut self.pending[i];
@@ -305,12 +305,12 @@ impl HostMemory {
             }
             self.presenting = None;
         }
-        if e.dma_wr_valid.val() && self.wr_ready {
+        if e.dma_wr_valid().val() && self.wr_ready {
             self.write_beats += 1;
-            let addr = e.dma_wr_addr.val().to_u64();
-            let len = e.dma_wr_len.val().to_u64() as u16;
-            let data = e.dma_wr_data.val().to_u128().to_le_bytes();
-            let last = e.dma_wr_last.val();
+            let addr = e.dma_wr_addr().val().to_u64();
+            let len = e.dma_wr_len().val().to_u64() as u16;
+            let data = e.dma_wr_data().val().to_u128().to_le_bytes();
+            let last = e.dma_wr_last().val();
             let cur = self
                 .wr_cur
                 .get_or_insert_with(|| (addr, len, now, Vec::new()));
@@ -349,7 +349,7 @@ impl HostMemory {
                 self.wr_rsp.push_back((now + self.wr_rsp_latency, error));
             }
         }
-        if self.rsp_presenting && e.dma_wr_rsp_ready.val() {
+        if self.rsp_presenting && e.dma_wr_rsp_ready().val() {
             self.wr_rsp.pop_front();
         }
     }

@@ -9,6 +9,7 @@ pub mod driver;
 pub mod host_memory;
 pub mod mac;
 pub mod net_bench;
+pub mod ports;
 pub mod rng;
 pub mod storage;
 

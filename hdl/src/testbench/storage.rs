@@ -2,7 +2,7 @@
 //! latency that completes commands in any order across tags. Reads stream
 //! their data, then complete; writes complete after their last data beat.
 
-use crate::engine::BlkEngine;
+use crate::testbench::ports::StoragePorts;
 use crate::testbench::rng::XorShift;
 use rust_hdl::prelude::*;
 use std::collections::{HashMap, VecDeque};
@@ -100,11 +100,11 @@ impl Storage {
     }
 
     /// Sets the engine's storage inputs for this cycle.
-    pub fn drive(&mut self, e: &mut BlkEngine, now: u64) {
+    pub fn drive(&mut self, e: &mut impl StoragePorts, now: u64) {
         self.cmd_ready = self.rng.chance(self.ready_pct);
         self.wr_ready = self.rng.chance(self.ready_pct);
-        e.blk_cmd_ready.next = self.cmd_ready;
-        e.blk_wr_ready.next = self.wr_ready;
+        e.blk_cmd_ready().next = self.cmd_ready;
+        e.blk_wr_ready().next = self.wr_ready;
         if self.rd_presenting.is_none() && self.rng.chance(self.ready_pct) {
             let due = (0..self.reads.len())
                 .filter(|&i| self.reads[i].ready_at <= now)
@@ -114,12 +114,12 @@ impl Storage {
         match self.rd_presenting {
             Some(i) => {
                 let j = &self.reads[i];
-                e.blk_rd_valid.next = true;
-                e.blk_rd_tag.next = (j.tag as u64).into();
-                e.blk_rd_data.next = j.beats[0].to_bits();
-                e.blk_rd_last.next = j.beats.len() == 1;
+                e.blk_rd_valid().next = true;
+                e.blk_rd_tag().next = (j.tag as u64).into();
+                e.blk_rd_data().next = j.beats[0].to_bits();
+                e.blk_rd_last().next = j.beats.len() == 1;
             }
-            None => e.blk_rd_valid.next = false,
+            None => e.blk_rd_valid().next = false,
         }
         if self.cpl_presenting.is_none() && self.rng.chance(self.ready_pct) {
             let due = (0..self.cpls.len())
@@ -129,16 +129,16 @@ impl Storage {
         }
         match self.cpl_presenting {
             Some(i) => {
-                e.blk_cpl_valid.next = true;
-                e.blk_cpl_tag.next = (self.cpls[i].1 as u64).into();
-                e.blk_cpl_status.next = (self.cpls[i].2 as u64).into();
+                e.blk_cpl_valid().next = true;
+                e.blk_cpl_tag().next = (self.cpls[i].1 as u64).into();
+                e.blk_cpl_status().next = (self.cpls[i].2 as u64).into();
             }
-            None => e.blk_cpl_valid.next = false,
+            None => e.blk_cpl_valid().next = false,
         }
     }
 
     /// Samples this cycle's handshakes.
-    pub fn observe(&mut self, e: &BlkEngine, now: u64) {
+    pub fn observe(&mut self, e: &impl StoragePorts, now: u64) {
         let delay = |s: &mut Self| {
             s.latency
                 + if s.jitter > 0 {
@@ -147,13 +147,13 @@ impl Storage {
                     0
                 }
         };
-        if e.blk_cmd_valid.val() && self.cmd_ready {
+        if e.blk_cmd_valid().val() && self.cmd_ready {
             let rec = CmdRecord {
                 cycle: now,
-                tag: e.blk_cmd_tag.val().to_u64() as u8,
-                op: e.blk_cmd_op.val().to_u64() as u8,
-                sector: e.blk_cmd_sector.val().to_u64(),
-                len: e.blk_cmd_len.val().to_u64() as u32,
+                tag: e.blk_cmd_tag().val().to_u64() as u8,
+                op: e.blk_cmd_op().val().to_u64() as u8,
+                sector: e.blk_cmd_sector().val().to_u64(),
+                len: e.blk_cmd_len().val().to_u64() as u32,
             };
             assert!(
                 !self.outstanding.contains(&rec.tag),
@@ -197,16 +197,16 @@ impl Storage {
                 op => panic!("storage op {op}"),
             }
         }
-        if e.blk_wr_valid.val() && self.wr_ready {
-            let tag = e.blk_wr_tag.val().to_u64() as u8;
+        if e.blk_wr_valid().val() && self.wr_ready {
+            let tag = e.blk_wr_tag().val().to_u64() as u8;
             let (rec, buf) = self
                 .writes
                 .get_mut(&tag)
                 .expect("write data without a write command");
-            buf.extend_from_slice(&e.blk_wr_data.val().to_u128().to_le_bytes());
+            buf.extend_from_slice(&e.blk_wr_data().val().to_u128().to_le_bytes());
             let done = buf.len() as u32 >= rec.len;
             assert_eq!(
-                e.blk_wr_last.val(),
+                e.blk_wr_last().val(),
                 done,
                 "storage write: last beat misplaced"
             );
@@ -222,7 +222,7 @@ impl Storage {
             }
         }
         if let Some(i) = self.rd_presenting
-            && e.blk_rd_ready.val()
+            && e.blk_rd_ready().val()
         {
             self.reads[i].beats.pop_front();
             if self.reads[i].beats.is_empty() {
@@ -234,7 +234,7 @@ impl Storage {
             self.rd_presenting = None;
         }
         if let Some(i) = self.cpl_presenting
-            && e.blk_cpl_ready.val()
+            && e.blk_cpl_ready().val()
         {
             let (_, tag, _) = self.cpls.remove(i);
             self.outstanding.retain(|&t| t != tag);
