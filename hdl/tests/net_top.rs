@@ -62,7 +62,7 @@ impl TopBench {
 
     fn tick(&mut self) {
         let now = self.cycle;
-        self.mem.drive(&mut self.c, now);
+        self.mem.drive(self.c.as_mut(), now);
         let (c, t) = (&self.c, &mut *self.t);
         t.dma_rd_req_ready.next = c.dma_rd_req_ready.next;
         t.dma_wr_ready.next = c.dma_wr_ready.next;
@@ -108,7 +108,7 @@ impl TopBench {
         c.dma_wr_data.update_all();
         c.dma_wr_last.update_all();
         c.dma_wr_rsp_ready.update_all();
-        self.mem.observe(&self.c, now);
+        self.mem.observe(self.c.as_ref(), now);
         let t = &*self.t;
         let beat = t.mac_tx_valid.val().then(|| Beat {
             data: t.mac_tx_data.val().to_u128(),
