@@ -7722,6 +7722,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
     reg  rx$clock;
     reg  rx$reset;
     reg  rx$halt;
+    reg  rx$stop;
     reg  rx$mrg_rxbuf;
     reg  rx$in_valid;
     wire  rx$in_ready;
@@ -8328,6 +8329,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         .clock(rx$clock),
         .reset(rx$reset),
         .halt(rx$halt),
+        .stop(rx$stop),
         .mrg_rxbuf(rx$mrg_rxbuf),
         .in_valid(rx$in_valid),
         .in_ready(rx$in_ready),
@@ -9008,7 +9010,9 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         rx_chain1$read = 1'b0;
         rx_seg0$read = 1'b0;
         rx_seg1$read = 1'b0;
+        rx$stop = ~q_run$0;
         if (rx_sel) begin
+            rx$stop = ~q_run$2;
             rx$chain_valid = ~rx_chain1$empty;
             rx$chain_head = rx_chain1$data_out[(32'h0)+:(16)];
             rx$chain_rlen = rx_chain1$data_out[(32'h10)+:(32)];
@@ -13523,12 +13527,13 @@ module vfpga_net$engine$infl$4(d,q,clock);
 endmodule // top$engine$infl$4
 
 
-module vfpga_net$engine$rx(clock,reset,halt,mrg_rxbuf,in_valid,in_ready,in_data,in_bytes,in_last,chain_valid,chain_pop,chain_head,chain_rlen,chain_wlen,seg_valid,seg_pop,seg_addr,seg_len,seg_write,wr_valid,wr_ready,wr_addr,wr_len,wr_data,done_push,done_room,done_head,done_len,done_defer,busy,cnt_written,frame_done,drop_nobuf,truncated);
+module vfpga_net$engine$rx(clock,reset,halt,stop,mrg_rxbuf,in_valid,in_ready,in_data,in_bytes,in_last,chain_valid,chain_pop,chain_head,chain_rlen,chain_wlen,seg_valid,seg_pop,seg_addr,seg_len,seg_write,wr_valid,wr_ready,wr_addr,wr_len,wr_data,done_push,done_room,done_head,done_len,done_defer,busy,cnt_written,frame_done,drop_nobuf,truncated);
     
     // Module arguments
     input wire  clock;
     input wire  reset;
     input wire  halt;
+    input wire  stop;
     input wire  mrg_rxbuf;
     input wire  in_valid;
     output reg  in_ready;
@@ -13800,7 +13805,7 @@ module vfpga_net$engine$rx(clock,reset,halt,mrg_rxbuf,in_valid,in_ready,in_data,
             RxState$Idle:
                 begin
                     if (in_valid) begin
-                        if (chain_valid) begin
+                        if (chain_valid && ~stop) begin
                             chain_pop = 1'b1;
                             gb$clear = 1'b1;
                             head$d = chain_head;
@@ -13890,7 +13895,17 @@ module vfpga_net$engine$rx(clock,reset,halt,mrg_rxbuf,in_valid,in_ready,in_data,
                 end
             RxState$Next:
                 begin
-                    if ((done_room != 32'h0) && chain_valid) begin
+                    if (stop) begin
+                        gb$clear = 1'b1;
+                        drop_nobuf = 1'b1;
+                        if (in_done$q) begin
+                            state$d = RxState$Idle;
+                        end
+                        else begin
+                            state$d = RxState$Drop;
+                        end
+                    end
+                    else if ((done_room != 32'h0) && chain_valid) begin
                         done_push = 1'b1;
                         chain_pop = 1'b1;
                         head$d = chain_head;

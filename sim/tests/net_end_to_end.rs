@@ -238,3 +238,35 @@ fn function_reset_keeps_the_port_and_its_counters() {
     let st = b.machine.core().net.as_ref().unwrap().stats();
     assert_eq!((st.tx_frames, st.rx_frames, st.rx_to_hw), (2, 2, 2));
 }
+
+/// §2.4.1 (device reset) with a frame half written: the frame waits for RX
+/// buffers that will never come, and the driver resets the device. The RX
+/// stage abandons the frame once its queue stops, so the engine drains and
+/// the reset completes (device_status reads 0) instead of hanging.
+#[test]
+fn spec_2_4_1_reset_completes_while_a_frame_waits_for_rx_buffers() {
+    let kind = BackendKind::default_for(vfpga_abi::Personality::Net);
+    let mut b = loopback_board(kind);
+    let mem = b.mem.clone();
+    let mut q = NetQueues::new(&mem);
+    q.init(&mut b);
+    q.post_rx(&mut b, 1);
+    q.send(&mut b, &frame(5000, 9));
+    assert!(
+        b.run_until(FRAME_BUDGET, |b| b.machine.waiting_for_rx_buffers()),
+        "the frame waits for buffers ({:?})",
+        b.machine.busy_reason()
+    );
+    let status = vfpga_abi::bar0::COMMON_CFG + vfpga_abi::common_cfg::DEVICE_STATUS;
+    b.write(status, 1, 0);
+    assert!(
+        b.run_until(1_000_000, |b| b.read(status, 1) == 0),
+        "the reset completes ({:?})",
+        b.machine.busy_reason()
+    );
+    assert_eq!(
+        q.rx_used(&b),
+        0,
+        "no part of the abandoned frame is published"
+    );
+}

@@ -671,7 +671,10 @@ impl Logic for NetEngine {
         self.rx_chain1.read.next = false;
         self.rx_seg0.read.next = false;
         self.rx_seg1.read.next = false;
+        // receiveq1 is queue 0, receiveq2 queue 2.
+        self.rx.stop.next = !self.q_run[0].val();
         if self.rx_sel.val() {
+            self.rx.stop.next = !self.q_run[2].val();
             self.rx.chain_valid.next = !self.rx_chain1.empty.val();
             self.rx.chain_head.next = self.rx_chain1.data_out.val().get_bits::<16>(0);
             self.rx.chain_rlen.next = self.rx_chain1.data_out.val().get_bits::<32>(16);

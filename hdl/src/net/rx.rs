@@ -49,6 +49,10 @@ pub struct NetRx {
     pub reset: Signal<In, Bit>,
     /// The device is stopped by a fault.
     pub halt: Signal<In, Bit>,
+    /// The receive queue frames go to is not running (`Q_RUN` clear): a
+    /// new frame is dropped, and one waiting for a buffer is abandoned, so
+    /// that the stage goes idle and a queue stop or device reset completes.
+    pub stop: Signal<In, Bit>,
     /// VIRTIO_NET_F_MRG_RXBUF negotiated.
     pub mrg_rxbuf: Signal<In, Bit>,
     /// Frame in: valid.
@@ -210,7 +214,7 @@ impl Logic for NetRx {
         match self.state.q.val() {
             RxState::Idle => {
                 if self.in_valid.val() {
-                    if self.chain_valid.val() {
+                    if self.chain_valid.val() && !self.stop.val() {
                         self.chain_pop.next = true;
                         self.gb.clear.next = true;
                         self.head.d.next = self.chain_head.val();
@@ -306,7 +310,18 @@ impl Logic for NetRx {
             RxState::Next => {
                 // This buffer is full: report it (without used.idx) and
                 // take the next one; wait for one if none is posted.
-                if (self.done_room.val() != 0) && self.chain_valid.val() {
+                if self.stop.val() {
+                    // No buffer will come: drop what is left of the frame.
+                    // The buffers it filled were used without used.idx,
+                    // so the driver never sees them.
+                    self.gb.clear.next = true;
+                    self.drop_nobuf.next = true;
+                    if self.in_done.q.val() {
+                        self.state.d.next = RxState::Idle;
+                    } else {
+                        self.state.d.next = RxState::Drop;
+                    }
+                } else if (self.done_room.val() != 0) && self.chain_valid.val() {
                     self.done_push.next = true;
                     self.chain_pop.next = true;
                     self.head.d.next = self.chain_head.val();
