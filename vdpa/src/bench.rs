@@ -1,7 +1,9 @@
 //! `vfpga bench sim`: how fast the simulator runs — simulated cycles per
-//! wall-clock second for each engine backend, idle and under a
-//! queue-depth-32 load of 4 KiB reads — and what the simulated hardware
-//! does in its own time (IOPS, MB/s at the nominal clock). The workload is
+//! wall-clock second for each engine backend, idle, under a queue-depth-32
+//! load of 4 KiB reads, and for the net function with 64-byte and
+//! 1500-byte frames through the loopback port — and what the simulated
+//! hardware does in its own time (IOPS and MB/s, or frames per second and
+//! cycles per frame, at the nominal clock). The workload is
 //! `vfpga_sim::bench`, the same one `cargo bench -p vfpga-sim` runs.
 
 use std::time::Duration;
@@ -77,7 +79,11 @@ fn run_sim(a: &SimArgs) -> anyhow::Result<()> {
             }
             continue;
         }
-        for w in [Workload::Idle, Workload::Qd32Read4k] {
+        let net = [64, 1500].map(|frame| Workload::NetLoopback { frame });
+        for w in [Workload::Idle, Workload::Qd32Read4k]
+            .into_iter()
+            .chain(net)
+        {
             let s = bench::run(kind, w, window)?;
             println!("{}", bench::format_sample(&s));
             if !s.is_clean() {
