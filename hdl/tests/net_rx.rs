@@ -138,9 +138,11 @@ fn rx_drops_and_counts_when_no_buffer_is_posted() {
         let f = frame(&mut net.rng, MAC, len);
         net.b.mac_rx.send(&f);
     }
+    // Each frame waits RX_WAIT_CYCLES for a buffer before it is dropped.
+    let budget = 2 * vfpga_hdl::net::rx::RX_WAIT_CYCLES + 5_000;
     assert!(
         net.b
-            .run_until(5_000, |b| b.mac_rx.pending() == 0 && b.quiet())
+            .run_until(budget, |b| b.mac_rx.pending() == 0 && b.quiet())
     );
     assert_eq!(net.b.reg_read(regs::RX_DROP_NOBUF), 2);
     assert_eq!(

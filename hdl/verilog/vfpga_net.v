@@ -13591,6 +13591,9 @@ module vfpga_net$engine$rx(clock,reset,halt,stop,mrg_rxbuf,in_valid,in_ready,in_
     reg  [3:0] state$d;
     wire  [3:0] state$q;
     reg  state$clock;
+    reg  [12:0] starve$d;
+    wire  [12:0] starve$q;
+    reg  starve$clock;
     reg  [15:0] head$d;
     wire  [15:0] head$q;
     reg  head$clock;
@@ -13657,6 +13660,11 @@ module vfpga_net$engine$rx(clock,reset,halt,stop,mrg_rxbuf,in_valid,in_ready,in_
         .q(state$q),
         .clock(state$clock)
     );
+    vfpga_net$engine$rx$starve starve(
+        .d(starve$d),
+        .q(starve$q),
+        .clock(starve$clock)
+    );
     vfpga_net$engine$rx$head head(
         .d(head$d),
         .q(head$q),
@@ -13721,6 +13729,7 @@ module vfpga_net$engine$rx(clock,reset,halt,stop,mrg_rxbuf,in_valid,in_ready,in_
     // Update code
     always @(*) begin
         state$clock = clock;
+        starve$clock = clock;
         head$clock = clock;
         left$clock = clock;
         cur_addr$clock = clock;
@@ -13734,6 +13743,7 @@ module vfpga_net$engine$rx(clock,reset,halt,stop,mrg_rxbuf,in_valid,in_ready,in_
         a11$clock = clock;
         trunc$clock = clock;
         state$d = state$q;
+        starve$d = starve$q;
         head$d = head$q;
         left$d = left$q;
         cur_addr$d = cur_addr$q;
@@ -13804,8 +13814,12 @@ module vfpga_net$engine$rx(clock,reset,halt,stop,mrg_rxbuf,in_valid,in_ready,in_
         case (state$q)
             RxState$Idle:
                 begin
-                    if (in_valid) begin
+                    if (~in_valid) begin
+                        starve$d = 32'h0;
+                    end
+                    else begin
                         if (chain_valid && ~stop) begin
+                            starve$d = 32'h0;
                             chain_pop = 1'b1;
                             gb$clear = 1'b1;
                             head$d = chain_head;
@@ -13818,9 +13832,13 @@ module vfpga_net$engine$rx(clock,reset,halt,stop,mrg_rxbuf,in_valid,in_ready,in_
                             trunc$d = 1'b0;
                             state$d = RxState$Hdr;
                         end
-                        else begin
+                        else if (stop || (starve$q == 32'h1fff)) begin
+                            starve$d = 32'h0;
                             drop_nobuf = 1'b1;
                             state$d = RxState$Drop;
+                        end
+                        else begin
+                            starve$d = starve$q + 32'h1;
                         end
                     end
                 end
@@ -14288,6 +14306,25 @@ module vfpga_net$engine$rx$pos(d,q,clock);
     end
           
 endmodule // top$engine$rx$pos
+
+
+module vfpga_net$engine$rx$starve(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$rx$starve
 
 
 module vfpga_net$engine$rx$state(d,q,clock);

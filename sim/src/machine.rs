@@ -141,7 +141,10 @@ pub struct Core {
 
 /// Cycles of refused RX beats, with nothing else in flight, after which a
 /// frame is taken to be waiting for RX buffers only the driver can post.
-pub const RX_STALL_CYCLES: u64 = 4096;
+/// Longer than the hardware waits for a buffer when a frame starts (it
+/// drops the frame after `RX_WAIT_CYCLES`), so only a frame stopped in the
+/// middle, which waits for the driver for as long as it takes, counts.
+pub const RX_STALL_CYCLES: u64 = 2 * (vfpga_hdl::net::rx::RX_WAIT_CYCLES + 1);
 
 impl std::fmt::Debug for dyn Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -253,8 +253,17 @@ fn no_rx_buffer(kind: BackendKind) {
     drv.send(0, &lost).unwrap();
     // Sent means the hardware has taken the whole frame off the ring and
     // put it on the wire; on the loopback it is back at the MAC in the
-    // next cycle and, with nothing posted, dropped on its first beat.
+    // next cycle, waits RX_WAIT_CYCLES for a buffer and, with nothing
+    // posted, is dropped: the port counts it handed to the hardware then.
     drv.flush_tx().unwrap();
+    let t0 = std::time::Instant::now();
+    while dev.net_stats().unwrap().rx_to_hw == 0 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(120),
+            "the frame without a buffer was never taken off the port"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     drv.refill_rx().unwrap();
     let next = test_frame(MAC, PEER, 1, 1500);
     drv.send(0, &next).unwrap();

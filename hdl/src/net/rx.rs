@@ -27,6 +27,18 @@ use rust_hdl::prelude::*;
 
 const _: () = assert!(vfpga_abi::net::HDR_LEN == 12 && vfpga_abi::net::HDR_NUM_BUFFERS == 10);
 
+/// Cycles a frame waits at the MAC port for a posted buffer before it is
+/// dropped. Buffers the driver re-posts reach the stage only after the
+/// doorbell, an avail fetch and a descriptor walk (several DMA round
+/// trips), and the walk waits behind transmit chains fetched before it
+/// (one chain walker and head FIFO serve every queue), so a frame that
+/// arrives just as the known buffers run out would otherwise be dropped
+/// with buffers on their way. 8191 cycles: 33 us at 250 MHz, about sixty
+/// 1500-byte transmit frames ahead of the re-posted buffer; what a NIC's
+/// receive FIFO holds at line rate anyway.
+pub const RX_WAIT_CYCLES: u64 = 8191;
+const _: () = assert!(RX_WAIT_CYCLES == 8191);
+
 #[derive(Copy, Clone, PartialEq, Debug, LogicState)]
 enum RxState {
     Idle,
@@ -117,6 +129,8 @@ pub struct NetRx {
     pub truncated: Signal<Out, Bit>,
     gb: Gearbox,
     state: DFF<RxState>,
+    /// Cycles the frame at the port has waited for a buffer.
+    starve: DFF<Bits<13>>,
     head: DFF<Bits<16>>,
     left: DFF<Bits<33>>,
     cur_addr: DFF<Bits<64>>,
@@ -144,8 +158,8 @@ impl Logic for NetRx {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, head, left, cur_addr, cur_len, cur_write, pos, in_done, nbuf, used,
-            a10, a11, trunc
+            self, clock, state, starve, head, left, cur_addr, cur_len, cur_write, pos, in_done,
+            nbuf, used, a10, a11, trunc
         );
         clock!(self, clock, gb);
         // Next write: at most a beat, the rest of the segment, the rest of
@@ -213,8 +227,11 @@ impl Logic for NetRx {
 
         match self.state.q.val() {
             RxState::Idle => {
-                if self.in_valid.val() {
+                if !self.in_valid.val() {
+                    self.starve.d.next = 0.into();
+                } else {
                     if self.chain_valid.val() && !self.stop.val() {
+                        self.starve.d.next = 0.into();
                         self.chain_pop.next = true;
                         self.gb.clear.next = true;
                         self.head.d.next = self.chain_head.val();
@@ -227,9 +244,14 @@ impl Logic for NetRx {
                         self.used.d.next = 0.into();
                         self.trunc.d.next = false;
                         self.state.d.next = RxState::Hdr;
-                    } else {
+                    } else if self.stop.val() || (self.starve.q.val() == 8191) {
+                        self.starve.d.next = 0.into();
                         self.drop_nobuf.next = true;
                         self.state.d.next = RxState::Drop;
+                    } else {
+                        // Wait (the MAC holds the frame) for buffers on
+                        // their way, for a bounded time.
+                        self.starve.d.next = self.starve.q.val() + 1;
                     }
                 }
             }
