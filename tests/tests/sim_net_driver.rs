@@ -29,7 +29,11 @@ fn bring_up(kind: BackendKind) {
     let cfg = drv.config();
     assert_eq!(cfg.mac, MAC, "§5.1.4: mac from the device configuration");
     assert_eq!(cfg.mtu, MTU, "§5.1.4: mtu");
-    assert_eq!(cfg.max_pairs, n::MAX_QUEUE_PAIRS, "§5.1.4: max_virtqueue_pairs");
+    assert_eq!(
+        cfg.max_pairs,
+        n::MAX_QUEUE_PAIRS,
+        "§5.1.4: max_virtqueue_pairs"
+    );
     assert!(cfg.link_up(), "§5.1.4: link up in status");
     assert!(drv.has_ctrl(), "control queue negotiated");
     // §5.1.2 with MQ: receiveq1, transmitq1 and the control queue after
@@ -83,7 +87,11 @@ fn mergeable_loopback(kind: BackendKind, sizes: &[usize]) {
     assert_eq!(st.tx_frames, sizes.len() as u64);
     assert!(st.interrupts > 0, "completions came by MSI-X");
     let port = dev.net_stats().expect("a NIC has port counters");
-    assert_eq!(port.tx_frames, sizes.len() as u64, "the port saw every frame");
+    assert_eq!(
+        port.tx_frames,
+        sizes.len() as u64,
+        "the port saw every frame"
+    );
     assert_eq!(dev.bus().iommu().faults(), 0, "no DMA outside the mappings");
     drv.pci().check_needs_reset().unwrap();
 }
