@@ -67,20 +67,11 @@ pub fn ctrl_queue_index(max_pairs: u16) -> u16 {
     2 * max_pairs
 }
 
-/// Parses `aa:bb:cc:dd:ee:ff`.
+/// Parses `aa:bb:cc:dd:ee:ff` (vfpga-host's parser) for the command line:
+/// the error names the argument and refuses a multicast address.
 pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let bad = || format!("`{s}`: expected a MAC address like 02:56:46:50:47:01");
-    if parts.len() != 6 {
-        return Err(bad());
-    }
-    let mut mac = [0u8; 6];
-    for (m, p) in mac.iter_mut().zip(parts) {
-        if p.len() != 2 {
-            return Err(bad());
-        }
-        *m = u8::from_str_radix(p, 16).map_err(|_| bad())?;
-    }
+    let mac = vfpga_host::net::parse_mac(s)
+        .ok_or_else(|| format!("`{s}`: expected a MAC address like 02:56:46:50:47:01"))?;
     if mac[0] & 1 != 0 {
         return Err(format!(
             "`{s}` is a multicast address; a NIC needs a unicast one"
@@ -89,13 +80,7 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
     Ok(mac)
 }
 
-/// `aa:bb:cc:dd:ee:ff`.
-pub fn format_mac(mac: &[u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+pub use vfpga_host::net::format_mac;
 
 #[cfg(test)]
 mod tests {
