@@ -387,4 +387,3 @@ grep virtio /proc/interrupts | while read l; do echo "VFPGA-IRQ $l"; done
         );
     }
 }
-
