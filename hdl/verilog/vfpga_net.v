@@ -7835,15 +7835,51 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
     wire  ctrl$err;
     wire  [31:0] ctrl$err_detail;
     wire  ctrl$busy;
-    reg  head_fifo$clock;
-    reg  head_fifo$clear;
-    reg  head_fifo$write;
-    reg  [18:0] head_fifo$data_in;
-    reg  head_fifo$read;
-    wire  [18:0] head_fifo$data_out;
-    wire  head_fifo$empty;
-    wire  head_fifo$full;
-    wire  [5:0] head_fifo$count;
+    reg  heads$0$clock;
+    reg  heads$0$clear;
+    reg  heads$0$write;
+    reg  [15:0] heads$0$data_in;
+    reg  heads$0$read;
+    wire  [15:0] heads$0$data_out;
+    wire  heads$0$empty;
+    wire  heads$0$full;
+    wire  [5:0] heads$0$count;
+    reg  heads$1$clock;
+    reg  heads$1$clear;
+    reg  heads$1$write;
+    reg  [15:0] heads$1$data_in;
+    reg  heads$1$read;
+    wire  [15:0] heads$1$data_out;
+    wire  heads$1$empty;
+    wire  heads$1$full;
+    wire  [5:0] heads$1$count;
+    reg  heads$2$clock;
+    reg  heads$2$clear;
+    reg  heads$2$write;
+    reg  [15:0] heads$2$data_in;
+    reg  heads$2$read;
+    wire  [15:0] heads$2$data_out;
+    wire  heads$2$empty;
+    wire  heads$2$full;
+    wire  [5:0] heads$2$count;
+    reg  heads$3$clock;
+    reg  heads$3$clear;
+    reg  heads$3$write;
+    reg  [15:0] heads$3$data_in;
+    reg  heads$3$read;
+    wire  [15:0] heads$3$data_out;
+    wire  heads$3$empty;
+    wire  heads$3$full;
+    wire  [5:0] heads$3$count;
+    reg  heads$4$clock;
+    reg  heads$4$clear;
+    reg  heads$4$write;
+    reg  [15:0] heads$4$data_in;
+    reg  heads$4$read;
+    wire  [15:0] heads$4$data_out;
+    wire  heads$4$empty;
+    wire  heads$4$full;
+    wire  [5:0] heads$4$count;
     reg  rx_seg0$clock;
     reg  rx_seg0$clear;
     reg  rx_seg0$write;
@@ -8009,6 +8045,9 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
     reg  tx_mid$d;
     wire  tx_mid$q;
     reg  tx_mid$clock;
+    reg  [2:0] walk_last$d;
+    wire  [2:0] walk_last$q;
+    reg  walk_last$clock;
     
     // Local signals
     reg  [7:0] fault_queue;
@@ -8041,6 +8080,18 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
     reg  sub$3;
     reg  sub$4;
     reg  tx_fire;
+    reg  [5:0] head_fill;
+    reg  room_rx0;
+    reg  room_rx1;
+    reg  room_tx;
+    reg  room_ctrl;
+    reg  head_ok$0;
+    reg  head_ok$1;
+    reg  head_ok$2;
+    reg  head_ok$3;
+    reg  head_ok$4;
+    reg  walk_any;
+    reg  [2:0] walk_pick;
     
     // Sub module instances
     vfpga_net$engine$dma dma(
@@ -8449,16 +8500,60 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         .err_detail(ctrl$err_detail),
         .busy(ctrl$busy)
     );
-    vfpga_net$engine$head_fifo head_fifo(
-        .clock(head_fifo$clock),
-        .clear(head_fifo$clear),
-        .write(head_fifo$write),
-        .data_in(head_fifo$data_in),
-        .read(head_fifo$read),
-        .data_out(head_fifo$data_out),
-        .empty(head_fifo$empty),
-        .full(head_fifo$full),
-        .count(head_fifo$count)
+    vfpga_net$engine$heads$0 heads$0(
+        .clock(heads$0$clock),
+        .clear(heads$0$clear),
+        .write(heads$0$write),
+        .data_in(heads$0$data_in),
+        .read(heads$0$read),
+        .data_out(heads$0$data_out),
+        .empty(heads$0$empty),
+        .full(heads$0$full),
+        .count(heads$0$count)
+    );
+    vfpga_net$engine$heads$1 heads$1(
+        .clock(heads$1$clock),
+        .clear(heads$1$clear),
+        .write(heads$1$write),
+        .data_in(heads$1$data_in),
+        .read(heads$1$read),
+        .data_out(heads$1$data_out),
+        .empty(heads$1$empty),
+        .full(heads$1$full),
+        .count(heads$1$count)
+    );
+    vfpga_net$engine$heads$2 heads$2(
+        .clock(heads$2$clock),
+        .clear(heads$2$clear),
+        .write(heads$2$write),
+        .data_in(heads$2$data_in),
+        .read(heads$2$read),
+        .data_out(heads$2$data_out),
+        .empty(heads$2$empty),
+        .full(heads$2$full),
+        .count(heads$2$count)
+    );
+    vfpga_net$engine$heads$3 heads$3(
+        .clock(heads$3$clock),
+        .clear(heads$3$clear),
+        .write(heads$3$write),
+        .data_in(heads$3$data_in),
+        .read(heads$3$read),
+        .data_out(heads$3$data_out),
+        .empty(heads$3$empty),
+        .full(heads$3$full),
+        .count(heads$3$count)
+    );
+    vfpga_net$engine$heads$4 heads$4(
+        .clock(heads$4$clock),
+        .clear(heads$4$clear),
+        .write(heads$4$write),
+        .data_in(heads$4$data_in),
+        .read(heads$4$read),
+        .data_out(heads$4$data_out),
+        .empty(heads$4$empty),
+        .full(heads$4$full),
+        .count(heads$4$count)
     );
     vfpga_net$engine$rx_seg0 rx_seg0(
         .clock(rx_seg0$clock),
@@ -8691,6 +8786,11 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         .q(tx_mid$q),
         .clock(tx_mid$clock)
     );
+    vfpga_net$engine$walk_last walk_last(
+        .d(walk_last$d),
+        .q(walk_last$q),
+        .clock(walk_last$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -8711,6 +8811,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         tx_pair$clock = clock;
         rx_pair$clock = clock;
         tx_mid$clock = clock;
+        walk_last$clock = clock;
         err$d = err$q;
         err_pulse$d = err_pulse$q;
         err_cause$d = err_cause$q;
@@ -8728,6 +8829,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         tx_pair$d = tx_pair$q;
         rx_pair$d = rx_pair$q;
         tx_mid$d = tx_mid$q;
+        walk_last$d = walk_last$q;
         dma$clock = clock;
         avail$clock = clock;
         walker$clock = clock;
@@ -8737,7 +8839,6 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         tx$clock = clock;
         steer$clock = clock;
         ctrl$clock = clock;
-        head_fifo$clock = clock;
         rx_seg0$clock = clock;
         rx_chain0$clock = clock;
         rx_seg1$clock = clock;
@@ -8751,14 +8852,24 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         ctrl_done$clock = clock;
         infl$0$clock = clock;
         infl$0$d = infl$0$q;
+        heads$0$clock = clock;
+        heads$0$clear = engine_reset;
         infl$1$clock = clock;
         infl$1$d = infl$1$q;
+        heads$1$clock = clock;
+        heads$1$clear = engine_reset;
         infl$2$clock = clock;
         infl$2$d = infl$2$q;
+        heads$2$clock = clock;
+        heads$2$clear = engine_reset;
         infl$3$clock = clock;
         infl$3$d = infl$3$q;
+        heads$3$clock = clock;
+        heads$3$clear = engine_reset;
         infl$4$clock = clock;
         infl$4$d = infl$4$q;
+        heads$4$clock = clock;
+        heads$4$clear = engine_reset;
         dma$reset = engine_reset;
         avail$reset = engine_reset;
         walker$reset = engine_reset;
@@ -8769,7 +8880,6 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         filter$reset = net_reset;
         steer$reset = net_reset;
         steer$clear = engine_reset;
-        head_fifo$clear = engine_reset;
         rx_seg0$clear = engine_reset;
         rx_chain0$clear = engine_reset;
         rx_seg1$clear = engine_reset;
@@ -8841,7 +8951,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         avail$q_avail$0 = q_avail$0;
         avail$q_used$0 = q_used$0;
         avail$q_size$0 = q_size$0;
-        avail$q_run$0 = run_ok$0;
+        avail$q_run$0 = run_ok$0 && ~heads$0$full;
         walker$q_desc$0 = q_desc$0;
         walker$q_size$0 = q_size$0;
         used$q_avail$0 = q_avail$0;
@@ -8857,7 +8967,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         avail$q_avail$1 = q_avail$1;
         avail$q_used$1 = q_used$1;
         avail$q_size$1 = q_size$1;
-        avail$q_run$1 = run_ok$1;
+        avail$q_run$1 = run_ok$1 && ~heads$1$full;
         walker$q_desc$1 = q_desc$1;
         walker$q_size$1 = q_size$1;
         used$q_avail$1 = q_avail$1;
@@ -8873,7 +8983,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         avail$q_avail$2 = q_avail$2;
         avail$q_used$2 = q_used$2;
         avail$q_size$2 = q_size$2;
-        avail$q_run$2 = run_ok$2;
+        avail$q_run$2 = run_ok$2 && ~heads$2$full;
         walker$q_desc$2 = q_desc$2;
         walker$q_size$2 = q_size$2;
         used$q_avail$2 = q_avail$2;
@@ -8889,7 +8999,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         avail$q_avail$3 = q_avail$3;
         avail$q_used$3 = q_used$3;
         avail$q_size$3 = q_size$3;
-        avail$q_run$3 = run_ok$3;
+        avail$q_run$3 = run_ok$3 && ~heads$3$full;
         walker$q_desc$3 = q_desc$3;
         walker$q_size$3 = q_size$3;
         used$q_avail$3 = q_avail$3;
@@ -8905,7 +9015,7 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         avail$q_avail$4 = q_avail$4;
         avail$q_used$4 = q_used$4;
         avail$q_size$4 = q_size$4;
-        avail$q_run$4 = run_ok$4;
+        avail$q_run$4 = run_ok$4 && ~heads$4$full;
         walker$q_desc$4 = q_desc$4;
         walker$q_size$4 = q_size$4;
         used$q_avail$4 = q_avail$4;
@@ -8920,13 +9030,177 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
         doorbell_ready = 1'b1;
         avail$db_valid = doorbell_valid;
         avail$db_queue = doorbell_queue;
-        head_fifo$write = avail$head_push;
-        head_fifo$data_in = ((avail$head_idx) & 19'h7ffff) | (((avail$head_queue) & 19'h7ffff) << 32'h10);
-        avail$head_room = ((32'h20) & 8'hff) - ((head_fifo$count) & 8'hff);
-        walker$head_valid = ~head_fifo$empty;
-        walker$head_idx = head_fifo$data_out[(32'h0)+:(16)];
-        walker$head_queue = head_fifo$data_out[(32'h10)+:(3)];
-        head_fifo$read = walker$head_pop;
+        head_fill = 32'h0;
+        heads$0$write = avail$head_push && (avail$head_queue == qi$0);
+        heads$0$data_in = avail$head_idx;
+        if (avail$cur_queue == qi$0) begin
+            head_fill = heads$0$count;
+        end
+        heads$1$write = avail$head_push && (avail$head_queue == qi$1);
+        heads$1$data_in = avail$head_idx;
+        if (avail$cur_queue == qi$1) begin
+            head_fill = heads$1$count;
+        end
+        heads$2$write = avail$head_push && (avail$head_queue == qi$2);
+        heads$2$data_in = avail$head_idx;
+        if (avail$cur_queue == qi$2) begin
+            head_fill = heads$2$count;
+        end
+        heads$3$write = avail$head_push && (avail$head_queue == qi$3);
+        heads$3$data_in = avail$head_idx;
+        if (avail$cur_queue == qi$3) begin
+            head_fill = heads$3$count;
+        end
+        heads$4$write = avail$head_push && (avail$head_queue == qi$4);
+        heads$4$data_in = avail$head_idx;
+        if (avail$cur_queue == qi$4) begin
+            head_fill = heads$4$count;
+        end
+        avail$head_room = ((32'h20) & 8'hff) - ((head_fill) & 8'hff);
+        room_rx0 = ~rx_chain0$full && (rx_seg0$count <= 32'hb6);
+        room_rx1 = ~rx_chain1$full && (rx_seg1$count <= 32'hb6);
+        room_tx = ~tx_chain$full && (tx_seg$count <= 32'h36);
+        room_ctrl = ~ctrl_chain$full && (ctrl_seg$count <= 32'h36);
+        if (steer$ctrl2 && (qi$0 > 32'h2)) begin
+            head_ok$0 = 1'b0;
+        end
+        else if (qi$0 == ctrl_q) begin
+            head_ok$0 = ~heads$0$empty && room_ctrl;
+        end
+        else if (qi$0[32'h0]) begin
+            head_ok$0 = ~heads$0$empty && room_tx;
+        end
+        else if (qi$0[32'h1]) begin
+            head_ok$0 = ~heads$0$empty && room_rx1;
+        end
+        else begin
+            head_ok$0 = ~heads$0$empty && room_rx0;
+        end
+        if (steer$ctrl2 && (qi$1 > 32'h2)) begin
+            head_ok$1 = 1'b0;
+        end
+        else if (qi$1 == ctrl_q) begin
+            head_ok$1 = ~heads$1$empty && room_ctrl;
+        end
+        else if (qi$1[32'h0]) begin
+            head_ok$1 = ~heads$1$empty && room_tx;
+        end
+        else if (qi$1[32'h1]) begin
+            head_ok$1 = ~heads$1$empty && room_rx1;
+        end
+        else begin
+            head_ok$1 = ~heads$1$empty && room_rx0;
+        end
+        if (steer$ctrl2 && (qi$2 > 32'h2)) begin
+            head_ok$2 = 1'b0;
+        end
+        else if (qi$2 == ctrl_q) begin
+            head_ok$2 = ~heads$2$empty && room_ctrl;
+        end
+        else if (qi$2[32'h0]) begin
+            head_ok$2 = ~heads$2$empty && room_tx;
+        end
+        else if (qi$2[32'h1]) begin
+            head_ok$2 = ~heads$2$empty && room_rx1;
+        end
+        else begin
+            head_ok$2 = ~heads$2$empty && room_rx0;
+        end
+        if (steer$ctrl2 && (qi$3 > 32'h2)) begin
+            head_ok$3 = 1'b0;
+        end
+        else if (qi$3 == ctrl_q) begin
+            head_ok$3 = ~heads$3$empty && room_ctrl;
+        end
+        else if (qi$3[32'h0]) begin
+            head_ok$3 = ~heads$3$empty && room_tx;
+        end
+        else if (qi$3[32'h1]) begin
+            head_ok$3 = ~heads$3$empty && room_rx1;
+        end
+        else begin
+            head_ok$3 = ~heads$3$empty && room_rx0;
+        end
+        if (steer$ctrl2 && (qi$4 > 32'h2)) begin
+            head_ok$4 = 1'b0;
+        end
+        else if (qi$4 == ctrl_q) begin
+            head_ok$4 = ~heads$4$empty && room_ctrl;
+        end
+        else if (qi$4[32'h0]) begin
+            head_ok$4 = ~heads$4$empty && room_tx;
+        end
+        else if (qi$4[32'h1]) begin
+            head_ok$4 = ~heads$4$empty && room_rx1;
+        end
+        else begin
+            head_ok$4 = ~heads$4$empty && room_rx0;
+        end
+        walk_any = 1'b0;
+        walk_pick = 32'h0;
+        if (head_ok$0) begin
+            walk_any = 1'b1;
+            walk_pick = qi$0;
+        end
+        if (head_ok$1) begin
+            walk_any = 1'b1;
+            walk_pick = qi$1;
+        end
+        if (head_ok$2) begin
+            walk_any = 1'b1;
+            walk_pick = qi$2;
+        end
+        if (head_ok$3) begin
+            walk_any = 1'b1;
+            walk_pick = qi$3;
+        end
+        if (head_ok$4) begin
+            walk_any = 1'b1;
+            walk_pick = qi$4;
+        end
+        if (head_ok$0 && (qi$0 < walk_last$q)) begin
+            walk_pick = qi$0;
+        end
+        if (head_ok$1 && (qi$1 < walk_last$q)) begin
+            walk_pick = qi$1;
+        end
+        if (head_ok$2 && (qi$2 < walk_last$q)) begin
+            walk_pick = qi$2;
+        end
+        if (head_ok$3 && (qi$3 < walk_last$q)) begin
+            walk_pick = qi$3;
+        end
+        walker$head_valid = walk_any;
+        walker$head_queue = walk_pick;
+        walker$head_idx = 32'h0;
+        heads$0$read = 1'b0;
+        if (walk_pick == qi$0) begin
+            walker$head_idx = heads$0$data_out;
+            heads$0$read = walker$head_pop;
+        end
+        heads$1$read = 1'b0;
+        if (walk_pick == qi$1) begin
+            walker$head_idx = heads$1$data_out;
+            heads$1$read = walker$head_pop;
+        end
+        heads$2$read = 1'b0;
+        if (walk_pick == qi$2) begin
+            walker$head_idx = heads$2$data_out;
+            heads$2$read = walker$head_pop;
+        end
+        heads$3$read = 1'b0;
+        if (walk_pick == qi$3) begin
+            walker$head_idx = heads$3$data_out;
+            heads$3$read = walker$head_pop;
+        end
+        heads$4$read = 1'b0;
+        if (walk_pick == qi$4) begin
+            walker$head_idx = heads$4$data_out;
+            heads$4$read = walker$head_pop;
+        end
+        if (walker$head_pop) begin
+            walk_last$d = walk_pick;
+        end
         to_ctrl = walker$cur_queue == ctrl_q;
         to_rx = ~to_ctrl && ~walker$cur_queue[32'h0];
         to_pair = walker$cur_queue[32'h1];
@@ -9351,13 +9625,14 @@ module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_de
             err_queue$d = 32'h0;
             err_detail$d = 32'h0;
             tx_mid$d = 1'b0;
+            walk_last$d = 32'h0;
             infl$0$d = 32'h0;
             infl$1$d = 32'h0;
             infl$2$d = 32'h0;
             infl$3$d = 32'h0;
             infl$4$d = 32'h0;
         end
-        idle = ~dma$busy && ~avail$busy && ~walker$busy && ~used$busy && ~rx$busy && ~tx$busy && ~ctrl$busy && (err$q || (head_fifo$empty && tx_seg$empty && tx_chain$empty && rx_done$empty && tx_done$empty && ctrl_done$empty));
+        idle = ~dma$busy && ~avail$busy && ~walker$busy && ~used$busy && ~rx$busy && ~tx$busy && ~ctrl$busy && (err$q || (~walk_any && tx_seg$empty && tx_chain$empty && rx_done$empty && tx_done$empty && ctrl_done$empty));
     end
     
 endmodule // top$engine
@@ -13284,15 +13559,15 @@ module vfpga_net$engine$filter$table$9(d,q,clock);
 endmodule // top$engine$filter$table$9
 
 
-module vfpga_net$engine$head_fifo(clock,clear,write,data_in,read,data_out,empty,full,count);
+module vfpga_net$engine$heads$0(clock,clear,write,data_in,read,data_out,empty,full,count);
     
     // Module arguments
     input wire  clock;
     input wire  clear;
     input wire  write;
-    input wire  [18:0] data_in;
+    input wire  [15:0] data_in;
     input wire  read;
-    output reg  [18:0] data_out;
+    output reg  [15:0] data_out;
     output reg  empty;
     output reg  full;
     output reg  [5:0] count;
@@ -13302,10 +13577,10 @@ module vfpga_net$engine$head_fifo(clock,clear,write,data_in,read,data_out,empty,
     
     // Stub signals
     reg  [4:0] ram$read_address;
-    wire  [18:0] ram$read_data;
+    wire  [15:0] ram$read_data;
     reg  [4:0] ram$write_address;
     reg  ram$write_clock;
-    reg  [18:0] ram$write_data;
+    reg  [15:0] ram$write_data;
     reg  ram$write_enable;
     reg  [5:0] rd$d;
     wire  [5:0] rd$q;
@@ -13318,7 +13593,7 @@ module vfpga_net$engine$head_fifo(clock,clear,write,data_in,read,data_out,empty,
     reg  [5:0] fill;
     
     // Sub module instances
-    vfpga_net$engine$head_fifo$ram ram(
+    vfpga_net$engine$heads$0$ram ram(
         .read_address(ram$read_address),
         .read_data(ram$read_data),
         .write_address(ram$write_address),
@@ -13326,12 +13601,12 @@ module vfpga_net$engine$head_fifo(clock,clear,write,data_in,read,data_out,empty,
         .write_data(ram$write_data),
         .write_enable(ram$write_enable)
     );
-    vfpga_net$engine$head_fifo$rd rd(
+    vfpga_net$engine$heads$0$rd rd(
         .d(rd$d),
         .q(rd$q),
         .clock(rd$clock)
     );
-    vfpga_net$engine$head_fifo$wr wr(
+    vfpga_net$engine$heads$0$wr wr(
         .d(wr$d),
         .q(wr$q),
         .clock(wr$clock)
@@ -13366,21 +13641,21 @@ module vfpga_net$engine$head_fifo(clock,clear,write,data_in,read,data_out,empty,
         end
     end
     
-endmodule // top$engine$head_fifo
+endmodule // top$engine$heads$0
 
 
-module vfpga_net$engine$head_fifo$ram(read_address,read_data,write_address,write_clock,write_data,write_enable);
+module vfpga_net$engine$heads$0$ram(read_address,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
     input wire  [4:0] read_address;
-    output reg  [18:0] read_data;
+    output reg  [15:0] read_data;
     input wire  [4:0] write_address;
     input wire  write_clock;
-    input wire  [18:0] write_data;
+    input wire  [15:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[18:0] mem[31:0];
+    reg[15:0] mem[31:0];
     
     always @(*) begin
        read_data = mem[read_address];
@@ -13391,10 +13666,10 @@ module vfpga_net$engine$head_fifo$ram(read_address,read_data,write_address,write
           mem[write_address] <= write_data;
        end
     end
-endmodule // top$engine$head_fifo$ram
+endmodule // top$engine$heads$0$ram
 
 
-module vfpga_net$engine$head_fifo$rd(d,q,clock);
+module vfpga_net$engine$heads$0$rd(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -13410,10 +13685,10 @@ module vfpga_net$engine$head_fifo$rd(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$head_fifo$rd
+endmodule // top$engine$heads$0$rd
 
 
-module vfpga_net$engine$head_fifo$wr(d,q,clock);
+module vfpga_net$engine$heads$0$wr(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -13429,7 +13704,599 @@ module vfpga_net$engine$head_fifo$wr(d,q,clock);
        q <= d;
     end
           
-endmodule // top$engine$head_fifo$wr
+endmodule // top$engine$heads$0$wr
+
+
+module vfpga_net$engine$heads$1(clock,clear,write,data_in,read,data_out,empty,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  write;
+    input wire  [15:0] data_in;
+    input wire  read;
+    output reg  [15:0] data_out;
+    output reg  empty;
+    output reg  full;
+    output reg  [5:0] count;
+    
+    // Constant declarations
+    localparam  depth = 6'b100000;
+    
+    // Stub signals
+    reg  [4:0] ram$read_address;
+    wire  [15:0] ram$read_data;
+    reg  [4:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [15:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [5:0] rd$d;
+    wire  [5:0] rd$q;
+    reg  rd$clock;
+    reg  [5:0] wr$d;
+    wire  [5:0] wr$q;
+    reg  wr$clock;
+    
+    // Local signals
+    reg  [5:0] fill;
+    
+    // Sub module instances
+    vfpga_net$engine$heads$1$ram ram(
+        .read_address(ram$read_address),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    vfpga_net$engine$heads$1$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
+    );
+    vfpga_net$engine$heads$1$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd$clock = clock;
+        wr$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        fill = wr$q - rd$q;
+        count = fill;
+        empty = fill == 32'h0;
+        full = fill == depth;
+        ram$write_clock = clock;
+        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_data = data_in;
+        ram$write_enable = 1'b0;
+        ram$read_address = ((rd$q) & 5'h1f);
+        data_out = ram$read_data;
+        if (write && (fill != depth)) begin
+            ram$write_enable = 1'b1;
+            wr$d = wr$q + 32'h1;
+        end
+        if (read && (fill != 32'h0)) begin
+            rd$d = rd$q + 32'h1;
+        end
+        if (clear) begin
+            rd$d = 32'h0;
+            wr$d = 32'h0;
+        end
+    end
+    
+endmodule // top$engine$heads$1
+
+
+module vfpga_net$engine$heads$1$ram(read_address,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [4:0] read_address;
+    output reg  [15:0] read_data;
+    input wire  [4:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[31:0];
+    
+    always @(*) begin
+       read_data = mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+endmodule // top$engine$heads$1$ram
+
+
+module vfpga_net$engine$heads$1$rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$heads$1$rd
+
+
+module vfpga_net$engine$heads$1$wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$heads$1$wr
+
+
+module vfpga_net$engine$heads$2(clock,clear,write,data_in,read,data_out,empty,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  write;
+    input wire  [15:0] data_in;
+    input wire  read;
+    output reg  [15:0] data_out;
+    output reg  empty;
+    output reg  full;
+    output reg  [5:0] count;
+    
+    // Constant declarations
+    localparam  depth = 6'b100000;
+    
+    // Stub signals
+    reg  [4:0] ram$read_address;
+    wire  [15:0] ram$read_data;
+    reg  [4:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [15:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [5:0] rd$d;
+    wire  [5:0] rd$q;
+    reg  rd$clock;
+    reg  [5:0] wr$d;
+    wire  [5:0] wr$q;
+    reg  wr$clock;
+    
+    // Local signals
+    reg  [5:0] fill;
+    
+    // Sub module instances
+    vfpga_net$engine$heads$2$ram ram(
+        .read_address(ram$read_address),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    vfpga_net$engine$heads$2$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
+    );
+    vfpga_net$engine$heads$2$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd$clock = clock;
+        wr$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        fill = wr$q - rd$q;
+        count = fill;
+        empty = fill == 32'h0;
+        full = fill == depth;
+        ram$write_clock = clock;
+        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_data = data_in;
+        ram$write_enable = 1'b0;
+        ram$read_address = ((rd$q) & 5'h1f);
+        data_out = ram$read_data;
+        if (write && (fill != depth)) begin
+            ram$write_enable = 1'b1;
+            wr$d = wr$q + 32'h1;
+        end
+        if (read && (fill != 32'h0)) begin
+            rd$d = rd$q + 32'h1;
+        end
+        if (clear) begin
+            rd$d = 32'h0;
+            wr$d = 32'h0;
+        end
+    end
+    
+endmodule // top$engine$heads$2
+
+
+module vfpga_net$engine$heads$2$ram(read_address,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [4:0] read_address;
+    output reg  [15:0] read_data;
+    input wire  [4:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[31:0];
+    
+    always @(*) begin
+       read_data = mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+endmodule // top$engine$heads$2$ram
+
+
+module vfpga_net$engine$heads$2$rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$heads$2$rd
+
+
+module vfpga_net$engine$heads$2$wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$heads$2$wr
+
+
+module vfpga_net$engine$heads$3(clock,clear,write,data_in,read,data_out,empty,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  write;
+    input wire  [15:0] data_in;
+    input wire  read;
+    output reg  [15:0] data_out;
+    output reg  empty;
+    output reg  full;
+    output reg  [5:0] count;
+    
+    // Constant declarations
+    localparam  depth = 6'b100000;
+    
+    // Stub signals
+    reg  [4:0] ram$read_address;
+    wire  [15:0] ram$read_data;
+    reg  [4:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [15:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [5:0] rd$d;
+    wire  [5:0] rd$q;
+    reg  rd$clock;
+    reg  [5:0] wr$d;
+    wire  [5:0] wr$q;
+    reg  wr$clock;
+    
+    // Local signals
+    reg  [5:0] fill;
+    
+    // Sub module instances
+    vfpga_net$engine$heads$3$ram ram(
+        .read_address(ram$read_address),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    vfpga_net$engine$heads$3$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
+    );
+    vfpga_net$engine$heads$3$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd$clock = clock;
+        wr$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        fill = wr$q - rd$q;
+        count = fill;
+        empty = fill == 32'h0;
+        full = fill == depth;
+        ram$write_clock = clock;
+        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_data = data_in;
+        ram$write_enable = 1'b0;
+        ram$read_address = ((rd$q) & 5'h1f);
+        data_out = ram$read_data;
+        if (write && (fill != depth)) begin
+            ram$write_enable = 1'b1;
+            wr$d = wr$q + 32'h1;
+        end
+        if (read && (fill != 32'h0)) begin
+            rd$d = rd$q + 32'h1;
+        end
+        if (clear) begin
+            rd$d = 32'h0;
+            wr$d = 32'h0;
+        end
+    end
+    
+endmodule // top$engine$heads$3
+
+
+module vfpga_net$engine$heads$3$ram(read_address,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [4:0] read_address;
+    output reg  [15:0] read_data;
+    input wire  [4:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[31:0];
+    
+    always @(*) begin
+       read_data = mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+endmodule // top$engine$heads$3$ram
+
+
+module vfpga_net$engine$heads$3$rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$heads$3$rd
+
+
+module vfpga_net$engine$heads$3$wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$heads$3$wr
+
+
+module vfpga_net$engine$heads$4(clock,clear,write,data_in,read,data_out,empty,full,count);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  clear;
+    input wire  write;
+    input wire  [15:0] data_in;
+    input wire  read;
+    output reg  [15:0] data_out;
+    output reg  empty;
+    output reg  full;
+    output reg  [5:0] count;
+    
+    // Constant declarations
+    localparam  depth = 6'b100000;
+    
+    // Stub signals
+    reg  [4:0] ram$read_address;
+    wire  [15:0] ram$read_data;
+    reg  [4:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [15:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [5:0] rd$d;
+    wire  [5:0] rd$q;
+    reg  rd$clock;
+    reg  [5:0] wr$d;
+    wire  [5:0] wr$q;
+    reg  wr$clock;
+    
+    // Local signals
+    reg  [5:0] fill;
+    
+    // Sub module instances
+    vfpga_net$engine$heads$4$ram ram(
+        .read_address(ram$read_address),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    vfpga_net$engine$heads$4$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
+    );
+    vfpga_net$engine$heads$4$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd$clock = clock;
+        wr$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        fill = wr$q - rd$q;
+        count = fill;
+        empty = fill == 32'h0;
+        full = fill == depth;
+        ram$write_clock = clock;
+        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_data = data_in;
+        ram$write_enable = 1'b0;
+        ram$read_address = ((rd$q) & 5'h1f);
+        data_out = ram$read_data;
+        if (write && (fill != depth)) begin
+            ram$write_enable = 1'b1;
+            wr$d = wr$q + 32'h1;
+        end
+        if (read && (fill != 32'h0)) begin
+            rd$d = rd$q + 32'h1;
+        end
+        if (clear) begin
+            rd$d = 32'h0;
+            wr$d = 32'h0;
+        end
+    end
+    
+endmodule // top$engine$heads$4
+
+
+module vfpga_net$engine$heads$4$ram(read_address,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [4:0] read_address;
+    output reg  [15:0] read_data;
+    input wire  [4:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[31:0];
+    
+    always @(*) begin
+       read_data = mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+endmodule // top$engine$heads$4$ram
+
+
+module vfpga_net$engine$heads$4$rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$heads$4$rd
+
+
+module vfpga_net$engine$heads$4$wr(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$heads$4$wr
 
 
 module vfpga_net$engine$infl$0(d,q,clock);
@@ -17162,6 +18029,25 @@ module vfpga_net$engine$used$u$4(d,q,clock);
     end
           
 endmodule // top$engine$used$u$4
+
+
+module vfpga_net$engine$walk_last(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$engine$walk_last
 
 
 module vfpga_net$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_desc$4,q_size$0,q_size$1,q_size$2,q_size$3,q_size$4,head_valid,head_queue,head_idx,head_pop,seg_push,seg_addr,seg_len,seg_write,seg_room,chain_push,chain_room,chain_queue,chain_head,chain_rlen,chain_wlen,chain_hdr,rd_valid,rd_ready,rd_addr,rd_len,cpl_valid,cpl_ready,cpl_data,cpl_last,busy,cur_queue,err,err_cause,err_detail);

@@ -58,8 +58,13 @@ pub const CTRL_SEG_FIFO_LOG2: usize = 7;
 /// log2 of the control chain FIFO depth.
 pub const CTRL_CHAIN_FIFO_LOG2: usize = 2;
 
-/// log2 of the head FIFO depth (avail fetch -> walker).
+/// log2 of each queue's head FIFO depth (avail fetch -> walker).
 pub const HEAD_FIFO_LOG2: usize = 5;
+/// Free segment entries a destination must have before the walker starts
+/// a chain for it: a whole chain ([`crate::vq::MAX_CHAIN_SEGS`]) plus the
+/// walker's largest prefetch window (8 descriptors, each reserved before
+/// it is read), so a walk once started never waits for room.
+pub const WALK_SEG_RESERVE: usize = crate::vq::MAX_CHAIN_SEGS as usize + 8;
 /// log2 of the RX segment FIFO depth.
 pub const RX_SEG_FIFO_LOG2: usize = 8;
 /// log2 of the RX chain FIFO depth: a whole queue of posted buffers.
@@ -77,6 +82,17 @@ const _: () = assert!(vfpga_abi::mgmt::EventKind::NetCtrl as u32 == 7);
 const _: () = assert!(1 << RX_CHAIN_FIFO_LOG2 >= crate::vq::QMAX as usize);
 const _: () = assert!(1 << CTRL_SEG_FIFO_LOG2 >= crate::vq::MAX_CHAIN_SEGS);
 const _: () = assert!(1 << TX_SEG_FIFO_LOG2 >= crate::vq::MAX_CHAIN_SEGS);
+// The walk reserve fits every destination's segment FIFO; the RTL below
+// spells the largest fill that leaves it free as literals (182 of 256 for
+// RX, 54 of 128 for TX and control).
+const _: () = assert!((1 << RX_SEG_FIFO_LOG2) - WALK_SEG_RESERVE == 182);
+const _: () = assert!((1 << TX_SEG_FIFO_LOG2) - WALK_SEG_RESERVE == 54);
+const _: () = assert!((1 << CTRL_SEG_FIFO_LOG2) - WALK_SEG_RESERVE == 54);
+const _: () = assert!(1 << TX_SEG_FIFO_LOG2 >= WALK_SEG_RESERVE);
+const _: () = assert!(1 << CTRL_SEG_FIFO_LOG2 >= WALK_SEG_RESERVE);
+const _: () = assert!(1 << RX_SEG_FIFO_LOG2 >= WALK_SEG_RESERVE);
+// Head room below is `32 - count`.
+const _: () = assert!(HEAD_FIFO_LOG2 == 5);
 const _: () = assert!(vfpga_abi::mgmt::net::RX_DROP_NOBUF == 0x66);
 const _: () = assert!(vfpga_abi::mgmt::net::RX_FRAMES == 0x68);
 const _: () = assert!(vfpga_abi::mgmt::net::TX_FRAMES == 0x69);
@@ -254,7 +270,10 @@ pub struct NetEngine {
     pub steer: NetSteer,
     /// Control queue.
     pub ctrl: NetCtrl,
-    head_fifo: Fifo<Bits<19>, HEAD_FIFO_LOG2, { HEAD_FIFO_LOG2 + 1 }>,
+    // One head FIFO per queue, so that a queue whose chains cannot move
+    // on (TX behind a slow MAC, control commands waiting for firmware, RX
+    // buffers waiting for frames) holds up no other queue's heads.
+    heads: [Fifo<Bits<16>, HEAD_FIFO_LOG2, { HEAD_FIFO_LOG2 + 1 }>; NQ],
     rx_seg0: Fifo<Bits<97>, RX_SEG_FIFO_LOG2, { RX_SEG_FIFO_LOG2 + 1 }>,
     rx_chain0: Fifo<Bits<80>, RX_CHAIN_FIFO_LOG2, { RX_CHAIN_FIFO_LOG2 + 1 }>,
     rx_seg1: Fifo<Bits<97>, RX_SEG_FIFO_LOG2, { RX_SEG_FIFO_LOG2 + 1 }>,
@@ -301,6 +320,18 @@ pub struct NetEngine {
     add: [Signal<Local, Bit>; NQ],
     sub: [Signal<Local, Bit>; NQ],
     tx_fire: Signal<Local, Bit>,
+    // Walker arbitration: the queue whose head it took last (round robin),
+    // which queues' destinations can take a whole chain, which heads can
+    // be walked, the pick.
+    walk_last: DFF<Bits<QB>>,
+    head_fill: Signal<Local, Bits<{ HEAD_FIFO_LOG2 + 1 }>>,
+    room_rx0: Signal<Local, Bit>,
+    room_rx1: Signal<Local, Bit>,
+    room_tx: Signal<Local, Bit>,
+    room_ctrl: Signal<Local, Bit>,
+    head_ok: [Signal<Local, Bit>; NQ],
+    walk_any: Signal<Local, Bit>,
+    walk_pick: Signal<Local, Bits<QB>>,
 }
 
 impl Default for NetEngine {
@@ -388,7 +419,7 @@ impl Default for NetEngine {
             tx: Default::default(),
             steer: Default::default(),
             ctrl: Default::default(),
-            head_fifo: Default::default(),
+            heads: core::array::from_fn(|_| Default::default()),
             rx_seg0: Default::default(),
             rx_chain0: Default::default(),
             rx_seg1: Default::default(),
@@ -433,6 +464,15 @@ impl Default for NetEngine {
             add: core::array::from_fn(|_| Default::default()),
             sub: core::array::from_fn(|_| Default::default()),
             tx_fire: Default::default(),
+            walk_last: Default::default(),
+            head_fill: Default::default(),
+            room_rx0: Default::default(),
+            room_rx1: Default::default(),
+            room_tx: Default::default(),
+            room_ctrl: Default::default(),
+            head_ok: core::array::from_fn(|_| Default::default()),
+            walk_any: Default::default(),
+            walk_pick: Default::default(),
         }
     }
 }
@@ -442,16 +482,18 @@ impl Logic for NetEngine {
     fn update(&mut self) {
         dff_setup!(
             self, clock, err, err_pulse, err_cause, err_queue, err_detail, c_req, c_rd, c_wr, c_db,
-            c_dma, c_rx, c_tx, c_nobuf, c_trunc, tx_pair, rx_pair, tx_mid
+            c_dma, c_rx, c_tx, c_nobuf, c_trunc, tx_pair, rx_pair, tx_mid, walk_last
         );
         clock!(
-            self, clock, dma, avail, walker, used, filter, rx, tx, steer, ctrl, head_fifo, rx_seg0,
-            rx_chain0, rx_seg1, rx_chain1, tx_seg, tx_chain, ctrl_seg, ctrl_chain, rx_done,
-            tx_done, ctrl_done
+            self, clock, dma, avail, walker, used, filter, rx, tx, steer, ctrl, rx_seg0, rx_chain0,
+            rx_seg1, rx_chain1, tx_seg, tx_chain, ctrl_seg, ctrl_chain, rx_done, tx_done,
+            ctrl_done
         );
         for i in 0..NQ {
             self.infl[i].clock.next = self.clock.val();
             self.infl[i].d.next = self.infl[i].q.val();
+            self.heads[i].clock.next = self.clock.val();
+            self.heads[i].clear.next = self.engine_reset.val();
         }
 
         // Resets and halts.
@@ -465,7 +507,6 @@ impl Logic for NetEngine {
         self.filter.reset.next = self.net_reset.val();
         self.steer.reset.next = self.net_reset.val();
         self.steer.clear.next = self.engine_reset.val();
-        self.head_fifo.clear.next = self.engine_reset.val();
         self.rx_seg0.clear.next = self.engine_reset.val();
         self.rx_chain0.clear.next = self.engine_reset.val();
         self.rx_seg1.clear.next = self.engine_reset.val();
@@ -531,7 +572,11 @@ impl Logic for NetEngine {
             self.avail.q_avail[i].next = self.q_avail[i].val();
             self.avail.q_used[i].next = self.q_used[i].val();
             self.avail.q_size[i].next = self.q_size[i].val();
-            self.avail.q_run[i].next = self.run_ok[i].val();
+            // A queue whose head FIFO is full is passed over by the
+            // fetcher as if stopped (it leaves the queue with its doorbell
+            // still pending and comes back once there is room), so it
+            // never waits on one queue's FIFO while others have work.
+            self.avail.q_run[i].next = self.run_ok[i].val() && !self.heads[i].full.val();
             self.walker.q_desc[i].next = self.q_desc[i].val();
             self.walker.q_size[i].next = self.q_size[i].val();
             self.used.q_avail[i].next = self.q_avail[i].val();
@@ -552,15 +597,75 @@ impl Logic for NetEngine {
         self.avail.db_valid.next = self.doorbell_valid.val();
         self.avail.db_queue.next = self.doorbell_queue.val();
 
-        // avail -> head FIFO -> walker.
-        self.head_fifo.write.next = self.avail.head_push.val();
-        self.head_fifo.data_in.next = bit_cast::<19, 16>(self.avail.head_idx.val())
-            | (bit_cast::<19, 3>(self.avail.head_queue.val()) << 16);
-        self.avail.head_room.next = bits::<8>(32) - bit_cast::<8, 6>(self.head_fifo.count.val());
-        self.walker.head_valid.next = !self.head_fifo.empty.val();
-        self.walker.head_idx.next = self.head_fifo.data_out.val().get_bits::<16>(0);
-        self.walker.head_queue.next = self.head_fifo.data_out.val().get_bits::<3>(16);
-        self.head_fifo.read.next = self.walker.head_pop.val();
+        // avail -> the queue's head FIFO; room as seen by the queue the
+        // fetcher serves.
+        self.head_fill.next = 0.into();
+        for i in 0..NQ {
+            self.heads[i].write.next =
+                self.avail.head_push.val() && (self.avail.head_queue.val() == self.qi[i].val());
+            self.heads[i].data_in.next = self.avail.head_idx.val();
+            if self.avail.cur_queue.val() == self.qi[i].val() {
+                self.head_fill.next = self.heads[i].count.val();
+            }
+        }
+        self.avail.head_room.next = bits::<8>(32) - bit_cast::<8, 6>(self.head_fill.val());
+
+        // Head FIFOs -> walker. The walker takes a head only when the FIFOs
+        // its chain goes to can take a whole chain (a chain record and
+        // WALK_SEG_RESERVE segments; only the walker fills them, one chain
+        // at a time), so a walk never stops for room, and a queue whose
+        // stage is stuck (TX behind the MAC, control behind firmware, RX
+        // waiting for frames) holds up no other. Among the heads that can
+        // go, round robin (downwards from the last queue served, as the
+        // fetcher does), so a head waits for at most one walk per other
+        // queue.
+        self.room_rx0.next = !self.rx_chain0.full.val() && (self.rx_seg0.count.val() <= 182);
+        self.room_rx1.next = !self.rx_chain1.full.val() && (self.rx_seg1.count.val() <= 182);
+        self.room_tx.next = !self.tx_chain.full.val() && (self.tx_seg.count.val() <= 54);
+        self.room_ctrl.next = !self.ctrl_chain.full.val() && (self.ctrl_seg.count.val() <= 54);
+        for i in 0..NQ {
+            // Queue 2p is receiveq(p+1), 2p + 1 transmitq(p+1); the control
+            // queue (2 or 4) overrides; queues 3 and 4 are not served while
+            // the control queue is queue 2.
+            if self.steer.ctrl2.val() && (self.qi[i].val() > 2) {
+                self.head_ok[i].next = false;
+            } else if self.qi[i].val() == self.ctrl_q.val() {
+                self.head_ok[i].next = !self.heads[i].empty.val() && self.room_ctrl.val();
+            } else if self.qi[i].val().get_bit(0) {
+                self.head_ok[i].next = !self.heads[i].empty.val() && self.room_tx.val();
+            } else if self.qi[i].val().get_bit(1) {
+                self.head_ok[i].next = !self.heads[i].empty.val() && self.room_rx1.val();
+            } else {
+                self.head_ok[i].next = !self.heads[i].empty.val() && self.room_rx0.val();
+            }
+        }
+        self.walk_any.next = false;
+        self.walk_pick.next = 0.into();
+        for i in 0..NQ {
+            if self.head_ok[i].val() {
+                self.walk_any.next = true;
+                self.walk_pick.next = self.qi[i].val();
+            }
+        }
+        // (The last queue is never below another: left out of this loop.)
+        for i in 0..(NQ - 1) {
+            if self.head_ok[i].val() && (self.qi[i].val() < self.walk_last.q.val()) {
+                self.walk_pick.next = self.qi[i].val();
+            }
+        }
+        self.walker.head_valid.next = self.walk_any.val();
+        self.walker.head_queue.next = self.walk_pick.val();
+        self.walker.head_idx.next = 0.into();
+        for i in 0..NQ {
+            self.heads[i].read.next = false;
+            if self.walk_pick.val() == self.qi[i].val() {
+                self.walker.head_idx.next = self.heads[i].data_out.val();
+                self.heads[i].read.next = self.walker.head_pop.val();
+            }
+        }
+        if self.walker.head_pop.val() {
+            self.walk_last.d.next = self.walk_pick.val();
+        }
 
         // walker -> the RX FIFOs of the chain's pair, the TX FIFOs, or the
         // control FIFOs, by the chain's queue.
@@ -985,6 +1090,7 @@ impl Logic for NetEngine {
             self.err_queue.d.next = 0.into();
             self.err_detail.d.next = 0.into();
             self.tx_mid.d.next = false;
+            self.walk_last.d.next = 0.into();
             for i in 0..NQ {
                 self.infl[i].d.next = 0.into();
             }
@@ -998,7 +1104,7 @@ impl Logic for NetEngine {
             && !self.tx.busy.val()
             && !self.ctrl.busy.val()
             && (self.err.q.val()
-                || (self.head_fifo.empty.val()
+                || (!self.walk_any.val()
                     && self.tx_seg.empty.val()
                     && self.tx_chain.empty.val()
                     && self.rx_done.empty.val()
