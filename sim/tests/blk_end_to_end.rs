@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Board, DATA_BASE, RING_BASE, verilator_or_skip};
-use vfpga_abi::ring::{DESC_F_WRITE, USED_RING};
+use vfpga_abi::ring::{DESC_F_WRITE, USED_RING, used_ring_after_avail};
 use vfpga_abi::{bar0, blk, msix, status};
 use vfpga_sim::backend::BackendKind;
 use vfpga_sim::machine::MachineConfig;
@@ -78,7 +78,8 @@ fn write_read_flush(kind: BackendKind) {
     );
     let mem = b.mem.clone();
     let vq = MockSplitQueue::create(&mem, GuestAddress(RING_BASE), QSIZE);
-    let (d, a, u) = (vq.desc_table_addr().0, vq.avail_addr().0, vq.used_addr().0);
+    let (d, a) = (vq.desc_table_addr().0, vq.avail_addr().0);
+    let u = used_ring_after_avail(a, QSIZE);
     b.init(&[(QSIZE, d, a, u)]);
     let irq = route_vector0(&mut b);
 
@@ -159,7 +160,8 @@ fn unmapped_descriptor(kind: BackendKind) {
     let mut b = Board::new(kind, SECTORS, MachineConfig::default());
     let mem = b.mem.clone();
     let vq = MockSplitQueue::create(&mem, GuestAddress(RING_BASE), QSIZE);
-    let (d, a, u) = (vq.desc_table_addr().0, vq.avail_addr().0, vq.used_addr().0);
+    let (d, a) = (vq.desc_table_addr().0, vq.avail_addr().0);
+    let u = used_ring_after_avail(a, QSIZE);
     b.init(&[(QSIZE, d, a, u)]);
     // The header descriptor points far outside guest memory.
     let hole = 0x8000_0000;
@@ -209,7 +211,8 @@ fn mapping_removed_while_a_read_is_in_flight_fails_without_touching_memory() {
     );
     let mem = b.mem.clone();
     let vq = MockSplitQueue::create(&mem, GuestAddress(RING_BASE), QSIZE);
-    let (d, a, u) = (vq.desc_table_addr().0, vq.avail_addr().0, vq.used_addr().0);
+    let (d, a) = (vq.desc_table_addr().0, vq.avail_addr().0);
+    let u = used_ring_after_avail(a, QSIZE);
     b.init(&[(QSIZE, d, a, u)]);
     let (h, s, data) = (DATA_BASE, DATA_BASE + 0x100, split + 0x1000);
     b.blk_header(h, blk::req::IN, 0);

@@ -51,7 +51,7 @@ fn run(kind: BackendKind, seed: u64) -> Outcome {
     let mut b = Board::new(kind, 1024, cfg);
     let mem = b.mem.clone();
     let vq = MockSplitQueue::create(&mem, GuestAddress(RING_BASE), QSIZE);
-    let used = vq.used_addr().0;
+    let used = vfpga_abi::ring::used_ring_after_avail(vq.avail_addr().0, QSIZE);
     b.init(&[(QSIZE, vq.desc_table_addr().0, vq.avail_addr().0, used)]);
 
     // Seeded requests: reads and writes of 1..8 sectors, some flushes.

@@ -6,7 +6,7 @@ mod common;
 
 use common::{Board, DATA_BASE, RING_BASE, verilator_or_skip};
 use vfpga_abi::blk;
-use vfpga_abi::ring::{DESC_F_NEXT, DESC_F_WRITE};
+use vfpga_abi::ring::{DESC_F_NEXT, DESC_F_WRITE, used_ring_after_avail};
 use vfpga_sim::backend::BackendKind;
 use vfpga_sim::machine::MachineConfig;
 use vfpga_sim::storage::StorageConfig;
@@ -30,7 +30,8 @@ fn never_idle_while_a_request_is_in_flight(kind: BackendKind) {
     let mut b = Board::new(kind, 2048, cfg);
     let mem = b.mem.clone();
     let vq = MockSplitQueue::create(&mem, GuestAddress(RING_BASE), QSIZE);
-    let (d, a, u) = (vq.desc_table_addr().0, vq.avail_addr().0, vq.used_addr().0);
+    let (d, a) = (vq.desc_table_addr().0, vq.avail_addr().0);
+    let u = used_ring_after_avail(a, QSIZE);
     b.init(&[(QSIZE, d, a, u)]);
     assert!(
         b.run_until(100_000, |b| b.machine.is_idle()),

@@ -58,6 +58,17 @@ pub const fn avail_event_offset(size: u16) -> u32 {
     USED_RING + USED_ELEM_SIZE * size as u32
 }
 
+/// Where the used ring goes when it directly follows an avail ring of
+/// `size` entries at `avail` (the legacy contiguous layout, §2.7.2): past
+/// `used_event`, aligned to [`USED_ALIGN`]. virtio-queue 0.18's
+/// `MockSplitQueue` puts it `size` bytes, not entries, after the avail
+/// ring's start (rust-vmm/vm-virtio#400), so its two rings overlap; test
+/// rings take their used ring from here instead.
+pub const fn used_ring_after_avail(avail: u64, size: u16) -> u64 {
+    let end = avail + used_event_offset(size) as u64 + 2;
+    end.next_multiple_of(USED_ALIGN)
+}
+
 /// `vring_need_event` (§2.7.10): should the side that moved the index from
 /// `old` to `new` notify, given the other side asked to hear at `event`?
 pub const fn need_event(event: u16, new: u16, old: u16) -> bool {

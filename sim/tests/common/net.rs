@@ -4,7 +4,7 @@
 
 use vfpga_abi::features;
 use vfpga_abi::net::{HDR_LEN, HDR_NUM_BUFFERS};
-use vfpga_abi::ring::DESC_F_WRITE;
+use vfpga_abi::ring::{DESC_F_WRITE, used_ring_after_avail};
 use vfpga_sim::machine::MachineConfig;
 use virtio_queue::desc::RawDescriptor;
 use virtio_queue::desc::split::Descriptor as SplitDescriptor;
@@ -70,6 +70,7 @@ pub struct NetQueues<'m> {
     pub rx: MockSplitQueue<'m, GuestMemoryMmap>,
     /// transmitq1.
     pub tx: MockSplitQueue<'m, GuestMemoryMmap>,
+    rx_size: u16,
     rx_posted: u16,
     tx_posted: u16,
     rx_seen: u16,
@@ -79,21 +80,28 @@ fn desc(addr: u64, len: u32, flags: u16) -> RawDescriptor {
     RawDescriptor::from(SplitDescriptor::new(addr, len, flags, 0))
 }
 
-fn rings(q: &MockSplitQueue<'_, GuestMemoryMmap>) -> (u16, u64, u64, u64) {
+fn rings(q: &MockSplitQueue<'_, GuestMemoryMmap>, size: u16) -> (u16, u64, u64, u64) {
     (
-        QSIZE,
+        size,
         q.desc_table_addr().0,
         q.avail_addr().0,
-        q.used_addr().0,
+        used_ring_after_avail(q.avail_addr().0, size),
     )
 }
 
 impl<'m> NetQueues<'m> {
     /// Rings in `mem` (the board's guest memory, cloned).
     pub fn new(mem: &'m GuestMemoryMmap) -> Self {
+        Self::with_rx_size(mem, QSIZE)
+    }
+
+    /// Rings in `mem`, receiveq1 with `rx_size` entries (up to 256, the
+    /// largest queue the device offers).
+    pub fn with_rx_size(mem: &'m GuestMemoryMmap, rx_size: u16) -> Self {
         NetQueues {
-            rx: MockSplitQueue::create(mem, GuestAddress(RXQ_BASE), QSIZE),
+            rx: MockSplitQueue::create(mem, GuestAddress(RXQ_BASE), rx_size),
             tx: MockSplitQueue::create(mem, GuestAddress(TXQ_BASE), QSIZE),
+            rx_size,
             rx_posted: 0,
             tx_posted: 0,
             rx_seen: 0,
@@ -102,7 +110,10 @@ impl<'m> NetQueues<'m> {
 
     /// Initialises the device with receiveq1 and transmitq1 (§3.1.1).
     pub fn init(&self, b: &mut Board) -> u64 {
-        let f = b.init_features(&[rings(&self.rx), rings(&self.tx)], net_features());
+        let f = b.init_features(
+            &[rings(&self.rx, self.rx_size), rings(&self.tx, QSIZE)],
+            net_features(),
+        );
         assert_ne!(
             f & features::bit(features::NET_MRG_RXBUF),
             0,
@@ -143,7 +154,7 @@ impl<'m> NetQueues<'m> {
 
     /// Frames sent whose chains the device used.
     pub fn tx_used(&self, b: &Board) -> u16 {
-        b.used_idx(self.tx.used_addr().0)
+        b.used_idx(used_ring_after_avail(self.tx.avail_addr().0, QSIZE))
     }
 
     /// transmitq1's posted chains.
@@ -153,19 +164,19 @@ impl<'m> NetQueues<'m> {
 
     /// receiveq1's used index.
     pub fn rx_used(&self, b: &Board) -> u16 {
-        b.used_idx(self.rx.used_addr().0)
+        b.used_idx(used_ring_after_avail(self.rx.avail_addr().0, self.rx_size))
     }
 
     /// The next received frame, if its buffers are all used (§5.1.6.4):
     /// `(num_buffers, frame)`. Checks that the used lengths add up.
     pub fn next_rx(&mut self, b: &Board) -> Option<(u16, Vec<u8>)> {
-        let used = self.rx.used_addr().0;
+        let used = used_ring_after_avail(self.rx.avail_addr().0, self.rx_size);
         let idx = b.used_idx(used);
         if idx == self.rx_seen {
             return None;
         }
         let elem = |k: u16| {
-            let a = used + 4 + 8 * u64::from(k % QSIZE);
+            let a = used + 4 + 8 * u64::from(k % self.rx_size);
             let id = b.mem.read_obj::<u32>(GuestAddress(a)).unwrap();
             let len = b.mem.read_obj::<u32>(GuestAddress(a + 4)).unwrap();
             (id, len)
