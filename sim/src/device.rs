@@ -415,6 +415,7 @@ fn forward_doorbells(machine: &mut Machine, doorbells: &[(std::os::fd::RawFd, u3
         // (the Doorbell entry owns it for as long as it is listed).
         let n = unsafe { libc::read(fd, (&mut count as *mut u64).cast(), 8) };
         if n == 8 && count > 0 {
+            tracing::trace!(cycle = machine.now(), doorbell = data, "kick");
             // Kicks coalesce: the engine re-reads avail.idx on each one.
             machine.core_mut().mmio.push(MmioOp {
                 req: MmioRequest {

@@ -33,7 +33,10 @@ impl MsixRoutes {
         let routes = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         match routes.get(usize::from(vector)) {
             Some(Some(fd)) => match fd.write(1) {
-                Ok(()) => true,
+                Ok(()) => {
+                    tracing::trace!(vector, "MSI-X message signalled");
+                    true
+                }
                 Err(e) => {
                     tracing::error!(vector, %e, "MSI-X eventfd write failed");
                     false

@@ -264,8 +264,19 @@ impl MacModel {
         }
         if self.fifo.len() >= self.cfg.rx_fifo_frames {
             add(&self.counters.rx_fifo_drops, 1);
+            tracing::debug!(
+                cycle = now,
+                len = frame.len(),
+                "MAC RX FIFO full: frame dropped"
+            );
             return;
         }
+        tracing::trace!(
+            cycle = now,
+            len = frame.len(),
+            queued = self.fifo.len(),
+            "frame arrived"
+        );
         if let Some(l) = &mut self.log {
             l.push(MacEvent::RxQueued {
                 cycle: now,
@@ -312,6 +323,7 @@ impl MacModel {
                 self.fifo.pop_front();
                 self.rx_off = 0;
                 add(&self.counters.rx_to_hw, 1);
+                tracing::trace!(cycle = now, "frame taken by the hardware");
                 if let Some(l) = &mut self.log {
                     l.push(MacEvent::RxDone { cycle: now });
                 }
@@ -347,6 +359,7 @@ impl MacModel {
         }
         match self.port.send(&self.tx_frame) {
             Ok(()) => {
+                tracing::trace!(cycle = now, len = self.tx_frame.len(), "frame sent");
                 add(&self.counters.tx_frames, 1);
                 add(&self.counters.tx_bytes, self.tx_frame.len() as u64);
             }
