@@ -10,12 +10,18 @@
 //! Queue `2p` is receiveq(p+1), queue `2p + 1` transmitq(p+1), and the
 //! control queue is queue 4, or queue 2 when `QUEUES` says so (no MQ);
 //! then queues 3 and 4 are not served (their doorbells wait, as on a
-//! stopped queue). The walker's chains are routed by queue: RX chains
-//! (posted buffers, which wait for frames) into per-pair FIFOs deep enough
-//! for a whole queue ([`RX_CHAIN_FIFO_LOG2`]), so posted RX buffers never
-//! hold up other chains behind them in the walker; TX chains of both pairs
-//! into one TX FIFO, so the one TX stage sends whole frames to the one MAC
-//! port in the order the walker took them; control chains into their own.
+//! stopped queue). Each queue has its own head FIFO between the avail
+//! fetcher and the walker; the fetcher passes over a queue whose FIFO is
+//! full, and the walker takes a head only when the FIFOs its chain goes to
+//! can take a whole chain ([`WALK_SEG_RESERVE`]), round robin among those.
+//! So a queue whose stage cannot move (TX behind a slow MAC, control
+//! commands waiting for firmware, RX buffers waiting for frames) holds up
+//! no other queue's heads: a re-posted RX buffer never waits behind TX.
+//! The walker's chains are routed by queue: RX chains (posted buffers,
+//! which wait for frames) into per-pair FIFOs deep enough for most of a
+//! queue ([`RX_CHAIN_FIFO_LOG2`]); TX chains of both pairs into one TX
+//! FIFO, so the one TX stage sends whole frames to the one MAC port in the
+//! order the walker took them; control chains into their own.
 //!
 //! # Ports (besides those of `engine::BlkEngine`, whose queue, doorbell,
 //! error, counter, interrupt and DMA ports this engine has alike, per

@@ -28,14 +28,18 @@ use rust_hdl::prelude::*;
 const _: () = assert!(vfpga_abi::net::HDR_LEN == 12 && vfpga_abi::net::HDR_NUM_BUFFERS == 10);
 
 /// Cycles a frame waits at the MAC port for a posted buffer before it is
-/// dropped. Buffers the driver re-posts reach the stage only after the
-/// doorbell, an avail fetch and a descriptor walk (several DMA round
-/// trips), and the walk waits behind transmit chains fetched before it
-/// (one chain walker and head FIFO serve every queue), so a frame that
-/// arrives just as the known buffers run out would otherwise be dropped
-/// with buffers on their way. 8191 cycles: 33 us at 250 MHz, about sixty
-/// 1500-byte transmit frames ahead of the re-posted buffer; what a NIC's
-/// receive FIFO holds at line rate anyway.
+/// dropped. A buffer the driver re-posts reaches the stage a bounded time
+/// after its doorbell (avail fetch and descriptor walk, a few DMA round
+/// trips, under 1 k cycles in `net_heads`: every queue has its own head
+/// FIFO, so it never waits behind transmit or control chains). What is
+/// not bounded by the device is the driver's turnaround: a burst from the
+/// wire can use up the posted buffers before the driver has taken the
+/// frames, refilled and kicked, and dropping at once would lose frames
+/// with buffers on their way. A NIC rides that out in its receive packet
+/// buffer; here the frame waits at the port (the MAC back-pressured,
+/// its own FIFO holding what follows) up to 8191 cycles, 33 us at 250
+/// MHz, and is dropped after that, so a driver that stopped refilling
+/// never stalls the port for good.
 pub const RX_WAIT_CYCLES: u64 = 8191;
 const _: () = assert!(RX_WAIT_CYCLES == 8191);
 
