@@ -73,7 +73,7 @@ pub struct NetArgs {
     #[arg(long, default_value = "1", value_parser = parse_nonzero_u16)]
     pub pairs: u16,
     /// Entries per RX and TX queue (vfpga driver).
-    #[arg(long, default_value = "128", value_parser = parse_nonzero_u16)]
+    #[arg(long, default_value = "256", value_parser = parse_nonzero_u16)]
     pub queue_size: u16,
     /// Frames per cycles-per-frame measurement (64 and 1500 bytes; vfpga
     /// driver on a simulated device). 0 skips it.
