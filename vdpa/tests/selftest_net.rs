@@ -72,7 +72,7 @@ fn selftest_net_virtio_drivers_passes() {
 #[test]
 fn selftest_net_bad_sizes_named() {
     let (ok, text) = selftest_net(&["--sizes", "10-20"]);
-    assert!(!ok, "sizes below 60 accepted:\n{text}");
+    assert!(!ok, "frames of 10 bytes accepted:\n{text}");
     assert!(
         text.contains("--sizes"),
         "message does not name --sizes:\n{text}"
