@@ -268,7 +268,10 @@ fn build_model(m: &Model, root: &Path, top: &Path, out: &Path) -> Result<String,
         .ok_or_else(|| Skip::Failed(format!("no module in {}", top.display())))?;
     let ports = verilog_ports::parse_ports(&source, &module).map_err(Skip::Failed)?;
     let prefix = format!("vfpga_{}_model", m.name);
-    let shim = verilog_ports::shim_cpp_named(&ports, m.class, &prefix).map_err(Skip::Failed)?;
+    // The shim as it would be without the clock member (which only the
+    // generated header names): the cache key's part for the shim code.
+    let shim =
+        verilog_ports::shim_cpp_named(&ports, m.class, &prefix, None).map_err(Skip::Failed)?;
     fs::write(
         out.join(format!("verilator_ports_{}.rs", m.name)),
         verilog_ports::layout_rs(&ports),
@@ -313,6 +316,22 @@ fn build_model(m: &Model, root: &Path, top: &Path, out: &Path) -> Result<String,
             String::from_utf8_lossy(&run.stderr)
         )));
     }
+    let root_header = fs::read_to_string(mdir.join(format!("{}___024root.h", m.class)))
+        .map_err(|e| Skip::Failed(format!("the generated root header: {e}")))?;
+    let clock = ports
+        .iter()
+        .find(|p| p.dir == verilog_ports::Dir::In && verilog_ports::is_clock(&p.name))
+        .map(verilog_ports::Port::cpp_name)
+        .unwrap_or_default();
+    let prev = verilog_ports::clock_prev_member(&root_header, &clock);
+    if prev.is_none() {
+        println!(
+            "cargo::warning=Verilator {} model: no clock trigger member found, one-eval steps fall back to two evals",
+            m.name
+        );
+    }
+    let shim = verilog_ports::shim_cpp_named(&ports, m.class, &prefix, prev.as_deref())
+        .map_err(Skip::Failed)?;
     let shim_path = mdir.join("vfpga_shim.cpp");
     fs::write(&shim_path, shim).map_err(|e| Skip::Failed(e.to_string()))?;
 

@@ -5,7 +5,12 @@
 //! simulated second, cycles per frame). The workload is `vfpga_sim::bench`,
 //! shared with `vfpga bench sim`.
 //!
-//! `cargo bench -p vfpga-sim --bench cycles [-- SECONDS] [rust-hdl|verilator]`
+//! `cargo bench -p vfpga-sim --bench cycles [-- SECONDS] [rust-hdl|verilator]
+//! [--cycles=N] [idle|qd32|net]`
+//!
+//! `--cycles=N` measures N simulated cycles instead of a wall-clock window:
+//! a fixed amount of work, for instruction counts (`valgrind
+//! --tool=callgrind`) that do not depend on the machine's load.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -18,6 +23,26 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let secs: f64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3.0);
     let only: Option<BackendKind> = args.iter().find_map(|a| a.parse().ok());
+    let cycles: Option<u64> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--cycles=").and_then(|n| n.parse().ok()));
+    let window = match cycles {
+        Some(c) => Window::Cycles(c),
+        None => Window::Wall(Duration::from_secs_f64(secs)),
+    };
+    let pick: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| matches!(*a, "idle" | "qd32" | "net"))
+        .collect();
+    let wanted = |w: Workload| {
+        pick.is_empty()
+            || pick.iter().any(|p| match *p {
+                "idle" => w == Workload::Idle,
+                "qd32" => w == Workload::Qd32Read4k,
+                _ => w.is_net(),
+            })
+    };
     let mut kinds = vec![BackendKind::RustHdl];
     if backend::verilator_available() {
         kinds.insert(0, BackendKind::Verilator);
@@ -36,8 +61,9 @@ fn main() -> ExitCode {
                 Workload::NetLoopback { frame: 1500 },
             ]);
         }
+        ws.retain(|w| wanted(*w));
         for w in ws {
-            match bench::run(kind, w, Window::Wall(Duration::from_secs_f64(secs))) {
+            match bench::run(kind, w, window) {
                 Ok(s) => {
                     println!("{}", bench::format_sample(&s));
                     ok &= s.is_clean();

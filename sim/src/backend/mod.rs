@@ -96,6 +96,38 @@ pub fn verilator_status_for(personality: Personality) -> &'static str {
     }
 }
 
+/// How the Verilator backend runs cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerilatorOptions {
+    /// One `eval()` per cycle, at the clock edge (outputs of a cycle taken
+    /// from the previous edge). Only for a top level whose outputs do not
+    /// depend combinationally on its inputs.
+    pub one_eval: bool,
+    /// Skip the cycles that leave the model's state unchanged and would
+    /// again (same inputs).
+    pub skip_fixed_points: bool,
+}
+
+impl VerilatorOptions {
+    /// The fastest exact way for `p`: one eval per cycle for blk (its
+    /// outputs are registered), two for net; fixed points skipped.
+    pub fn fastest(p: Personality) -> Self {
+        VerilatorOptions {
+            one_eval: p == Personality::Blk,
+            skip_fixed_points: true,
+        }
+    }
+
+    /// Every cycle evaluated, settle and edge apart: the reference the
+    /// faster options are compared with.
+    pub fn plain() -> Self {
+        VerilatorOptions {
+            one_eval: false,
+            skip_fixed_points: false,
+        }
+    }
+}
+
 /// The hardware, simulated one clock cycle at a time at its top-level ports.
 pub trait Backend: Send {
     /// Which simulator this is.
@@ -137,21 +169,35 @@ pub fn create_for(
     }
 }
 
-#[cfg(any(vfpga_verilator, vfpga_verilator_net))]
 fn create_verilator(personality: Personality) -> Result<Box<dyn Backend>, crate::SimError> {
+    create_verilator_with(personality, VerilatorOptions::fastest(personality))
+}
+
+/// Creates the Verilator backend of `personality` running cycles as `opts`
+/// says (tests compare [`VerilatorOptions::plain`] with the default).
+#[cfg(any(vfpga_verilator, vfpga_verilator_net))]
+pub fn create_verilator_with(
+    personality: Personality,
+    opts: VerilatorOptions,
+) -> Result<Box<dyn Backend>, crate::SimError> {
     if !verilator_available_for(personality) {
         return Err(crate::SimError::BackendUnavailable(
             "verilator",
             verilator_status_for(personality),
         ));
     }
-    verilator::VerilatorBackend::for_personality(personality)
+    verilator::VerilatorBackend::with_options(personality, opts)
         .map(|b| Box::new(b) as Box<dyn Backend>)
         .map_err(crate::SimError::BackendMismatch)
 }
 
+/// Creates the Verilator backend of `personality` running cycles as `opts`
+/// says: unavailable in this build.
 #[cfg(not(any(vfpga_verilator, vfpga_verilator_net)))]
-fn create_verilator(personality: Personality) -> Result<Box<dyn Backend>, crate::SimError> {
+pub fn create_verilator_with(
+    personality: Personality,
+    _opts: VerilatorOptions,
+) -> Result<Box<dyn Backend>, crate::SimError> {
     Err(crate::SimError::BackendUnavailable(
         "verilator",
         verilator_status_for(personality),

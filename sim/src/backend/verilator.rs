@@ -1,14 +1,23 @@
 //! The Verilator backend: the committed Verilog of a top level (blk or
 //! net), compiled by build.rs into a C++ model, driven through a generated
 //! `extern "C"` shim that copies all ports in and out as packed 32-bit
-//! words (one call to settle, one to clock).
+//! words.
+//!
+//! Two ways to run a cycle: settle (inputs applied with the clock low, one
+//! `eval()`) then edge (clock high, another), right for any design; or,
+//! for a top level whose outputs depend on its state alone (blk, whose
+//! ports all go through register slices), one `eval()` per cycle at the
+//! edge: the outputs of a cycle are those the previous edge left, so
+//! [`Backend::settle`] only stores the inputs. Either way the shim skips
+//! the cycles that provably change nothing (a fixed point of the state
+//! with the same inputs; see `verilog_ports::shim_cpp_named`).
 
 use std::ffi::{c_int, c_void};
 
 use vfpga_abi::Personality;
 
 use crate::backend::verilog_ports::same_signal;
-use crate::backend::{Backend, BackendKind};
+use crate::backend::{Backend, BackendKind, VerilatorOptions};
 use crate::ports::{OUTPUT_SIGNALS, TopInputs, TopOutputs, has_signal};
 
 /// Port tables of one compiled model: (name, width, word offset).
@@ -21,6 +30,9 @@ struct ModelApi {
     free: unsafe extern "C" fn(*mut c_void),
     settle: unsafe extern "C" fn(*mut c_void, *const u32, *mut u32),
     edge: unsafe extern "C" fn(*mut c_void),
+    step: unsafe extern "C" fn(*mut c_void, *const u32, *mut u32) -> c_int,
+    read_outputs: unsafe extern "C" fn(*mut c_void, *mut u32),
+    set_skip: unsafe extern "C" fn(*mut c_void, c_int),
     set_reset: unsafe extern "C" fn(*mut c_void, c_int),
     inputs: Table,
     outputs: Table,
@@ -38,6 +50,13 @@ mod blk {
         pub fn vfpga_blk_model_free(m: *mut std::ffi::c_void);
         pub fn vfpga_blk_model_settle(m: *mut std::ffi::c_void, inp: *const u32, out: *mut u32);
         pub fn vfpga_blk_model_edge(m: *mut std::ffi::c_void);
+        pub fn vfpga_blk_model_step(
+            m: *mut std::ffi::c_void,
+            inp: *const u32,
+            out: *mut u32,
+        ) -> std::ffi::c_int;
+        pub fn vfpga_blk_model_outputs(m: *mut std::ffi::c_void, out: *mut u32);
+        pub fn vfpga_blk_model_set_skip(m: *mut std::ffi::c_void, on: std::ffi::c_int);
         pub fn vfpga_blk_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
     }
 }
@@ -52,6 +71,13 @@ mod net {
         pub fn vfpga_net_model_free(m: *mut std::ffi::c_void);
         pub fn vfpga_net_model_settle(m: *mut std::ffi::c_void, inp: *const u32, out: *mut u32);
         pub fn vfpga_net_model_edge(m: *mut std::ffi::c_void);
+        pub fn vfpga_net_model_step(
+            m: *mut std::ffi::c_void,
+            inp: *const u32,
+            out: *mut u32,
+        ) -> std::ffi::c_int;
+        pub fn vfpga_net_model_outputs(m: *mut std::ffi::c_void, out: *mut u32);
+        pub fn vfpga_net_model_set_skip(m: *mut std::ffi::c_void, on: std::ffi::c_int);
         pub fn vfpga_net_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
     }
 }
@@ -65,6 +91,9 @@ fn api(p: Personality) -> Option<ModelApi> {
             free: blk::vfpga_blk_model_free,
             settle: blk::vfpga_blk_model_settle,
             edge: blk::vfpga_blk_model_edge,
+            step: blk::vfpga_blk_model_step,
+            read_outputs: blk::vfpga_blk_model_outputs,
+            set_skip: blk::vfpga_blk_model_set_skip,
             set_reset: blk::vfpga_blk_model_set_reset,
             inputs: blk::layout::INPUTS,
             outputs: blk::layout::OUTPUTS,
@@ -77,6 +106,9 @@ fn api(p: Personality) -> Option<ModelApi> {
             free: net::vfpga_net_model_free,
             settle: net::vfpga_net_model_settle,
             edge: net::vfpga_net_model_edge,
+            step: net::vfpga_net_model_step,
+            read_outputs: net::vfpga_net_model_outputs,
+            set_skip: net::vfpga_net_model_set_skip,
             set_reset: net::vfpga_net_model_set_reset,
             inputs: net::layout::INPUTS,
             outputs: net::layout::OUTPUTS,
@@ -100,6 +132,7 @@ struct Slot {
 pub struct VerilatorBackend {
     api: ModelApi,
     personality: Personality,
+    opts: VerilatorOptions,
     model: *mut c_void,
     inputs: Vec<Option<Slot>>,
     outputs: Vec<Option<Slot>>,
@@ -134,11 +167,17 @@ impl VerilatorBackend {
         VerilatorBackend::for_personality(Personality::Blk)
     }
 
+    /// Instantiates the model of `personality`, run the fastest exact way
+    /// ([`VerilatorOptions::fastest`]).
+    pub fn for_personality(personality: Personality) -> Result<Self, String> {
+        VerilatorBackend::with_options(personality, VerilatorOptions::fastest(personality))
+    }
+
     /// Instantiates the model of `personality`. Fails when it was not built,
     /// or when a port the simulator drives or reads for that personality
     /// has no counterpart in the Verilog (names are matched ignoring `$`,
     /// `_` and case).
-    pub fn for_personality(personality: Personality) -> Result<Self, String> {
+    pub fn with_options(personality: Personality, opts: VerilatorOptions) -> Result<Self, String> {
         let api = api(personality)
             .ok_or_else(|| format!("no Verilator model of {} was built", personality.name()))?;
         let mut inputs = Vec::new();
@@ -163,18 +202,44 @@ impl VerilatorBackend {
         }
         // SAFETY: creates a fresh model; freed in Drop.
         let model = unsafe { (api.new)() };
-        Ok(VerilatorBackend {
+        // SAFETY: valid model.
+        unsafe { (api.set_skip)(model, c_int::from(opts.skip_fixed_points)) };
+        let mut out_buf = vec![0; api.out_words.max(1)];
+        // SAFETY: `out_buf` has OUT_WORDS words.
+        unsafe { (api.read_outputs)(model, out_buf.as_mut_ptr()) };
+        let mut b = VerilatorBackend {
             api,
             personality,
+            opts,
             model,
             inputs,
             outputs,
             in_buf: vec![0; api.in_words.max(1)],
-            out_buf: vec![0; api.out_words.max(1)],
+            out_buf,
             last_in: None,
             last_out_buf: vec![0; api.out_words.max(1)],
             last_out: TopOutputs::default(),
-        })
+        };
+        b.decode();
+        Ok(b)
+    }
+
+    /// How this model runs cycles.
+    pub fn options(&self) -> VerilatorOptions {
+        self.opts
+    }
+
+    /// Decodes `out_buf` into `last_out` unless it did not change.
+    fn decode(&mut self) {
+        if self.out_buf == self.last_out_buf {
+            return;
+        }
+        let mut v = [0u128; OUTPUT_SIGNALS];
+        for (v, s) in v.iter_mut().zip(&self.outputs) {
+            *v = self.read(*s);
+        }
+        self.last_out = TopOutputs::from_values(&v);
+        self.last_out_buf.copy_from_slice(&self.out_buf);
     }
 
     fn pack(&mut self, inp: &TopInputs) {
@@ -237,23 +302,30 @@ impl Backend for VerilatorBackend {
             self.pack(inputs);
             self.last_in = Some(*inputs);
         }
+        if self.opts.one_eval {
+            // The outputs depend on the state only: those the last edge
+            // left are this cycle's.
+            return self.last_out;
+        }
         // SAFETY: the buffers have the sizes (IN_WORDS/OUT_WORDS) the
         // shim was generated with.
         unsafe { (self.api.settle)(self.model, self.in_buf.as_ptr(), self.out_buf.as_mut_ptr()) };
-        if self.out_buf == self.last_out_buf {
-            return self.last_out;
-        }
-        let mut v = [0u128; OUTPUT_SIGNALS];
-        for (v, s) in v.iter_mut().zip(&self.outputs) {
-            *v = self.read(*s);
-        }
-        self.last_out = TopOutputs::from_values(&v);
-        self.last_out_buf.copy_from_slice(&self.out_buf);
+        self.decode();
         self.last_out
     }
 
     fn edge(&mut self) {
-        // SAFETY: valid model.
-        unsafe { (self.api.edge)(self.model) };
+        if self.opts.one_eval {
+            // SAFETY: as in settle.
+            let ran = unsafe {
+                (self.api.step)(self.model, self.in_buf.as_ptr(), self.out_buf.as_mut_ptr())
+            };
+            if ran != 0 {
+                self.decode();
+            }
+        } else {
+            // SAFETY: valid model.
+            unsafe { (self.api.edge)(self.model) };
+        }
     }
 }

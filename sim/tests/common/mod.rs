@@ -14,7 +14,7 @@ use vfpga_abi::Personality;
 use vfpga_abi::pci::header;
 use vfpga_abi::ports::MmioRequest;
 use vfpga_abi::{bar0, blk, common_cfg as cc, features, status};
-use vfpga_sim::backend::{self, BackendKind};
+use vfpga_sim::backend::{self, Backend, BackendKind};
 use vfpga_sim::bus::HostBus;
 use vfpga_sim::iommu::Iommu;
 use vfpga_sim::machine::{Function, Machine, MachineConfig};
@@ -77,6 +77,25 @@ impl Board {
         )
     }
 
+    /// A blk board like [`Board::new`] on the given backend instance.
+    pub fn with_backend(backend: Box<dyn Backend>, sectors: u64, cfg: MachineConfig) -> Board {
+        let image = Image::ram(sectors * 512).unwrap();
+        Board::build(backend, cfg, Function::Blk(image), MEM_SIZE as u64)
+    }
+
+    /// A net board like [`Board::net`] on the given backend instance.
+    pub fn net_with_backend(
+        backend: Box<dyn Backend>,
+        cfg: MachineConfig,
+        port: Box<dyn NetPort>,
+    ) -> Board {
+        let cfg = MachineConfig {
+            personality: Personality::Net,
+            ..cfg
+        };
+        Board::build(backend, cfg, Function::Net(port), MEM_SIZE as u64)
+    }
+
     /// Like [`Board::new`], with guest memory mapped as two IOMMU mappings,
     /// `0..split` and `split..MEM_SIZE` (the second one is removed with
     /// [`Board::unmap_high`]).
@@ -87,6 +106,16 @@ impl Board {
 
     fn with_function(
         kind: BackendKind,
+        cfg: MachineConfig,
+        function: Function,
+        split: u64,
+    ) -> Board {
+        let backend = backend::create_for(Some(kind), function.personality()).unwrap();
+        Board::build(backend, cfg, function, split)
+    }
+
+    fn build(
+        backend: Box<dyn Backend>,
         cfg: MachineConfig,
         function: Function,
         split: u64,
@@ -110,7 +139,6 @@ impl Board {
                 &(header::COMMAND_MEMORY | header::COMMAND_BUS_MASTER).to_le_bytes(),
             )
         });
-        let backend = backend::create_for(Some(kind), function.personality()).unwrap();
         let machine = Machine::new(backend, cfg, function, Arc::clone(&bus)).unwrap();
         Board { mem, machine, bus }
     }
