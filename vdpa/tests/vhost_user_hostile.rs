@@ -222,7 +222,7 @@ fn ring_config(ram: &GuestRam, q: &MockSplitQueue<'_, GuestMemoryMmap>) -> Vring
         queue_size: QSIZE,
         flags: 0,
         desc_table_addr: ram.uaddr(q.desc_table_addr().0),
-        used_ring_addr: ram.uaddr(q.used_addr().0),
+        used_ring_addr: ram.uaddr(common::used_ring(q)),
         avail_ring_addr: ram.uaddr(q.avail_addr().0),
         log_addr: None,
     }
@@ -269,7 +269,7 @@ fn request(
 /// Waits for the device to complete `idx` requests; returns the status byte.
 fn complete(d: &Daemon, q: &MockSplitQueue<'_, GuestMemoryMmap>, ram: &GuestRam, idx: u16) -> u8 {
     let deadline = Instant::now() + REPLY_TIMEOUT;
-    while q.used().idx().load() != idx {
+    while common::used_idx(&ram.mem, q) != idx {
         if Instant::now() > deadline {
             let c = d.backend.lock().unwrap().counters();
             panic!("the device did not complete request {idx}; counters {c:?}");
@@ -609,7 +609,7 @@ fn vhost_user_descriptor_outside_memory_table_never_reaches_memory() {
     // reports a device error (DEVICE_NEEDS_RESET, virtio 1.2 §2.1.2).
     let deadline = Instant::now() + REPLY_TIMEOUT;
     loop {
-        if q.used().idx().load() == 1 {
+        if common::used_idx(&ram.mem, &q) == 1 {
             let status = ram.mem.read_obj::<u8>(GuestAddress(STATUS)).unwrap();
             assert_ne!(status, blk::status::OK, "a request without its data failed");
             break;

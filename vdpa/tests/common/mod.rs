@@ -20,7 +20,9 @@ use vhost::vhost_user::message::VhostUserProtocolFeatures;
 use vhost::vhost_user::{Frontend, VhostUserFrontend};
 use vhost::{VhostBackend, VhostUserMemoryRegionInfo, VringConfigData};
 use virtio_queue::mock::MockSplitQueue;
-use vm_memory::{FileOffset, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
+use vm_memory::{
+    Bytes, FileOffset, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion,
+};
 use vmm_sys_util::eventfd::EventFd;
 
 /// Size of the "guest" RAM.
@@ -163,7 +165,7 @@ pub fn start_ring(
             queue_size: QSIZE,
             flags: 0,
             desc_table_addr: ram.uaddr(q.desc_table_addr().0),
-            used_ring_addr: ram.uaddr(q.used_addr().0),
+            used_ring_addr: ram.uaddr(used_ring(q)),
             avail_ring_addr: ram.uaddr(q.avail_addr().0),
             log_addr: None,
         },
@@ -176,4 +178,31 @@ pub fn start_ring(
     fe.set_vring_kick(0, &kick).unwrap();
     fe.set_vring_enable(0, true).unwrap();
     (call, kick)
+}
+
+/// Guest address of `q`'s used ring, laid out by the spec after its avail
+/// ring (virtio-queue 0.18's `MockSplitQueue` puts it inside the avail
+/// ring: rust-vmm/vm-virtio#400, see `vfpga_abi::ring::used_ring_after_avail`).
+pub fn used_ring(q: &MockSplitQueue<'_, GuestMemoryMmap>) -> u64 {
+    vfpga_abi::ring::used_ring_after_avail(q.avail_addr().0, QSIZE)
+}
+
+/// `used.idx` of `q`.
+pub fn used_idx(mem: &GuestMemoryMmap, q: &MockSplitQueue<'_, GuestMemoryMmap>) -> u16 {
+    let a = used_ring(q) + u64::from(vfpga_abi::ring::USED_IDX);
+    u16::from_le(mem.read_obj(GuestAddress(a)).unwrap())
+}
+
+/// Used element `i` of `q`: `(id, len)`.
+pub fn used_elem(
+    mem: &GuestMemoryMmap,
+    q: &MockSplitQueue<'_, GuestMemoryMmap>,
+    i: u16,
+) -> (u32, u32) {
+    let a = used_ring(q)
+        + u64::from(vfpga_abi::ring::USED_RING)
+        + u64::from(vfpga_abi::ring::USED_ELEM_SIZE) * u64::from(i % QSIZE);
+    let id: u32 = mem.read_obj(GuestAddress(a)).unwrap();
+    let len: u32 = mem.read_obj(GuestAddress(a + 4)).unwrap();
+    (u32::from_le(id), u32::from_le(len))
 }
