@@ -170,6 +170,12 @@ impl Core {
         self.hw_idle
     }
 
+    /// Cycles the backend skipped because they provably changed nothing
+    /// (see [`Backend::skipped_cycles`]).
+    pub fn skipped_cycles(&self) -> u64 {
+        self.backend.skipped_cycles()
+    }
+
     /// Whether every host-side model has nothing in flight.
     pub fn models_quiet(&self) -> bool {
         self.dma.is_quiet()

@@ -147,6 +147,12 @@ pub trait Backend: Send {
     /// The rising clock edge ending the current cycle (with the inputs of
     /// the last [`Backend::settle`]).
     fn edge(&mut self);
+
+    /// Cycles the backend did not need to evaluate because they provably
+    /// changed nothing (Verilator's fixed-point skips; 0 elsewhere).
+    fn skipped_cycles(&self) -> u64 {
+        0
+    }
 }
 
 /// Creates the blk backend `kind`, or the default one ([`BackendKind::default_available`]).

@@ -33,6 +33,7 @@ struct ModelApi {
     step: unsafe extern "C" fn(*mut c_void, *const u32, *mut u32) -> c_int,
     read_outputs: unsafe extern "C" fn(*mut c_void, *mut u32),
     set_skip: unsafe extern "C" fn(*mut c_void, c_int),
+    skipped: unsafe extern "C" fn(*mut c_void) -> u64,
     set_reset: unsafe extern "C" fn(*mut c_void, c_int),
     inputs: Table,
     outputs: Table,
@@ -57,6 +58,7 @@ mod blk {
         ) -> std::ffi::c_int;
         pub fn vfpga_blk_model_outputs(m: *mut std::ffi::c_void, out: *mut u32);
         pub fn vfpga_blk_model_set_skip(m: *mut std::ffi::c_void, on: std::ffi::c_int);
+        pub fn vfpga_blk_model_skipped(m: *mut std::ffi::c_void) -> u64;
         pub fn vfpga_blk_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
     }
 }
@@ -78,6 +80,7 @@ mod net {
         ) -> std::ffi::c_int;
         pub fn vfpga_net_model_outputs(m: *mut std::ffi::c_void, out: *mut u32);
         pub fn vfpga_net_model_set_skip(m: *mut std::ffi::c_void, on: std::ffi::c_int);
+        pub fn vfpga_net_model_skipped(m: *mut std::ffi::c_void) -> u64;
         pub fn vfpga_net_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
     }
 }
@@ -94,6 +97,7 @@ fn api(p: Personality) -> Option<ModelApi> {
             step: blk::vfpga_blk_model_step,
             read_outputs: blk::vfpga_blk_model_outputs,
             set_skip: blk::vfpga_blk_model_set_skip,
+            skipped: blk::vfpga_blk_model_skipped,
             set_reset: blk::vfpga_blk_model_set_reset,
             inputs: blk::layout::INPUTS,
             outputs: blk::layout::OUTPUTS,
@@ -109,6 +113,7 @@ fn api(p: Personality) -> Option<ModelApi> {
             step: net::vfpga_net_model_step,
             read_outputs: net::vfpga_net_model_outputs,
             set_skip: net::vfpga_net_model_set_skip,
+            skipped: net::vfpga_net_model_skipped,
             set_reset: net::vfpga_net_model_set_reset,
             inputs: net::layout::INPUTS,
             outputs: net::layout::OUTPUTS,
@@ -314,13 +319,19 @@ impl Backend for VerilatorBackend {
         self.last_out
     }
 
+    fn skipped_cycles(&self) -> u64 {
+        // SAFETY: valid model.
+        unsafe { (self.api.skipped)(self.model) }
+    }
+
     fn edge(&mut self) {
         if self.opts.one_eval {
             // SAFETY: as in settle.
             let ran = unsafe {
                 (self.api.step)(self.model, self.in_buf.as_ptr(), self.out_buf.as_mut_ptr())
             };
-            if ran != 0 {
+            // 2: the outputs changed (the shim compared them already).
+            if ran == 2 {
                 self.decode();
             }
         } else {

@@ -164,7 +164,8 @@ pub fn shim_cpp(ports: &[Port], class: &str) -> Result<String, String> {
 /// - `_settle(in, out)` (clock low, inputs applied, outputs read) then
 ///   `_edge()` (clock high): two `eval()`s, for any design;
 /// - `_step(in, out)`: the inputs and the rising edge in one `eval()`,
-///   then the outputs the new state drives. Right only for a top level
+///   then the outputs the new state drives (returns 0 when the cycle was
+///   skipped, 2 when the outputs changed, else 1). Right only for a top level
 ///   whose outputs depend on its state alone (registered outputs, as blk's
 ///   register slices make them). It needs to mark the clock low as seen
 ///   without another `eval()`: `clock_prev` names the model member where
@@ -178,7 +179,8 @@ pub fn shim_cpp(ports: &[Port], class: &str) -> Result<String, String> {
 /// the same: those cycles are skipped without `eval()`. Whether a cycle was
 /// a fixed point is found by copying the state before it and comparing
 /// after, only once inputs and outputs repeated for [`FIXED_POINT_AFTER`]
-/// cycles. `_set_skip(0)` turns this off (for the tests that compare).
+/// cycles. `_set_skip(0)` turns this off (for the tests that compare);
+/// `_skipped()` counts the cycles skipped.
 pub fn shim_cpp_named(
     ports: &[Port],
     class: &str,
@@ -207,7 +209,7 @@ pub fn shim_cpp_named(
     let _ = writeln!(w, "namespace {{");
     let _ = writeln!(
         w,
-        "struct Shim {{\n  {class}* m;\n  uint32_t in[{in_words}];\n  uint32_t out[{out_words}];\n  uint32_t same;\n  bool have_in, fixed, check, skip_edge, skip;\n  alignas(64) unsigned char snap[sizeof({root})];\n}};"
+        "struct Shim {{\n  {class}* m;\n  uint32_t in[{in_words}];\n  uint32_t out[{out_words}];\n  uint32_t same;\n  uint64_t skipped;\n  bool have_in, fixed, check, skip_edge, skip;\n  alignas(64) unsigned char snap[sizeof({root})];\n}};"
     );
     // Inputs in, outputs out: generated per port.
     let _ = writeln!(
@@ -257,7 +259,7 @@ pub fn shim_cpp_named(
         r#"// Returns true when the cycle is skipped (state and outputs unchanged).
 inline bool begin_cycle(Shim* s, const uint32_t* in) {{
   bool same = s->have_in && std::memcmp(in, s->in, sizeof s->in) == 0;
-  if (same && s->fixed) return true;
+  if (same && s->fixed) {{ s->skipped++; return true; }}
   s->fixed = false;
   if (!same) {{ std::memcpy(s->in, in, sizeof s->in); s->have_in = true; s->same = 0; }}
   s->check = s->skip && same && s->same >= {FIXED_POINT_AFTER};
@@ -265,11 +267,14 @@ inline bool begin_cycle(Shim* s, const uint32_t* in) {{
   return false;
 }}
 // After the cycle's last eval: outputs to `out`, fixed point or not.
-inline void end_cycle(Shim* s, uint32_t* out) {{
+// Returns whether the outputs differ from the last cycle's.
+inline bool end_cycle(Shim* s, uint32_t* out) {{
   get_outputs(s->m, out);
-  if (std::memcmp(out, s->out, sizeof s->out) == 0) s->same++;
-  else {{ std::memcpy(s->out, out, sizeof s->out); s->same = 0; }}
+  bool changed = std::memcmp(out, s->out, sizeof s->out) != 0;
+  if (changed) {{ std::memcpy(s->out, out, sizeof s->out); s->same = 0; }}
+  else s->same++;
   s->fixed = s->check && std::memcmp(s->snap, s->m->rootp, sizeof s->snap) == 0;
+  return changed;
 }}
 }}  // namespace"#
     );
@@ -288,7 +293,7 @@ inline void end_cycle(Shim* s, uint32_t* out) {{
     );
     let _ = writeln!(
         w,
-        "void {prefix}_set_skip(void* p, int on) {{ auto* s = static_cast<Shim*>(p); s->skip = on != 0; s->fixed = false; }}"
+        "uint64_t {prefix}_skipped(void* p) {{ return static_cast<Shim*>(p)->skipped; }}\nvoid {prefix}_set_skip(void* p, int on) {{ auto* s = static_cast<Shim*>(p); s->skip = on != 0; s->fixed = false; }}"
     );
     let _ = writeln!(
         w,
@@ -324,8 +329,7 @@ void {prefix}_edge(void* p) {{
   // evaluating it, so the next step's rising edge triggers.
   s->m->{clock} = 0;
   s->m->rootp->{prev} = 0;
-  end_cycle(s, out);
-  return 1;
+  return end_cycle(s, out) ? 2 : 1;
 }}
 int {prefix}_has_step() {{ return 1; }}"#
             );
@@ -341,8 +345,7 @@ int {prefix}_has_step() {{ return 1; }}"#
   s->m->eval();
   s->m->{clock} = 0;
   s->m->eval();
-  end_cycle(s, out);
-  return 1;
+  return end_cycle(s, out) ? 2 : 1;
 }}
 int {prefix}_has_step() {{ return 0; }}"#
             );
