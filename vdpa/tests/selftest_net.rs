@@ -59,6 +59,11 @@ fn selftest_net_two_pairs_keep_their_flows() {
 /// The `virtio-drivers` crate's `VirtIONet` against the same device.
 #[test]
 fn selftest_net_virtio_drivers_passes() {
+    let (ok, text) = selftest_net(&["--driver", "virtio-drivers", "--sizes", "60-300"]);
+    assert!(
+        ok,
+        "vfpga selftest net --driver virtio-drivers (small frames) failed:\n{text}"
+    );
     let (ok, text) = selftest_net(&["--driver", "virtio-drivers", "--sizes", "60-64,1500,9000"]);
     assert!(
         ok,

@@ -20,6 +20,11 @@ use crate::open::{self, DeviceSpec, NetSimOptions, SimBackend};
 /// The line a passing `selftest net` ends with; tests look for it.
 pub const PASS_NET: &str = "selftest net: PASS";
 
+/// The smallest RX buffer virtio-drivers' VirtIONet takes holds a header
+/// and a frame of this many bytes (its `MIN_BUFFER_LEN`, 1526, less the
+/// 12-byte header).
+const VD_MIN_FRAME: usize = 1514;
+
 /// Entries of virtio-drivers' queues (a const generic of VirtIONet).
 const VD_QUEUE: usize = 16;
 
@@ -387,8 +392,10 @@ fn net_virtio_drivers(args: &NetArgs, dev: Arc<dyn Device>) -> anyhow::Result<(u
     }
     let largest = *args.sizes.0.iter().max().expect("checked non-empty");
     // No mergeable buffers in virtio-drivers: each buffer holds a frame
-    // (VirtIONet rounds the length down to whole words).
-    let buf_len = (vfpga_abi::net::HDR_LEN as usize + largest).next_multiple_of(8);
+    // (VirtIONet rounds the length down to whole words), and it refuses
+    // buffers smaller than a header and a 1514-byte frame.
+    let buf_len =
+        (vfpga_abi::net::HDR_LEN as usize + largest.max(VD_MIN_FRAME)).next_multiple_of(8);
     DeviceHal::install(dev.clone());
     let clock = dev.clone();
     let result = (|| {
