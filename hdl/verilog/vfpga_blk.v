@@ -5119,35 +5119,34 @@ module vfpga_blk$bar0$regs$events$fifo(clock,clear,write,data_in,read,data_out,e
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[3:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 4'hf);
+        ram$write_address = wr$q[3:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 4'hf);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$bar0$regs$events$fifo
 
 
@@ -10171,35 +10170,34 @@ module vfpga_blk$engine$chain_fifo(clock,clear,write,data_in,read,data_out,empty
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[2:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 3'h7);
+        ram$write_address = wr$q[2:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 3'h7);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$chain_fifo
 
 
@@ -10852,35 +10850,34 @@ module vfpga_blk$engine$done_fifo(clock,clear,write,data_in,read,data_out,empty,
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[2:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 3'h7);
+        ram$write_address = wr$q[2:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 3'h7);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$done_fifo
 
 
@@ -11095,35 +11092,34 @@ module vfpga_blk$engine$head_fifo(clock,clear,write,data_in,read,data_out,empty,
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[4:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_address = wr$q[4:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 5'h1f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$head_fifo
 
 
@@ -11281,35 +11277,34 @@ module vfpga_blk$engine$seg_fifo(clock,clear,write,data_in,read,data_out,empty,f
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[6:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 7'h7f);
+        ram$write_address = wr$q[6:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 7'h7f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$seg_fifo
 
 

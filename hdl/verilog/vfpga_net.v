@@ -5790,35 +5790,34 @@ module vfpga_net$bar0$regs$events$fifo(clock,clear,write,data_in,read,data_out,e
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[3:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 4'hf);
+        ram$write_address = wr$q[3:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 4'hf);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$bar0$regs$events$fifo
 
 
@@ -11555,35 +11554,34 @@ module vfpga_net$engine$ctrl_chain(clock,clear,write,data_in,read,data_out,empty
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[1:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 2'h3);
+        ram$write_address = wr$q[1:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 2'h3);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$ctrl_chain
 
 
@@ -11703,35 +11701,34 @@ module vfpga_net$engine$ctrl_done(clock,clear,write,data_in,read,data_out,empty,
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[2:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 3'h7);
+        ram$write_address = wr$q[2:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 3'h7);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$ctrl_done
 
 
@@ -11851,35 +11848,34 @@ module vfpga_net$engine$ctrl_seg(clock,clear,write,data_in,read,data_out,empty,f
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[6:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 7'h7f);
+        ram$write_address = wr$q[6:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 7'h7f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$ctrl_seg
 
 
@@ -13612,35 +13608,34 @@ module vfpga_net$engine$heads$0(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[4:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_address = wr$q[4:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 5'h1f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$heads$0
 
 
@@ -13760,35 +13755,34 @@ module vfpga_net$engine$heads$1(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[4:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_address = wr$q[4:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 5'h1f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$heads$1
 
 
@@ -13908,35 +13902,34 @@ module vfpga_net$engine$heads$2(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[4:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_address = wr$q[4:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 5'h1f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$heads$2
 
 
@@ -14056,35 +14049,34 @@ module vfpga_net$engine$heads$3(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[4:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_address = wr$q[4:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 5'h1f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$heads$3
 
 
@@ -14204,35 +14196,34 @@ module vfpga_net$engine$heads$4(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[4:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 5'h1f);
+        ram$write_address = wr$q[4:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 5'h1f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$heads$4
 
 
@@ -15315,35 +15306,34 @@ module vfpga_net$engine$rx_chain0(clock,clear,write,data_in,read,data_out,empty,
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[7:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 8'hff);
+        ram$write_address = wr$q[7:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 8'hff);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$rx_chain0
 
 
@@ -15463,35 +15453,34 @@ module vfpga_net$engine$rx_chain1(clock,clear,write,data_in,read,data_out,empty,
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[7:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 8'hff);
+        ram$write_address = wr$q[7:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 8'hff);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$rx_chain1
 
 
@@ -15611,35 +15600,34 @@ module vfpga_net$engine$rx_done(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[2:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 3'h7);
+        ram$write_address = wr$q[2:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 3'h7);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$rx_done
 
 
@@ -15778,35 +15766,34 @@ module vfpga_net$engine$rx_seg0(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[7:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 8'hff);
+        ram$write_address = wr$q[7:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 8'hff);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$rx_seg0
 
 
@@ -15926,35 +15913,34 @@ module vfpga_net$engine$rx_seg1(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[7:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 8'hff);
+        ram$write_address = wr$q[7:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 8'hff);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$rx_seg1
 
 
@@ -16831,35 +16817,34 @@ module vfpga_net$engine$tx_chain(clock,clear,write,data_in,read,data_out,empty,f
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[2:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 3'h7);
+        ram$write_address = wr$q[2:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 3'h7);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$tx_chain
 
 
@@ -16979,35 +16964,34 @@ module vfpga_net$engine$tx_done(clock,clear,write,data_in,read,data_out,empty,fu
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[2:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 3'h7);
+        ram$write_address = wr$q[2:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 3'h7);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$tx_done
 
 
@@ -17165,35 +17149,34 @@ module vfpga_net$engine$tx_seg(clock,clear,write,data_in,read,data_out,empty,ful
         .clock(wr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) fill = wr$q - rd$q;
+    always @(*) count = wr$q - rd$q;
+    always @(*) empty = wr$q == rd$q;
+    always @(*) full = (wr$q - rd$q) == depth;
+    always @(*) ram$read_address = rd$q[6:0];
+    always @(*) data_out = ram$read_data;
     always @(*) begin
         rd$clock = clock;
         wr$clock = clock;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        fill = wr$q - rd$q;
-        count = fill;
-        empty = fill == 32'h0;
-        full = fill == depth;
         ram$write_clock = clock;
-        ram$write_address = ((wr$q) & 7'h7f);
+        ram$write_address = wr$q[6:0];
         ram$write_data = data_in;
         ram$write_enable = 1'b0;
-        ram$read_address = ((rd$q) & 7'h7f);
-        data_out = ram$read_data;
+        rd$d = rd$q;
+        wr$d = wr$q;
         if (write && (fill != depth)) begin
             ram$write_enable = 1'b1;
-            wr$d = wr$q + 32'h1;
+            wr$d = wr$q + 1'b1;
         end
-        if (read && (fill != 32'h0)) begin
-            rd$d = rd$q + 32'h1;
+        if (read && (fill != 0)) begin
+            rd$d = rd$q + 1'b1;
         end
         if (clear) begin
-            rd$d = 32'h0;
-            wr$d = 32'h0;
+            rd$d = 0;
+            wr$d = 0;
         end
     end
-    
 endmodule // top$engine$tx_seg
 
 

@@ -129,7 +129,6 @@ impl<D: Synth, const N: usize, const NP1: usize> Default for Fifo<D, N, NP1> {
 }
 
 impl<D: Synth, const N: usize, const NP1: usize> Logic for Fifo<D, N, NP1> {
-    #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, rd, wr);
         self.fill.next = self.wr.q.val() - self.rd.q.val();
@@ -153,6 +152,65 @@ impl<D: Synth, const N: usize, const NP1: usize> Logic for Fifo<D, N, NP1> {
             self.rd.d.next = 0.into();
             self.wr.d.next = 0.into();
         }
+    }
+
+    fn connect(&mut self) {
+        self.fill.connect();
+        self.count.connect();
+        self.empty.connect();
+        self.full.connect();
+        self.data_out.connect();
+        self.ram.write_clock.connect();
+        self.ram.write_address.connect();
+        self.ram.write_data.connect();
+        self.ram.write_enable.connect();
+        self.ram.read_address.connect();
+        self.rd.clock.connect();
+        self.rd.d.connect();
+        self.wr.clock.connect();
+        self.wr.d.connect();
+    }
+
+    /// The same logic as `update`, written by hand so that each output is
+    /// computed in an `always` block of its own from the pointers and the
+    /// RAM only. rust-hdl would put all of `update` in one block, whose
+    /// outputs Verilator then takes to depend on `write`/`read`; a consumer
+    /// that drives those from `empty`/`full`/`count` (every one does) makes
+    /// a false combinational loop (UNOPTFLAT) that the model iterates to
+    /// settle on every evaluation.
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(format!(
+            "\
+always @(*) fill = wr$q - rd$q;
+always @(*) count = wr$q - rd$q;
+always @(*) empty = wr$q == rd$q;
+always @(*) full = (wr$q - rd$q) == depth;
+always @(*) ram$read_address = rd$q[{a}:0];
+always @(*) data_out = ram$read_data;
+always @(*) begin
+    rd$clock = clock;
+    wr$clock = clock;
+    ram$write_clock = clock;
+    ram$write_address = wr$q[{a}:0];
+    ram$write_data = data_in;
+    ram$write_enable = 1'b0;
+    rd$d = rd$q;
+    wr$d = wr$q;
+    if (write && (fill != depth)) begin
+        ram$write_enable = 1'b1;
+        wr$d = wr$q + 1'b1;
+    end
+    if (read && (fill != 0)) begin
+        rd$d = rd$q + 1'b1;
+    end
+    if (clear) begin
+        rd$d = 0;
+        wr$d = 0;
+    end
+end
+",
+            a = N - 1
+        ))
     }
 }
 
