@@ -9,12 +9,10 @@ use vfpga_abi::blk;
 use vfpga_abi::ring::{DESC_F_NEXT, DESC_F_WRITE};
 use vfpga_sim::backend::BackendKind;
 use vfpga_sim::clock::Cycle;
-use vfpga_sim::dma::{DmaConfig, DmaTxn};
-use vfpga_sim::machine::MachineConfig;
+use vfpga_sim::dma::DmaTxn;
 use vfpga_sim::mmio::MmioTxn;
 use vfpga_sim::msix::MsixRecord;
 use vfpga_sim::rng::SimRng;
-use vfpga_sim::storage::StorageConfig;
 use virtio_queue::desc::RawDescriptor;
 use virtio_queue::desc::split::Descriptor as SplitDescriptor;
 use virtio_queue::mock::MockSplitQueue;
@@ -32,22 +30,7 @@ struct Outcome {
 }
 
 fn run(kind: BackendKind, seed: u64) -> Outcome {
-    let cfg = MachineConfig {
-        log: true,
-        dma: DmaConfig {
-            read_jitter: 40,
-            seed,
-            ..DmaConfig::default()
-        },
-        storage: StorageConfig {
-            latency: 300,
-            jitter: 200,
-            flush_latency: 300,
-            seed: seed + 1,
-            ..StorageConfig::default()
-        },
-        ..MachineConfig::default()
-    };
+    let cfg = common::seeded_blk_cfg(seed);
     let mut b = Board::new(kind, 1024, cfg);
     let mem = b.mem.clone();
     let vq = MockSplitQueue::create(&mem, GuestAddress(RING_BASE), QSIZE);

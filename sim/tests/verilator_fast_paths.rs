@@ -21,7 +21,6 @@ use vfpga_sim::msix::MsixRecord;
 use vfpga_sim::net::loopback::LoopbackPort;
 use vfpga_sim::net::mac::MacEvent;
 use vfpga_sim::rng::SimRng;
-use vfpga_sim::storage::StorageConfig;
 use vm_memory::{Bytes, GuestAddress};
 
 const QSIZE: u16 = 128;
@@ -59,22 +58,7 @@ fn outcome(b: &Board) -> Outcome {
 /// Seeded reads, writes and flushes with out-of-order DMA and storage
 /// completions, on rings written directly in guest memory.
 fn blk_run(opts: VerilatorOptions, seed: u64) -> Outcome {
-    let cfg = MachineConfig {
-        log: true,
-        dma: DmaConfig {
-            read_jitter: 40,
-            seed,
-            ..DmaConfig::default()
-        },
-        storage: StorageConfig {
-            latency: 300,
-            jitter: 200,
-            flush_latency: 300,
-            seed: seed + 1,
-            ..StorageConfig::default()
-        },
-        ..MachineConfig::default()
-    };
+    let cfg = common::seeded_blk_cfg(seed);
     let backend = create_verilator_with(Personality::Blk, opts).unwrap();
     let mut b = Board::with_backend(backend, 1024, cfg);
     let desc = RING_BASE;

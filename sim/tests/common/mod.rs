@@ -322,3 +322,24 @@ impl Board {
         self.mem.write_slice(&h, GuestAddress(addr)).unwrap();
     }
 }
+
+/// A logged blk board with seeded, jittered DMA reads and out-of-order
+/// storage completions: the workload the cross-backend comparisons run.
+pub fn seeded_blk_cfg(seed: u64) -> vfpga_sim::machine::MachineConfig {
+    vfpga_sim::machine::MachineConfig {
+        log: true,
+        dma: vfpga_sim::dma::DmaConfig {
+            read_jitter: 40,
+            seed,
+            ..Default::default()
+        },
+        storage: vfpga_sim::storage::StorageConfig {
+            latency: 300,
+            jitter: 200,
+            flush_latency: 300,
+            seed: seed + 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
