@@ -14,6 +14,15 @@
 //! A model whose Verilog and build settings did not change since the last
 //! build is not rebuilt (regenerating one personality's Verilog does not
 //! recompile the other's model).
+//!
+//! Profile-guided optimisation (blk only): the model is compiled with
+//! `-fprofile-generate`, linked into `pgo/replay.cpp`, which replays the
+//! committed recording `pgo/blk_qd32.trace` (the packed inputs of a short
+//! QD32 4 KiB read load, see `src/backend/record.rs`) through the shim's
+//! step function, then compiled again with `-fprofile-use`. A recording of
+//! other input ports, or any failure on the way, builds the model without
+//! PGO and says why in a warning; `VFPGA_VERILATOR_PGO=0` turns it off.
+//! The crate sees the outcome in `VFPGA_VERILATOR_PGO_STATUS`.
 
 use std::env;
 use std::fs;
@@ -23,6 +32,14 @@ use std::process::Command;
 #[allow(dead_code)]
 #[path = "src/backend/verilog_ports.rs"]
 mod verilog_ports;
+
+#[allow(dead_code)]
+#[path = "src/backend/record.rs"]
+mod record;
+
+/// The blk model's training recording and replay main, in the crate.
+const PGO_TRACE: &str = "pgo/blk_qd32.trace";
+const PGO_REPLAY: &str = "pgo/replay.cpp";
 
 /// The Verilog file used for blk when `VFPGA_VERILOG_TOP` does not name one.
 const DEFAULT_TOP: &str = "vfpga_blk.v";
@@ -61,6 +78,10 @@ fn main() {
     println!("cargo::rerun-if-env-changed=VFPGA_VERILOG_DIR");
     println!("cargo::rerun-if-env-changed=VFPGA_VERILATOR_NATIVE");
     println!("cargo::rerun-if-env-changed=CI");
+    println!("cargo::rerun-if-env-changed=VFPGA_VERILATOR_PGO");
+    println!("cargo::rerun-if-changed=src/backend/record.rs");
+    println!("cargo::rerun-if-changed={PGO_TRACE}");
+    println!("cargo::rerun-if-changed={PGO_REPLAY}");
     println!("cargo::rerun-if-changed=src/backend/verilog_ports.rs");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let verilog_dir = env::var_os("VFPGA_VERILOG_DIR")
@@ -79,7 +100,7 @@ fn main() {
             } else {
                 pick_named(&verilog_dir, NET_TOP)?
             };
-            build_model(m, &root, &top, &out).map(|lib| (lib, top))
+            build_model(m, &root, &top, &out, &manifest).map(|lib| (lib, top))
         });
         let status = match built {
             Ok((lib, top)) => {
@@ -256,8 +277,148 @@ fn build_runtime(root: &Path, out: &Path) -> Result<String, String> {
     Ok(lib)
 }
 
+/// What the profile-guided build of a model starts from, or why there is none.
+enum Pgo {
+    Off(String),
+    /// The recording (decoded) and the cache key's part for it.
+    On(record::Trace, Vec<u8>),
+}
+
+fn pgo_input(m: &Model, manifest: &Path, ports: &[verilog_ports::Port]) -> Pgo {
+    if m.name != "blk" {
+        return Pgo::Off("off, only the blk model has a training recording".into());
+    }
+    if env::var("VFPGA_VERILATOR_PGO").is_ok_and(|v| v == "0") {
+        return Pgo::Off("off, disabled by VFPGA_VERILATOR_PGO=0".into());
+    }
+    let (trace, replay) = match (
+        fs::read(manifest.join(PGO_TRACE)),
+        fs::read(manifest.join(PGO_REPLAY)),
+    ) {
+        (Ok(t), Ok(r)) => (t, r),
+        (Err(e), _) | (_, Err(e)) => return Pgo::Off(format!("off, sim/pgo: {e}")),
+    };
+    let decoded = match record::Trace::decode(&trace) {
+        Ok(d) => d,
+        Err(e) => return Pgo::Off(format!("off, {PGO_TRACE}: {e}")),
+    };
+    let inputs = verilog_ports::layout(ports, verilog_ports::Dir::In);
+    let layout = record::layout_hash(inputs.iter().map(|(p, o)| (p.name.as_str(), p.width, *o)));
+    if decoded.in_words != verilog_ports::buffer_words(ports, verilog_ports::Dir::In)
+        || decoded.layout != layout
+    {
+        return Pgo::Off(format!(
+            "off, {PGO_TRACE} was recorded on other input ports: record it again (docs/simulation.md)"
+        ));
+    }
+    let mut key = trace;
+    key.extend(replay);
+    Pgo::On(decoded, key)
+}
+
+/// Trains model `m` (its library `lib` compiled by `compile` with extra
+/// flags) on `trace` and compiles it with the profile; returns the status.
+fn pgo_build(
+    root: &Path,
+    out: &Path,
+    manifest: &Path,
+    lib: &str,
+    trace: &record::Trace,
+    compile: &dyn Fn(&[String]) -> Result<(), Skip>,
+) -> Result<String, String> {
+    let dir = out.join("pgo_blk");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let failed = |s: Skip| match s {
+        Skip::Missing(w) | Skip::Failed(w) => w,
+    };
+    compile(&[
+        format!("-fprofile-generate={}", dir.display()),
+        "-fprofile-update=single".into(),
+    ])
+    .map_err(|e| format!("instrumented {}", failed(e)))?;
+    let rt = build_runtime(root, out)?;
+    let exe = out.join("pgo_replay");
+    let link = cxx(root)
+        .get_compiler()
+        .to_command()
+        .arg(manifest.join(PGO_REPLAY))
+        .arg("-o")
+        .arg(&exe)
+        .arg(lib_file(out, lib))
+        .arg(lib_file(out, &rt))
+        .arg(format!("-fprofile-generate={}", dir.display()))
+        .arg("-pthread")
+        .output()
+        .map_err(|e| format!("linking the replay: {e}"))?;
+    if !link.status.success() {
+        return Err(format!(
+            "linking the replay: {}",
+            String::from_utf8_lossy(&link.stderr)
+        ));
+    }
+    // The events as 32-bit words for the replay main (see replay.cpp).
+    let mut words = vec![
+        trace.in_words as u32,
+        verilog_ports_out_words(out)?,
+        u32::from(trace.skip),
+    ];
+    for e in &trace.events {
+        match *e {
+            record::Event::Steps(n) => words.extend([0, n]),
+            record::Event::Set { word, value } => words.extend([1, word, value]),
+            record::Event::Reset(on) => words.extend([2, u32::from(on)]),
+        }
+    }
+    let events = out.join("pgo_events.bin");
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    fs::write(&events, bytes).map_err(|e| e.to_string())?;
+    let run = Command::new(&exe)
+        .arg(&events)
+        .output()
+        .map_err(|e| format!("running the replay: {e}"))?;
+    if !run.status.success() {
+        return Err(format!("the replay failed: {}", run.status));
+    }
+    let printed = String::from_utf8_lossy(&run.stdout);
+    let mut it = printed.split_whitespace();
+    let hash = it.next().and_then(|h| u64::from_str_radix(h, 16).ok());
+    let steps: Option<u64> = it.next().and_then(|s| s.parse().ok());
+    compile(&[
+        format!("-fprofile-use={}", dir.display()),
+        "-fprofile-partial-training".into(),
+        "-Wno-missing-profile".into(),
+    ])
+    .map_err(|e| format!("profile-guided {}", failed(e)))?;
+    Ok(
+        if hash == Some(trace.out_hash) && steps == Some(trace.steps()) {
+            format!("on, replay faithful ({} steps)", trace.steps())
+        } else {
+            format!(
+                "on, replay diverged from the recording ({} steps): the model changed since {PGO_TRACE} was recorded; record it again (docs/simulation.md)",
+                trace.steps()
+            )
+        },
+    )
+}
+
+/// OUT_WORDS of the blk model, from the layout file build_model wrote.
+fn verilog_ports_out_words(out: &Path) -> Result<u32, String> {
+    let rs = fs::read_to_string(out.join("verilator_ports_blk.rs")).map_err(|e| e.to_string())?;
+    rs.lines()
+        .find_map(|l| l.strip_prefix("pub const OUT_WORDS: usize = "))
+        .and_then(|v| v.trim_end_matches(';').parse().ok())
+        .ok_or_else(|| "no OUT_WORDS in the layout".into())
+}
+
 /// Builds model `m` from `top`; returns the static library's name.
-fn build_model(m: &Model, root: &Path, top: &Path, out: &Path) -> Result<String, Skip> {
+fn build_model(
+    m: &Model,
+    root: &Path,
+    top: &Path,
+    out: &Path,
+    manifest: &Path,
+) -> Result<String, Skip> {
     let source =
         fs::read_to_string(top).map_err(|e| Skip::Failed(format!("{}: {e}", top.display())))?;
     let stem = top
@@ -279,14 +440,33 @@ fn build_model(m: &Model, root: &Path, top: &Path, out: &Path) -> Result<String,
     .map_err(|e| Skip::Failed(e.to_string()))?;
 
     let lib = format!("vfpga_verilated_{}", m.name);
+    let pgo = pgo_input(m, manifest, &ports);
+    let pgo_key = match &pgo {
+        Pgo::Off(why) => why.as_bytes(),
+        Pgo::On(_, key) => key.as_slice(),
+    };
     let key = cache_key(&[
         source.as_bytes(),
         shim.as_bytes(),
         root.to_string_lossy().as_bytes(),
         &[u8::from(native())],
+        pgo_key,
     ]);
     let stamp = out.join(format!("verilator_{}.key", m.name));
+    let status_file = out.join(format!("verilator_{}.pgo", m.name));
+    let report = |status: &str| {
+        if m.name != "blk" {
+            return;
+        }
+        println!("cargo::rustc-env=VFPGA_VERILATOR_PGO_STATUS={status}");
+        let quiet =
+            status.starts_with("on, replay faithful") || status.ends_with("VFPGA_VERILATOR_PGO=0");
+        if !quiet {
+            println!("cargo::warning=Verilator blk model PGO {status}");
+        }
+    };
     if fs::read_to_string(&stamp).is_ok_and(|k| k == key) && lib_file(out, &lib).exists() {
+        report(&fs::read_to_string(&status_file).unwrap_or_else(|_| "off, unknown".into()));
         return Ok(lib);
     }
     let _ = fs::remove_file(&stamp);
@@ -345,12 +525,34 @@ fn build_model(m: &Model, root: &Path, top: &Path, out: &Path) -> Result<String,
         })
         .collect();
     model_files.sort();
-    cxx(root)
-        .include(&mdir)
-        .files(&model_files)
-        .file(&shim_path)
-        .try_compile(&lib)
-        .map_err(|e| Skip::Failed(format!("compiling the model: {e}")))?;
+    // The object files keep their paths between the instrumented and the
+    // final compile: that is how GCC finds each one's profile.
+    let compile = |extra: &[String]| -> Result<(), Skip> {
+        let mut b = cxx(root);
+        for f in extra {
+            b.flag(f);
+        }
+        b.include(&mdir)
+            .files(&model_files)
+            .file(&shim_path)
+            .try_compile(&lib)
+            .map_err(|e| Skip::Failed(format!("compiling the model: {e}")))
+    };
+    let status = match pgo {
+        Pgo::Off(why) => {
+            compile(&[])?;
+            why
+        }
+        Pgo::On(trace, _) => match pgo_build(root, out, manifest, &lib, &trace, &compile) {
+            Ok(status) => status,
+            Err(why) => {
+                compile(&[])?;
+                format!("off, failed: {}", why.replace('\n', " "))
+            }
+        },
+    };
+    report(&status);
+    fs::write(&status_file, &status).map_err(|e| Skip::Failed(e.to_string()))?;
     fs::write(&stamp, key).map_err(|e| Skip::Failed(e.to_string()))?;
     Ok(lib)
 }

@@ -17,6 +17,9 @@ use std::ffi::{c_int, c_void};
 use vfpga_abi::Personality;
 
 use crate::backend::verilog_ports::same_signal;
+
+#[path = "record.rs"]
+pub mod record;
 use crate::backend::{Backend, BackendKind, VerilatorOptions};
 use crate::ports::{OUTPUT_SIGNALS, TopInputs, TopOutputs, has_signal};
 
@@ -148,6 +151,8 @@ pub struct VerilatorBackend {
     /// `out_buf` of the last settle and the outputs decoded from it.
     last_out_buf: Vec<u32>,
     last_out: TopOutputs,
+    /// `VFPGA_RECORD_INPUTS=<file>`: the model's calls, written on drop.
+    recorder: Option<(record::Recorder, std::path::PathBuf)>,
 }
 
 // SAFETY: the model is owned by this value alone and only used through
@@ -224,6 +229,14 @@ impl VerilatorBackend {
             last_in: None,
             last_out_buf: vec![0; api.out_words.max(1)],
             last_out: TopOutputs::default(),
+            // Only the one-eval step is recorded: it is what blk runs.
+            recorder: std::env::var_os("VFPGA_RECORD_INPUTS")
+                .filter(|_| personality == Personality::Blk && opts.one_eval)
+                .map(|path| {
+                    let layout = record::layout_hash(api.inputs.iter().copied());
+                    let r = record::Recorder::new(api.in_words, layout, opts.skip_fixed_points);
+                    (r, path.into())
+                }),
         };
         b.decode();
         Ok(b)
@@ -275,6 +288,16 @@ impl VerilatorBackend {
 
 impl Drop for VerilatorBackend {
     fn drop(&mut self) {
+        if let Some((r, path)) = &self.recorder {
+            match std::fs::write(path, r.trace().encode()) {
+                Ok(()) => {
+                    tracing::info!(path = %path.display(), steps = r.trace().steps(), "recorded the model's inputs")
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "recording the model's inputs: {e}")
+                }
+            }
+        }
         // SAFETY: `model` came from this api's new and is freed once.
         unsafe { (self.api.free)(self.model) };
     }
@@ -292,12 +315,18 @@ impl Backend for VerilatorBackend {
     fn reset(&mut self, cycles: u32) {
         // SAFETY: valid model for the lifetime of self.
         unsafe { (self.api.set_reset)(self.model, 1) };
+        if let Some((r, _)) = &mut self.recorder {
+            r.reset(true);
+        }
         for _ in 0..cycles {
             self.settle(&TopInputs::default());
             self.edge();
         }
         // SAFETY: as above.
         unsafe { (self.api.set_reset)(self.model, 0) };
+        if let Some((r, _)) = &mut self.recorder {
+            r.reset(false);
+        }
     }
 
     fn settle(&mut self, inputs: &TopInputs) -> TopOutputs {
@@ -333,6 +362,9 @@ impl Backend for VerilatorBackend {
             // 2: the outputs changed (the shim compared them already).
             if ran == 2 {
                 self.decode();
+            }
+            if let Some((r, _)) = &mut self.recorder {
+                r.step(&self.in_buf, &self.out_buf);
             }
         } else {
             // SAFETY: valid model.
