@@ -9880,40 +9880,8 @@ module vfpga_net$engine$avail(clock,reset,halt,event_idx,q_desc$0,q_desc$1,q_des
         .clock(k$clock)
     );
     
-    // Update code
+    // Update code (custom)
     always @(*) begin
-        state$clock = clock;
-        cur$clock = clock;
-        aidx$clock = clock;
-        ring$clock = clock;
-        n$clock = clock;
-        k$clock = clock;
-        state$d = state$q;
-        cur$d = cur$q;
-        aidx$d = aidx$q;
-        ring$d = ring$q;
-        n$d = n$q;
-        k$d = k$q;
-        pend$0$clock = clock;
-        la$0$clock = clock;
-        pend$0$d = pend$0$q;
-        la$0$d = la$0$q;
-        pend$1$clock = clock;
-        la$1$clock = clock;
-        pend$1$d = pend$1$q;
-        la$1$d = la$1$q;
-        pend$2$clock = clock;
-        la$2$clock = clock;
-        pend$2$d = pend$2$q;
-        la$2$d = la$2$q;
-        pend$3$clock = clock;
-        la$3$clock = clock;
-        pend$3$d = pend$3$q;
-        la$3$d = la$3$q;
-        pend$4$clock = clock;
-        la$4$clock = clock;
-        pend$4$d = pend$4$q;
-        la$4$d = la$4$q;
         qsize = 32'h0;
         qdesc = 32'h0;
         qavail = 32'h0;
@@ -10019,16 +9987,51 @@ module vfpga_net$engine$avail(clock,reset,halt,event_idx,q_desc$0,q_desc$1,q_des
         if (m3 > ((head_room) & 16'hffff)) begin
             m4 = ((head_room) & 16'hffff);
         end
+        rd_valid = (state$q == AvailState$ReadIdx) || ((state$q == AvailState$Fetch) && qrun && (m4 != 32'h0));
+        wr_valid = state$q == AvailState$WriteEvent;
+    end
+    
+    always @(*) begin
+        state$clock = clock;
+        cur$clock = clock;
+        aidx$clock = clock;
+        ring$clock = clock;
+        n$clock = clock;
+        k$clock = clock;
+        state$d = state$q;
+        cur$d = cur$q;
+        aidx$d = aidx$q;
+        ring$d = ring$q;
+        n$d = n$q;
+        k$d = k$q;
+        pend$0$clock = clock;
+        la$0$clock = clock;
+        pend$0$d = pend$0$q;
+        la$0$d = la$0$q;
+        pend$1$clock = clock;
+        la$1$clock = clock;
+        pend$1$d = pend$1$q;
+        la$1$d = la$1$q;
+        pend$2$clock = clock;
+        la$2$clock = clock;
+        pend$2$d = pend$2$q;
+        la$2$d = la$2$q;
+        pend$3$clock = clock;
+        la$3$clock = clock;
+        pend$3$d = pend$3$q;
+        la$3$d = la$3$q;
+        pend$4$clock = clock;
+        la$4$clock = clock;
+        pend$4$d = pend$4$q;
+        la$4$d = la$4$q;
         jump = cpl_data[(32'h0)+:(16)] - cur_la;
         busy = ((state$q != AvailState$Idle) && (state$q != AvailState$Halted)) || ((state$q == AvailState$Idle) && any_ready);
         head_push = 1'b0;
         head_queue = cur$q;
         head_idx = ring$q[(32'h0)+:(16)];
-        rd_valid = 1'b0;
         rd_addr = qavail + 32'h2;
         rd_len = 32'h2;
         cpl_ready = 1'b0;
-        wr_valid = 1'b0;
         wr_addr = qused + 32'h4 + (((qsize) & 64'hffffffffffffffff) << 32'h3);
         wr_data = ((cur_la) & 128'hffffffffffffffffffffffffffffffff);
         err = 1'b0;
@@ -10071,7 +10074,6 @@ module vfpga_net$engine$avail(clock,reset,halt,event_idx,q_desc$0,q_desc$1,q_des
                 end
             AvailState$ReadIdx:
                 begin
-                    rd_valid = 1'b1;
                     if (rd_ready) begin
                         state$d = AvailState$WaitIdx;
                     end
@@ -10116,7 +10118,6 @@ module vfpga_net$engine$avail(clock,reset,halt,event_idx,q_desc$0,q_desc$1,q_des
                         state$d = AvailState$Idle;
                     end
                     else if (m4 != 32'h0) begin
-                        rd_valid = 1'b1;
                         rd_addr = ring_addr;
                         rd_len = ((m4 << 32'h1) & 13'h1fff);
                         if (rd_ready) begin
@@ -10168,7 +10169,6 @@ module vfpga_net$engine$avail(clock,reset,halt,event_idx,q_desc$0,q_desc$1,q_des
                 end
             AvailState$WriteEvent:
                 begin
-                    wr_valid = 1'b1;
                     if (wr_ready) begin
                         state$d = AvailState$ReadIdx;
                     end
@@ -12089,8 +12089,128 @@ module vfpga_net$engine$dma(clock,reset,enable,halt,r0_req_valid,r0_req_ready,r0
         .clock(nwr$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    // Read requests: round-robin grant, starting after the last winner.
+    always @(*) any = r0_req_valid || r1_req_valid || r2_req_valid || r3_req_valid;
     always @(*) begin
+        case (rr$q)
+            2'd0: gnt = r1_req_valid ? 2'd1 : r2_req_valid ? 2'd2 : r3_req_valid ? 2'd3 : 2'd0;
+            2'd1: gnt = r2_req_valid ? 2'd2 : r3_req_valid ? 2'd3 : r0_req_valid ? 2'd0 : 2'd1;
+            2'd2: gnt = r3_req_valid ? 2'd3 : r0_req_valid ? 2'd0 : r1_req_valid ? 2'd1 : 2'd2;
+            default: gnt = r0_req_valid ? 2'd0 : r1_req_valid ? 2'd1 : r2_req_valid ? 2'd2 : 2'd3;
+        endcase
+    end
+    always @(*) rd_req_valid = any && enable;
+    always @(*) r0_req_ready = (gnt == 2'd0) && rd_req_ready && enable;
+    always @(*) r1_req_ready = (gnt == 2'd1) && rd_req_ready && enable;
+    always @(*) r2_req_ready = (gnt == 2'd2) && rd_req_ready && enable;
+    always @(*) r3_req_ready = (gnt == 2'd3) && rd_req_ready && enable;
+    always @(*) begin
+        case (gnt)
+            2'd0: rd_req_addr = r0_req_addr;
+            2'd1: rd_req_addr = r1_req_addr;
+            2'd2: rd_req_addr = r2_req_addr;
+            default: rd_req_addr = r3_req_addr;
+        endcase
+    end
+    always @(*) begin
+        case (gnt)
+            2'd0: rd_req_len = r0_req_len;
+            2'd1: rd_req_len = r1_req_len;
+            2'd2: rd_req_len = r2_req_len;
+            default: rd_req_len = r3_req_len;
+        endcase
+    end
+    always @(*) begin
+        case (gnt)
+            2'd0: rd_req_tag = {2'd0, r0_req_sub};
+            2'd1: rd_req_tag = {2'd1, r1_req_sub};
+            2'd2: rd_req_tag = {2'd2, r2_req_sub};
+            default: rd_req_tag = {2'd3, r3_req_sub};
+        endcase
+    end
+    always @(*) rd_fire = any && enable && rd_req_ready;
+    
+    // Completions: routed by the tag's client field; dropped while halted.
+    always @(*) cpl_data = rd_cpl_data;
+    always @(*) cpl_last = rd_cpl_last;
+    always @(*) cpl_error = rd_cpl_error;
+    always @(*) cpl_sub = rd_cpl_tag[2:0];
+    always @(*) r0_cpl_valid = !halt && (rd_cpl_tag[4:3] == 2'd0) && rd_cpl_valid;
+    always @(*) r1_cpl_valid = !halt && (rd_cpl_tag[4:3] == 2'd1) && rd_cpl_valid;
+    always @(*) r2_cpl_valid = !halt && (rd_cpl_tag[4:3] == 2'd2) && rd_cpl_valid;
+    always @(*) r3_cpl_valid = !halt && (rd_cpl_tag[4:3] == 2'd3) && rd_cpl_valid;
+    always @(*) begin
+        if (halt) begin
+            rd_cpl_ready = 1'b1;
+        end else begin
+            case (rd_cpl_tag[4:3])
+                2'd0: rd_cpl_ready = r0_cpl_ready;
+                2'd1: rd_cpl_ready = r1_cpl_ready;
+                2'd2: rd_cpl_ready = r2_cpl_ready;
+                default: rd_cpl_ready = r3_cpl_ready;
+            endcase
+        end
+    end
+    always @(*) cpl_fire = rd_cpl_valid && rd_cpl_ready;
+    
+    // Posted writes: round-robin at write boundaries, locked within a write.
+    always @(*) wany = w0_valid || w1_valid || w2_valid;
+    always @(*) begin
+        case (wrr$q)
+            2'd0: wgnt = w1_valid ? 2'd1 : w2_valid ? 2'd2 : 2'd0;
+            2'd1: wgnt = w2_valid ? 2'd2 : w0_valid ? 2'd0 : 2'd1;
+            default: wgnt = w0_valid ? 2'd0 : w1_valid ? 2'd1 : 2'd2;
+        endcase
+    end
+    always @(*) wcur = wlock$q ? wsel$q : wgnt;
+    always @(*) wgo = wlock$q || (wany && enable);
+    always @(*) w0_ready = wgo && (wcur == 2'd0) && wr_ready;
+    always @(*) w1_ready = wgo && (wcur == 2'd1) && wr_ready;
+    always @(*) w2_ready = wgo && wcur[1] && wr_ready;
+    always @(*) begin
+        if (!wgo) begin
+            wr_valid = 1'b0;
+        end else begin
+            case (wcur)
+                2'd0: wr_valid = w0_valid;
+                2'd1: wr_valid = w1_valid;
+                default: wr_valid = w2_valid;
+            endcase
+        end
+    end
+    always @(*) begin
+        if (wgo && (wcur == 2'd1)) begin
+            wr_addr = w1_addr;
+            wr_len = w1_len;
+            wr_data = w1_data;
+            wr_last = w1_last;
+        end else if (wgo && wcur[1]) begin
+            wr_addr = w2_addr;
+            wr_len = w2_len;
+            wr_data = w2_data;
+            wr_last = w2_last;
+        end else begin
+            wr_addr = w0_addr;
+            wr_len = w0_len;
+            wr_data = w0_data;
+            wr_last = w0_last;
+        end
+    end
+    always @(*) wr_first = wr_valid && wr_ready && !wlock$q;
+    
+    // Counters and status, from registers and completions only.
+    always @(*) reads_outstanding = nrd$q;
+    always @(*) writes_outstanding = nwr$q;
+    always @(*) busy = (nrd$q != 16'd0) || (nwr$q != 16'd0) || wlock$q;
+    always @(*) fault = (cpl_fire && rd_cpl_error) || (wr_rsp_valid && wr_rsp_error);
+    always @(*) fault_write = !(cpl_fire && rd_cpl_error);
+    always @(*) fault_tag = rd_cpl_tag;
+    
+    // Next state: feeds only flip-flops (and the constant `wr_rsp_ready`: an
+    // `always @(*)` that reads nothing never runs in an event-driven simulator).
+    always @(*) begin
+        wr_rsp_ready = 1'b1;
         rr$clock = clock;
         wrr$clock = clock;
         wlock$clock = clock;
@@ -12103,261 +12223,34 @@ module vfpga_net$engine$dma(clock,reset,enable,halt,r0_req_valid,r0_req_ready,r0
         wsel$d = wsel$q;
         nrd$d = nrd$q;
         nwr$d = nwr$q;
-        any = r0_req_valid || r1_req_valid || r2_req_valid || r3_req_valid;
-        gnt = 32'h0;
-        case (rr$q)
-            0:
-                begin
-                    if (r1_req_valid) begin
-                        gnt = 32'h1;
-                    end
-                    else if (r2_req_valid) begin
-                        gnt = 32'h2;
-                    end
-                    else if (r3_req_valid) begin
-                        gnt = 32'h3;
-                    end
-                    else begin
-                        gnt = 32'h0;
-                    end
-                end
-            1:
-                begin
-                    if (r2_req_valid) begin
-                        gnt = 32'h2;
-                    end
-                    else if (r3_req_valid) begin
-                        gnt = 32'h3;
-                    end
-                    else if (r0_req_valid) begin
-                        gnt = 32'h0;
-                    end
-                    else begin
-                        gnt = 32'h1;
-                    end
-                end
-            2:
-                begin
-                    if (r3_req_valid) begin
-                        gnt = 32'h3;
-                    end
-                    else if (r0_req_valid) begin
-                        gnt = 32'h0;
-                    end
-                    else if (r1_req_valid) begin
-                        gnt = 32'h1;
-                    end
-                    else begin
-                        gnt = 32'h2;
-                    end
-                end
-            default:
-                begin
-                    if (r0_req_valid) begin
-                        gnt = 32'h0;
-                    end
-                    else if (r1_req_valid) begin
-                        gnt = 32'h1;
-                    end
-                    else if (r2_req_valid) begin
-                        gnt = 32'h2;
-                    end
-                    else begin
-                        gnt = 32'h3;
-                    end
-                end
-        endcase
-        rd_req_valid = any && enable;
-        r0_req_ready = 1'b0;
-        r1_req_ready = 1'b0;
-        r2_req_ready = 1'b0;
-        r3_req_ready = 1'b0;
-        rd_req_addr = r0_req_addr;
-        rd_req_len = r0_req_len;
-        rd_req_tag = ((r0_req_sub) & 5'h1f);
-        case (gnt)
-            0:
-                begin
-                    r0_req_ready = rd_req_ready && enable;
-                end
-            1:
-                begin
-                    rd_req_addr = r1_req_addr;
-                    rd_req_len = r1_req_len;
-                    rd_req_tag = ((r1_req_sub) & 5'h1f) | 32'h8;
-                    r1_req_ready = rd_req_ready && enable;
-                end
-            2:
-                begin
-                    rd_req_addr = r2_req_addr;
-                    rd_req_len = r2_req_len;
-                    rd_req_tag = ((r2_req_sub) & 5'h1f) | 32'h10;
-                    r2_req_ready = rd_req_ready && enable;
-                end
-            default:
-                begin
-                    rd_req_addr = r3_req_addr;
-                    rd_req_len = r3_req_len;
-                    rd_req_tag = ((r3_req_sub) & 5'h1f) | 32'h18;
-                    r3_req_ready = rd_req_ready && enable;
-                end
-        endcase
-        rd_fire = any && enable && rd_req_ready;
         if (rd_fire) begin
             rr$d = gnt;
         end
-        cpl_data = rd_cpl_data;
-        cpl_last = rd_cpl_last;
-        cpl_error = rd_cpl_error;
-        cpl_sub = rd_cpl_tag[(32'h0)+:(3)];
-        r0_cpl_valid = 1'b0;
-        r1_cpl_valid = 1'b0;
-        r2_cpl_valid = 1'b0;
-        r3_cpl_valid = 1'b0;
-        rd_cpl_ready = 1'b1;
-        if (~halt) begin
-            case (rd_cpl_tag[(32'h3)+:(2)])
-                0:
-                    begin
-                        r0_cpl_valid = rd_cpl_valid;
-                        rd_cpl_ready = r0_cpl_ready;
-                    end
-                1:
-                    begin
-                        r1_cpl_valid = rd_cpl_valid;
-                        rd_cpl_ready = r1_cpl_ready;
-                    end
-                2:
-                    begin
-                        r2_cpl_valid = rd_cpl_valid;
-                        rd_cpl_ready = r2_cpl_ready;
-                    end
-                default:
-                    begin
-                        r3_cpl_valid = rd_cpl_valid;
-                        rd_cpl_ready = r3_cpl_ready;
-                    end
-            endcase
-        end
-        cpl_fire = rd_cpl_valid && rd_cpl_ready;
-        wany = w0_valid || w1_valid || w2_valid;
-        wgnt = 32'h0;
-        case (wrr$q)
-            0:
-                begin
-                    if (w1_valid) begin
-                        wgnt = 32'h1;
-                    end
-                    else if (w2_valid) begin
-                        wgnt = 32'h2;
-                    end
-                    else begin
-                        wgnt = 32'h0;
-                    end
-                end
-            1:
-                begin
-                    if (w2_valid) begin
-                        wgnt = 32'h2;
-                    end
-                    else if (w0_valid) begin
-                        wgnt = 32'h0;
-                    end
-                    else begin
-                        wgnt = 32'h1;
-                    end
-                end
-            default:
-                begin
-                    if (w0_valid) begin
-                        wgnt = 32'h0;
-                    end
-                    else if (w1_valid) begin
-                        wgnt = 32'h1;
-                    end
-                    else begin
-                        wgnt = 32'h2;
-                    end
-                end
-        endcase
-        wcur = wgnt;
-        wgo = wany && enable;
-        if (wlock$q) begin
-            wcur = wsel$q;
-            wgo = 1'b1;
-        end
-        w0_ready = 1'b0;
-        w1_ready = 1'b0;
-        w2_ready = 1'b0;
-        wr_valid = 1'b0;
-        wr_addr = w0_addr;
-        wr_len = w0_len;
-        wr_data = w0_data;
-        wr_last = w0_last;
-        if (wgo) begin
-            case (wcur)
-                0:
-                    begin
-                        wr_valid = w0_valid;
-                        w0_ready = wr_ready;
-                    end
-                1:
-                    begin
-                        wr_valid = w1_valid;
-                        wr_addr = w1_addr;
-                        wr_len = w1_len;
-                        wr_data = w1_data;
-                        wr_last = w1_last;
-                        w1_ready = wr_ready;
-                    end
-                default:
-                    begin
-                        wr_valid = w2_valid;
-                        wr_addr = w2_addr;
-                        wr_len = w2_len;
-                        wr_data = w2_data;
-                        wr_last = w2_last;
-                        w2_ready = wr_ready;
-                    end
-            endcase
-        end
-        wr_first = 1'b0;
         if (wr_valid && wr_ready) begin
-            wr_first = ~wlock$q;
             wsel$d = wcur;
-            wlock$d = ~wr_last;
-            if (~wlock$q) begin
+            wlock$d = !wr_last;
+            if (!wlock$q) begin
                 wrr$d = wcur;
             end
         end
-        wr_rsp_ready = 1'b1;
-        if (rd_fire && ~(cpl_fire && rd_cpl_last)) begin
-            nrd$d = nrd$q + 32'h1;
+        if (rd_fire && !(cpl_fire && rd_cpl_last)) begin
+            nrd$d = nrd$q + 16'd1;
+        end else if (!rd_fire && (cpl_fire && rd_cpl_last)) begin
+            nrd$d = nrd$q - 16'd1;
         end
-        else if (~rd_fire && (cpl_fire && rd_cpl_last)) begin
-            nrd$d = nrd$q - 32'h1;
+        if (wr_first && !wr_rsp_valid) begin
+            nwr$d = nwr$q + 16'd1;
+        end else if (!wr_first && wr_rsp_valid) begin
+            nwr$d = nwr$q - 16'd1;
         end
-        if (wr_first && ~wr_rsp_valid) begin
-            nwr$d = nwr$q + 32'h1;
-        end
-        else if (~wr_first && wr_rsp_valid) begin
-            nwr$d = nwr$q - 32'h1;
-        end
-        reads_outstanding = nrd$q;
-        writes_outstanding = nwr$q;
-        busy = (nrd$q != 32'h0) || (nwr$q != 32'h0) || wlock$q;
-        fault = (cpl_fire && rd_cpl_error) || (wr_rsp_valid && wr_rsp_error);
-        fault_write = ~(cpl_fire && rd_cpl_error);
-        fault_tag = rd_cpl_tag;
         if (reset) begin
-            nrd$d = 32'h0;
-            nwr$d = 32'h0;
+            nrd$d = 16'd0;
+            nwr$d = 16'd0;
             wlock$d = 1'b0;
-            rr$d = 32'h0;
-            wrr$d = 32'h0;
+            rr$d = 2'd0;
+            wrr$d = 2'd0;
         end
     end
-    
 endmodule // top$engine$dma
 
 
@@ -15001,15 +14894,18 @@ module vfpga_net$engine$rx$gb(clock,clear,in_valid,in_ready,in_data,in_bytes,out
         .clock(cnt$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) begin
+        out_data = hold$q[(32'h0)+:(128)];
+        fill = cnt$q;
+        in_ready = cnt$q <= 32'h10;
+    end
+    
     always @(*) begin
         hold$clock = clock;
         cnt$clock = clock;
         hold$d = hold$q;
         cnt$d = cnt$q;
-        out_data = hold$q[(32'h0)+:(128)];
-        fill = cnt$q;
-        in_ready = cnt$q <= 32'h10;
         kept = hold$q;
         kept_fill = cnt$q;
         if (out_pop) begin
@@ -16536,15 +16432,18 @@ module vfpga_net$engine$tx$gb(clock,clear,in_valid,in_ready,in_data,in_bytes,out
         .clock(cnt$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) begin
+        out_data = hold$q[(32'h0)+:(128)];
+        fill = cnt$q;
+        in_ready = cnt$q <= 32'h10;
+    end
+    
     always @(*) begin
         hold$clock = clock;
         cnt$clock = clock;
         hold$d = hold$q;
         cnt$d = cnt$q;
-        out_data = hold$q[(32'h0)+:(128)];
-        fill = cnt$q;
-        in_ready = cnt$q <= 32'h10;
         kept = hold$q;
         kept_fill = cnt$q;
         if (out_pop) begin
@@ -18218,6 +18117,7 @@ module vfpga_net$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_d
     reg  dtake;
     reg  [127:0] ddata;
     reg  [4:0] s_room;
+    reg  [63:0] desc_addr;
     
     // Sub module instances
     vfpga_net$engine$walker$state state(
@@ -18361,7 +18261,55 @@ module vfpga_net$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_d
         .clock(stale$clock)
     );
     
-    // Update code
+    // Update code (custom)
+    always @(*) begin
+        qsize = 32'h0;
+        qdesc = 32'h0;
+        if (q$q == qi$0) begin
+            qsize = q_size$0;
+            qdesc = q_desc$0;
+        end
+        if (q$q == qi$1) begin
+            qsize = q_size$1;
+            qdesc = q_desc$1;
+        end
+        if (q$q == qi$2) begin
+            qsize = q_size$2;
+            qdesc = q_desc$2;
+        end
+        if (q$q == qi$3) begin
+            qsize = q_size$3;
+            qdesc = q_desc$3;
+        end
+        if (q$q == qi$4) begin
+            qsize = q_size$4;
+            qdesc = q_desc$4;
+        end
+        desc_addr = qdesc + (((idx$q) & 64'hffffffffffffffff) << 32'h4);
+        if (ind$q) begin
+            desc_addr = ind_base$q + (((idx$q) & 64'hffffffffffffffff) << 32'h4);
+        end
+        lim = ((qsize) & 28'hfffffff) - ((idx$q) & 28'hfffffff);
+        if (ind$q) begin
+            lim = ind_count$q - ((idx$q) & 28'hfffffff);
+        end
+        w1 = lim;
+        if (ind$q) begin
+            if (lim > 32'h8) begin
+                w1 = 32'h8;
+            end
+        end
+        else if (lim > 32'h4) begin
+            w1 = 32'h4;
+        end
+        w2 = w1;
+        if (w1 > (((((32'h1000) & 13'h1fff) - ((desc_addr[(32'h0)+:(12)]) & 13'h1fff)) & 28'hfffffff) >> 32'h4)) begin
+            w2 = ((((32'h1000) & 13'h1fff) - ((desc_addr[(32'h0)+:(12)]) & 13'h1fff)) & 28'hfffffff) >> 32'h4;
+        end
+        win_n = ((w2) & 9'h1ff);
+        rd_valid = ((state$q == WalkState$ReadDesc) && (win_n != 32'h0) && (((seg_room) & 9'h1ff) >= win_n)) || (state$q == WalkState$SplitRd1) || (state$q == WalkState$SplitRd2) || (state$q == WalkState$ReadHdr);
+    end
+    
     always @(*) begin
         state$clock = clock;
         q$clock = clock;
@@ -18419,28 +18367,6 @@ module vfpga_net$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_d
         want$d = want$q;
         stale$d = stale$q;
         sdesc$d = sdesc$q;
-        qsize = 32'h0;
-        qdesc = 32'h0;
-        if (q$q == qi$0) begin
-            qsize = q_size$0;
-            qdesc = q_desc$0;
-        end
-        if (q$q == qi$1) begin
-            qsize = q_size$1;
-            qdesc = q_desc$1;
-        end
-        if (q$q == qi$2) begin
-            qsize = q_size$2;
-            qdesc = q_desc$2;
-        end
-        if (q$q == qi$3) begin
-            qsize = q_size$3;
-            qdesc = q_desc$3;
-        end
-        if (q$q == qi$4) begin
-            qsize = q_size$4;
-            qdesc = q_desc$4;
-        end
         in_desc = (state$q == WalkState$WaitDesc) || (state$q == WalkState$DescUse);
         dv = cpl_valid;
         dlast = cpl_last;
@@ -18491,32 +18417,10 @@ module vfpga_net$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_d
         chain_rlen = ((rlen$q) & 32'hffffffff);
         chain_wlen = ((wlen$q) & 32'hffffffff);
         chain_hdr = hdr$q;
-        rd_valid = 1'b0;
-        rd_addr = qdesc + (((idx$q) & 64'hffffffffffffffff) << 32'h4);
-        if (ind$q) begin
-            rd_addr = ind_base$q + (((idx$q) & 64'hffffffffffffffff) << 32'h4);
-        end
+        rd_addr = desc_addr;
         rd_len = 32'h10;
         hit = ~stale$q && want$q && ((win_base$q + bk$q) == idx$q);
-        lim = ((qsize) & 28'hfffffff) - ((idx$q) & 28'hfffffff);
-        if (ind$q) begin
-            lim = ind_count$q - ((idx$q) & 28'hfffffff);
-        end
-        w1 = lim;
-        if (ind$q) begin
-            if (lim > 32'h8) begin
-                w1 = 32'h8;
-            end
-        end
-        else if (lim > 32'h4) begin
-            w1 = 32'h4;
-        end
-        w2 = w1;
-        if (w1 > (((((32'h1000) & 13'h1fff) - ((rd_addr[(32'h0)+:(12)]) & 13'h1fff)) & 28'hfffffff) >> 32'h4)) begin
-            w2 = ((((32'h1000) & 13'h1fff) - ((rd_addr[(32'h0)+:(12)]) & 13'h1fff)) & 28'hfffffff) >> 32'h4;
-        end
-        win_n = ((w2) & 9'h1ff);
-        s_room = ((((32'h1000) & 13'h1fff) - ((rd_addr[(32'h0)+:(12)]) & 13'h1fff)) & 5'h1f);
+        s_room = ((((32'h1000) & 13'h1fff) - ((desc_addr[(32'h0)+:(12)]) & 13'h1fff)) & 5'h1f);
         cpl_ready = 1'b0;
         err = 1'b0;
         err_cause = 32'h0;
@@ -18564,20 +18468,16 @@ module vfpga_net$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_d
                     end
                     else begin
                         rd_len = ((win_n) & 13'h1fff) << 32'h4;
-                        if (((seg_room) & 9'h1ff) >= win_n) begin
-                            rd_valid = 1'b1;
-                            if (rd_ready) begin
-                                win_base$d = idx$q;
-                                bk$d = 32'h0;
-                                stale$d = 1'b0;
-                                state$d = WalkState$WaitDesc;
-                            end
+                        if ((((seg_room) & 9'h1ff) >= win_n) && rd_ready) begin
+                            win_base$d = idx$q;
+                            bk$d = 32'h0;
+                            stale$d = 1'b0;
+                            state$d = WalkState$WaitDesc;
                         end
                     end
                 end
             WalkState$SplitRd1:
                 begin
-                    rd_valid = 1'b1;
                     rd_len = ((s_room) & 13'h1fff);
                     if (rd_ready) begin
                         part$d = s_room;
@@ -18594,8 +18494,7 @@ module vfpga_net$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_d
                 end
             WalkState$SplitRd2:
                 begin
-                    rd_valid = 1'b1;
-                    rd_addr = rd_addr + ((part$q) & 64'hffffffffffffffff);
+                    rd_addr = desc_addr + ((part$q) & 64'hffffffffffffffff);
                     rd_len = ((32'h10) & 13'h1fff) - ((part$q) & 13'h1fff);
                     if (rd_ready) begin
                         state$d = WalkState$SplitWait2;
@@ -18640,7 +18539,6 @@ module vfpga_net$engine$walker(clock,reset,halt,indirect_enable,plain_chains,q_d
                 end
             WalkState$ReadHdr:
                 begin
-                    rd_valid = 1'b1;
                     rd_addr = h_addr;
                     rd_len = ((h_piece) & 13'h1fff);
                     if (rd_ready) begin

@@ -298,9 +298,32 @@ pub struct BlkRequest {
     issued: Signal<Local, Bit>,
 }
 
-impl Logic for BlkRequest {
+/// Top-level statements at the start of `logic` that compute `rd_valid`
+/// and `wr_valid` from registers only (see [`crate::vq::split::hoist`]).
+const HOISTED: usize = 4;
+
+impl BlkRequest {
     #[hdl_gen]
-    fn update(&mut self) {
+    fn logic(&mut self) {
+        // The DMA requests: from registers (and the gearbox's registered
+        // fill) only, so that their Verilog block reads no `ready`.
+        self.take.next = 16.into();
+        if self.beat_left.q.val() < 16 {
+            self.take.next = bit_cast::<5, 13>(self.beat_left.q.val());
+        }
+        self.rd_valid.next = (self.state.q.val() == BlkState::RPhase)
+            && (self.todo.q.val() != 0)
+            && (self.inflight.q.val() < 8)
+            && (self.cur_len.q.val() != 0);
+        self.wr_valid.next = ((self.state.q.val() == BlkState::WBurst)
+            && (bit_cast::<13, 6>(self.gb.fill.val()) >= bit_cast::<13, 5>(self.take.val()))
+            && (self.take.val() != 0))
+            || ((self.state.q.val() == BlkState::Status)
+                && (self.cur_len.q.val() != 0)
+                && (self.op.q.val() != 2)
+                && (self.op.q.val() != 3))
+            || (self.state.q.val() == BlkState::RetWr);
+
         dff_setup!(
             self, clock, state, q, head, rlen, wlen, sector, op, stat, dlen, cur_addr, cur_len,
             todo, skip, hskip, sto_left, sto_busy, slot_wr, slot_rd, inflight, slot_cnt, slot_len,
@@ -346,10 +369,6 @@ impl Logic for BlkRequest {
         self.s1.next = self.cur_len.q.val();
         if self.skip.q.val() < self.cur_len.q.val() {
             self.s1.next = self.skip.q.val();
-        }
-        self.take.next = 16.into();
-        if self.beat_left.q.val() < 16 {
-            self.take.next = bit_cast::<5, 13>(self.beat_left.q.val());
         }
         self.sto_take.next = 16.into();
         if self.sto_left.q.val() < 16 {
@@ -460,12 +479,10 @@ impl Logic for BlkRequest {
         self.done_queue.next = self.q.q.val();
         self.done_head.next = self.head.q.val();
         self.done_len.next = self.used.q.val();
-        self.rd_valid.next = false;
         self.rd_addr.next = self.cur_addr.q.val();
         self.rd_len.next = bit_cast::<13, 32>(self.chunk_r.val());
         self.rd_sub.next = self.slot_wr.q.val();
         self.cpl_ready.next = false;
-        self.wr_valid.next = false;
         self.wr_addr.next = self.wa.q.val();
         self.wr_len.next = self.wl.q.val();
         self.wr_data.next = self.gb.out_data.val();
@@ -607,7 +624,6 @@ impl Logic for BlkRequest {
                         self.cur_addr.d.next = self.seg_addr.val();
                         self.cur_len.d.next = self.seg_len.val();
                     } else {
-                        self.rd_valid.next = true;
                         if self.rd_ready.val() {
                             self.issued.next = true;
                             self.cnt_read.next = bit_cast::<13, 32>(self.chunk_r.val());
@@ -742,18 +758,16 @@ impl Logic for BlkRequest {
             BlkState::WBurst => {
                 if (bit_cast::<13, 6>(self.gb.fill.val()) >= bit_cast::<13, 5>(self.take.val()))
                     && (self.take.val() != 0)
+                    && self.wr_ready.val()
                 {
-                    self.wr_valid.next = true;
-                    if self.wr_ready.val() {
-                        if self.beat_left.q.val() == self.wl.q.val() {
-                            self.cnt_written.next = self.wl.q.val();
-                        }
-                        self.gb.out_pop.next = true;
-                        self.beat_left.d.next =
-                            self.beat_left.q.val() - bit_cast::<13, 5>(self.take.val());
-                        if self.beat_left.q.val() <= 16 {
-                            self.state.d.next = BlkState::WPhase;
-                        }
+                    if self.beat_left.q.val() == self.wl.q.val() {
+                        self.cnt_written.next = self.wl.q.val();
+                    }
+                    self.gb.out_pop.next = true;
+                    self.beat_left.d.next =
+                        self.beat_left.q.val() - bit_cast::<13, 5>(self.take.val());
+                    if self.beat_left.q.val() <= 16 {
+                        self.state.d.next = BlkState::WPhase;
                     }
                 }
             }
@@ -798,7 +812,6 @@ impl Logic for BlkRequest {
                     self.state.d.next = BlkState::Idle;
                 } else {
                     // The status byte is the last writable byte, after the data.
-                    self.wr_valid.next = true;
                     self.wr_addr.next = self.cur_addr.q.val();
                     self.wr_len.next = 1.into();
                     self.wr_data.next = bit_cast::<128, 8>(self.stat.q.val());
@@ -818,7 +831,6 @@ impl Logic for BlkRequest {
             }
             BlkState::RetWr => {
                 // A parked request: its status byte, then its used element.
-                self.wr_valid.next = true;
                 self.wr_addr.next = self.r_addr.val();
                 self.wr_len.next = 1.into();
                 self.wr_data.next = bit_cast::<128, 8>(self.r_stat.val());
@@ -935,5 +947,23 @@ impl Logic for BlkRequest {
             self.di.d.next = 0.into();
             self.gb.clear.next = true;
         }
+    }
+}
+
+impl Logic for BlkRequest {
+    fn update(&mut self) {
+        self.logic();
+    }
+
+    fn connect(&mut self) {
+        BlkRequest::connect(self);
+    }
+
+    /// rust-hdl's Verilog of `logic`, with the DMA requests' `valid` in an
+    /// `always` block of their own: in one block with the state machine,
+    /// which reads the DMA master's `ready`, they would close a false
+    /// combinational loop through the master's arbiters.
+    fn hdl(&self) -> Verilog {
+        crate::vq::split::hoist(BlkRequest::hdl(self), HOISTED)
     }
 }

@@ -43,13 +43,15 @@ pub struct Gearbox {
     drop_bits: Signal<Local, Bits<8>>,
 }
 
-impl Logic for Gearbox {
+impl Gearbox {
     #[hdl_gen]
-    fn update(&mut self) {
-        dff_setup!(self, clock, hold, cnt);
+    fn logic(&mut self) {
+        // The outputs, from the registers only: hoisted into a Verilog
+        // block of their own (see `hdl`).
         self.out_data.next = self.hold.q.val().get_bits::<128>(0);
         self.fill.next = self.cnt.q.val();
         self.in_ready.next = self.cnt.q.val() <= 16;
+        dff_setup!(self, clock, hold, cnt);
         self.kept.next = self.hold.q.val();
         self.kept_fill.next = self.cnt.q.val();
         if self.out_pop.val() {
@@ -71,6 +73,25 @@ impl Logic for Gearbox {
             self.hold.d.next = 0.into();
             self.cnt.d.next = 0.into();
         }
+    }
+}
+
+impl Logic for Gearbox {
+    fn update(&mut self) {
+        self.logic();
+    }
+
+    fn connect(&mut self) {
+        Gearbox::connect(self);
+    }
+
+    /// rust-hdl's Verilog of `logic`, with the outputs in an `always` block
+    /// of their own: in one block with the next-state logic, which reads
+    /// `in_valid`/`out_pop`, `fill` would close a false combinational loop
+    /// through a user that computes its own `valid` from `fill` (the blk
+    /// request's DMA writes do).
+    fn hdl(&self) -> Verilog {
+        crate::vq::split::hoist(Gearbox::hdl(self), 3)
     }
 }
 

@@ -7,6 +7,7 @@
 // rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
 #![allow(clippy::collapsible_match)]
 
+use super::split;
 use rust_hdl::prelude::*;
 use vfpga_abi::vendor::ErrorCause;
 
@@ -204,16 +205,13 @@ impl<const NQ: usize, const QB: usize> Default for AvailFetch<NQ, QB> {
     }
 }
 
-impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
+/// Top-level statements at the start of `logic` that compute `rd_valid`
+/// and `wr_valid` from registers and inputs only (see [`split::hoist`]).
+const HOISTED: usize = 25;
+
+impl<const NQ: usize, const QB: usize> AvailFetch<NQ, QB> {
     #[hdl_gen]
-    fn update(&mut self) {
-        dff_setup!(self, clock, state, cur, aidx, ring, n, k);
-        for i in 0..NQ {
-            self.pend[i].clock.next = self.clock.val();
-            self.la[i].clock.next = self.clock.val();
-            self.pend[i].d.next = self.pend[i].q.val();
-            self.la[i].d.next = self.la[i].q.val();
-        }
+    fn logic(&mut self) {
         self.qsize.next = 0.into();
         self.qdesc.next = 0.into();
         self.qavail.next = 0.into();
@@ -273,6 +271,21 @@ impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
         if self.m3.val() > bit_cast::<16, 8>(self.head_room.val()) {
             self.m4.next = bit_cast::<16, 8>(self.head_room.val());
         }
+        // The DMA requests: from the state and the inputs only, so that
+        // their Verilog block reads no `ready` (see `hdl`).
+        self.rd_valid.next = (self.state.q.val() == AvailState::ReadIdx)
+            || ((self.state.q.val() == AvailState::Fetch)
+                && self.qrun.val()
+                && (self.m4.val() != 0));
+        self.wr_valid.next = self.state.q.val() == AvailState::WriteEvent;
+
+        dff_setup!(self, clock, state, cur, aidx, ring, n, k);
+        for i in 0..NQ {
+            self.pend[i].clock.next = self.clock.val();
+            self.la[i].clock.next = self.clock.val();
+            self.pend[i].d.next = self.pend[i].q.val();
+            self.la[i].d.next = self.la[i].q.val();
+        }
         self.jump.next = self.cpl_data.val().get_bits::<16>(0) - self.cur_la.val();
 
         // A doorbell latched on a running queue is work even before the
@@ -284,11 +297,9 @@ impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
         self.head_push.next = false;
         self.head_queue.next = self.cur.q.val();
         self.head_idx.next = self.ring.q.val().get_bits::<16>(0);
-        self.rd_valid.next = false;
         self.rd_addr.next = self.qavail.val() + 2;
         self.rd_len.next = 2.into();
         self.cpl_ready.next = false;
-        self.wr_valid.next = false;
         self.wr_addr.next = self.qused.val() + 4 + (bit_cast::<64, 16>(self.qsize.val()) << 3);
         self.wr_data.next = bit_cast::<128, 16>(self.cur_la.val());
         self.err.next = false;
@@ -325,7 +336,6 @@ impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
                 }
             }
             AvailState::ReadIdx => {
-                self.rd_valid.next = true;
                 if self.rd_ready.val() {
                     self.state.d.next = AvailState::WaitIdx;
                 }
@@ -357,7 +367,6 @@ impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
                     }
                     self.state.d.next = AvailState::Idle;
                 } else if self.m4.val() != 0 {
-                    self.rd_valid.next = true;
                     self.rd_addr.next = self.ring_addr.val();
                     self.rd_len.next = bit_cast::<13, 16>(self.m4.val() << 1);
                     if self.rd_ready.val() {
@@ -394,7 +403,6 @@ impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
                 }
             }
             AvailState::WriteEvent => {
-                self.wr_valid.next = true;
                 if self.wr_ready.val() {
                     self.state.d.next = AvailState::ReadIdx;
                 }
@@ -420,5 +428,24 @@ impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
             }
             self.cur.d.next = 0.into();
         }
+    }
+}
+
+impl<const NQ: usize, const QB: usize> Logic for AvailFetch<NQ, QB> {
+    fn update(&mut self) {
+        self.logic();
+    }
+
+    fn connect(&mut self) {
+        AvailFetch::connect(self);
+    }
+
+    /// rust-hdl's Verilog of `logic`, with the DMA requests' `valid` (and
+    /// what they are computed from) in an `always` block of their own: in
+    /// one block with the state machine, which reads the DMA master's
+    /// `ready`, they would close a false combinational loop through the
+    /// master's arbiter.
+    fn hdl(&self) -> Verilog {
+        split::hoist(AvailFetch::hdl(self), HOISTED)
     }
 }

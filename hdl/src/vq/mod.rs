@@ -3,6 +3,7 @@
 
 pub mod avail;
 pub mod fifo;
+pub mod split;
 pub mod used;
 pub mod walker;
 

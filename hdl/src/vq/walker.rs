@@ -13,6 +13,7 @@
 // rust-hdl's #[hdl_gen] has no match guards: nested ifs stay nested.
 #![allow(clippy::collapsible_match)]
 
+use super::split;
 use rust_hdl::prelude::*;
 use vfpga_abi::ring::{DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE};
 use vfpga_abi::vendor::ErrorCause;
@@ -197,6 +198,7 @@ pub struct ChainWalker<const NQ: usize, const QB: usize> {
     dtake: Signal<Local, Bit>,
     ddata: Signal<Local, Bits<128>>,
     s_room: Signal<Local, Bits<5>>,
+    desc_addr: Signal<Local, Bits<64>>,
 }
 
 impl<const NQ: usize, const QB: usize> Default for ChainWalker<NQ, QB> {
@@ -295,13 +297,66 @@ impl<const NQ: usize, const QB: usize> Default for ChainWalker<NQ, QB> {
             dtake: Default::default(),
             ddata: Default::default(),
             s_room: Default::default(),
+            desc_addr: Default::default(),
         }
     }
 }
 
-impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
+/// Top-level statements at the start of `logic` that compute `rd_valid`
+/// from registers and inputs only (see [`split::hoist`]).
+const HOISTED: usize = 13;
+
+impl<const NQ: usize, const QB: usize> ChainWalker<NQ, QB> {
     #[hdl_gen]
-    fn update(&mut self) {
+    fn logic(&mut self) {
+        self.qsize.next = 0.into();
+        self.qdesc.next = 0.into();
+        for i in 0..NQ {
+            if self.q.q.val() == self.qi[i].val() {
+                self.qsize.next = self.q_size[i].val();
+                self.qdesc.next = self.q_desc[i].val();
+            }
+        }
+        // The next descriptor's address (in the ring or the indirect table).
+        self.desc_addr.next = self.qdesc.val() + (bit_cast::<64, 16>(self.idx.q.val()) << 4);
+        if self.ind.q.val() {
+            self.desc_addr.next =
+                self.ind_base.q.val() + (bit_cast::<64, 16>(self.idx.q.val()) << 4);
+        }
+        // Descriptors in the prefetch window: up to DESC_WINDOW (8 in an
+        // indirect table), not past the table's end or a 4 KiB boundary.
+        self.lim.next = bit_cast::<28, 16>(self.qsize.val()) - bit_cast::<28, 16>(self.idx.q.val());
+        if self.ind.q.val() {
+            self.lim.next = self.ind_count.q.val() - bit_cast::<28, 16>(self.idx.q.val());
+        }
+        self.w1.next = self.lim.val();
+        if self.ind.q.val() {
+            if self.lim.val() > 8 {
+                self.w1.next = 8.into();
+            }
+        } else if self.lim.val() > 4 {
+            self.w1.next = 4.into();
+        }
+        self.w2.next = self.w1.val();
+        if self.w1.val()
+            > (bit_cast::<28, 13>(
+                bits::<13>(4096) - bit_cast::<13, 12>(self.desc_addr.val().get_bits::<12>(0)),
+            ) >> 4)
+        {
+            self.w2.next = bit_cast::<28, 13>(
+                bits::<13>(4096) - bit_cast::<13, 12>(self.desc_addr.val().get_bits::<12>(0)),
+            ) >> 4;
+        }
+        self.win_n.next = bit_cast::<9, 28>(self.w2.val());
+        // The DMA request: from registers and inputs only, so that its
+        // Verilog block reads no `ready` (see `hdl`).
+        self.rd_valid.next = ((self.state.q.val() == WalkState::ReadDesc)
+            && (self.win_n.val() != 0)
+            && (bit_cast::<9, 8>(self.seg_room.val()) >= self.win_n.val()))
+            || (self.state.q.val() == WalkState::SplitRd1)
+            || (self.state.q.val() == WalkState::SplitRd2)
+            || (self.state.q.val() == WalkState::ReadHdr);
+
         dff_setup!(
             self,
             clock,
@@ -334,14 +389,6 @@ impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
             stale,
             sdesc
         );
-        self.qsize.next = 0.into();
-        self.qdesc.next = 0.into();
-        for i in 0..NQ {
-            if self.q.q.val() == self.qi[i].val() {
-                self.qsize.next = self.q_size[i].val();
-                self.qdesc.next = self.q_desc[i].val();
-            }
-        }
         // The descriptor being examined: a completion beat, or one that
         // straddled a 4 KiB boundary, read in two pieces and reassembled
         // (an indirect table need not be 16-byte aligned).
@@ -412,43 +459,14 @@ impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
         self.chain_rlen.next = bit_cast::<32, 33>(self.rlen.q.val());
         self.chain_wlen.next = bit_cast::<32, 33>(self.wlen.q.val());
         self.chain_hdr.next = self.hdr.q.val();
-        self.rd_valid.next = false;
-        self.rd_addr.next = self.qdesc.val() + (bit_cast::<64, 16>(self.idx.q.val()) << 4);
-        if self.ind.q.val() {
-            self.rd_addr.next = self.ind_base.q.val() + (bit_cast::<64, 16>(self.idx.q.val()) << 4);
-        }
+        self.rd_addr.next = self.desc_addr.val();
         self.rd_len.next = 16.into();
-        // Descriptors in the prefetch window: up to DESC_WINDOW (8 in an
-        // indirect table), not past the table's end or a 4 KiB boundary.
         self.hit.next = !self.stale.q.val()
             && self.want.q.val()
             && ((self.win_base.q.val() + self.bk.q.val()) == self.idx.q.val());
-        self.lim.next = bit_cast::<28, 16>(self.qsize.val()) - bit_cast::<28, 16>(self.idx.q.val());
-        if self.ind.q.val() {
-            self.lim.next = self.ind_count.q.val() - bit_cast::<28, 16>(self.idx.q.val());
-        }
-        self.w1.next = self.lim.val();
-        if self.ind.q.val() {
-            if self.lim.val() > 8 {
-                self.w1.next = 8.into();
-            }
-        } else if self.lim.val() > 4 {
-            self.w1.next = 4.into();
-        }
-        self.w2.next = self.w1.val();
-        if self.w1.val()
-            > (bit_cast::<28, 13>(
-                bits::<13>(4096) - bit_cast::<13, 12>(self.rd_addr.val().get_bits::<12>(0)),
-            ) >> 4)
-        {
-            self.w2.next = bit_cast::<28, 13>(
-                bits::<13>(4096) - bit_cast::<13, 12>(self.rd_addr.val().get_bits::<12>(0)),
-            ) >> 4;
-        }
-        self.win_n.next = bit_cast::<9, 28>(self.w2.val());
         // Bytes of a straddling descriptor before the boundary.
         self.s_room.next = bit_cast::<5, 13>(
-            bits::<13>(4096) - bit_cast::<13, 12>(self.rd_addr.val().get_bits::<12>(0)),
+            bits::<13>(4096) - bit_cast::<13, 12>(self.desc_addr.val().get_bits::<12>(0)),
         );
         self.cpl_ready.next = false;
         self.err.next = false;
@@ -503,19 +521,17 @@ impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
                     // with it the data reads that drain the FIFO (deadlock seen
                     // with Linux's indirect multi-segment writes).
                     self.rd_len.next = bit_cast::<13, 9>(self.win_n.val()) << 4;
-                    if bit_cast::<9, 8>(self.seg_room.val()) >= self.win_n.val() {
-                        self.rd_valid.next = true;
-                        if self.rd_ready.val() {
-                            self.win_base.d.next = self.idx.q.val();
-                            self.bk.d.next = 0.into();
-                            self.stale.d.next = false;
-                            self.state.d.next = WalkState::WaitDesc;
-                        }
+                    if (bit_cast::<9, 8>(self.seg_room.val()) >= self.win_n.val())
+                        && self.rd_ready.val()
+                    {
+                        self.win_base.d.next = self.idx.q.val();
+                        self.bk.d.next = 0.into();
+                        self.stale.d.next = false;
+                        self.state.d.next = WalkState::WaitDesc;
                     }
                 }
             }
             WalkState::SplitRd1 => {
-                self.rd_valid.next = true;
                 self.rd_len.next = bit_cast::<13, 5>(self.s_room.val());
                 if self.rd_ready.val() {
                     self.part.d.next = self.s_room.val();
@@ -531,8 +547,7 @@ impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
                 }
             }
             WalkState::SplitRd2 => {
-                self.rd_valid.next = true;
-                self.rd_addr.next = self.rd_addr.val() + bit_cast::<64, 5>(self.part.q.val());
+                self.rd_addr.next = self.desc_addr.val() + bit_cast::<64, 5>(self.part.q.val());
                 self.rd_len.next = bits::<13>(16) - bit_cast::<13, 5>(self.part.q.val());
                 if self.rd_ready.val() {
                     self.state.d.next = WalkState::SplitWait2;
@@ -573,7 +588,6 @@ impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
             WalkState::ReadHdr => {
                 // One piece of the header per read (one piece in the common
                 // case: the whole header in one buffer, within one page).
-                self.rd_valid.next = true;
                 self.rd_addr.next = self.h_addr.val();
                 self.rd_len.next = bit_cast::<13, 5>(self.h_piece.val());
                 if self.rd_ready.val() {
@@ -720,5 +734,24 @@ impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
         if self.reset.val() {
             self.state.d.next = WalkState::Idle;
         }
+    }
+}
+
+impl<const NQ: usize, const QB: usize> Logic for ChainWalker<NQ, QB> {
+    fn update(&mut self) {
+        self.logic();
+    }
+
+    fn connect(&mut self) {
+        ChainWalker::connect(self);
+    }
+
+    /// rust-hdl's Verilog of `logic`, with the DMA request's `valid` (and
+    /// what it is computed from) in an `always` block of its own: in one
+    /// block with the state machine, which reads the DMA master's `ready`,
+    /// it would close a false combinational loop through the master's
+    /// arbiter.
+    fn hdl(&self) -> Verilog {
+        split::hoist(ChainWalker::hdl(self), HOISTED)
     }
 }
