@@ -734,6 +734,21 @@ impl<H: Hal> Firmware<H> {
         self.features
     }
 
+    /// Work in progress that advances without a new event: a device or
+    /// queue reset waiting for the engine to drain, a device status or a
+    /// fatal error still to report. While it holds, poll on a short timer;
+    /// otherwise the firmware may sleep until the hardware's management
+    /// interrupt (an event waits) or a slow periodic check.
+    pub fn has_work(&self) -> bool {
+        self.resetting
+            || self.status_dirty
+            || self.notify_pending
+            || self.fatal_unreported
+            || self.queues[..self.num_queues as usize]
+                .iter()
+                .any(|q| q.resetting)
+    }
+
     /// A device reset is waiting for the engine to drain.
     pub fn is_resetting(&self) -> bool {
         self.resetting

@@ -63,6 +63,9 @@ pub struct BlkTop {
     pub mgmt_resp_ready: Signal<In, Bit>,
     /// Management response: read data (0 for writes).
     pub mgmt_resp_rdata: Signal<Out, Bits<32>>,
+    /// Management interrupt: an event waits in EVENT. A level, from state,
+    /// for the management CPU to sleep on between polls.
+    pub mgmt_irq: Signal<Out, Bit>,
     /// MSI-X Enable (PCI capability, from the PCIe IP).
     pub msix_enable: Signal<In, Bit>,
     /// MSI-X Function Mask (PCI capability, from the PCIe IP).
@@ -296,6 +299,7 @@ impl Logic for BlkTop {
         self.mgmt_resp_valid.next = self.s_mgmt_resp.out_valid.val();
         self.s_mgmt_resp.out_ready.next = self.mgmt_resp_ready.val();
         self.mgmt_resp_rdata.next = self.s_mgmt_resp.out_data.val();
+        self.mgmt_irq.next = self.bar0.attention.val();
         // MSI-X message.
         self.s_msix.in_valid.next = self.bar0.msix_valid.val();
         self.bar0.msix_ready.next = self.s_msix.in_ready.val();

@@ -127,6 +127,38 @@ fn spec_4_1_4_3_device_status_read_held_until_firmware_answers() {
     );
 }
 
+/// The management interrupt (`attention`, the top level's `mgmt_irq`) is
+/// what the firmware sleeps on: high from the cycle an event is queued
+/// until the last one is read from EVENT, low otherwise.
+#[test]
+fn mgmt_attention_is_high_exactly_while_an_event_waits() {
+    let mut b = Bench::new(7, STALL);
+    b.ticks(50);
+    assert!(!b.dut.attention.val(), "attention with no event queued");
+    b.mmio_write_sized(common(cc::DEVICE_STATUS), 1, status::ACKNOWLEDGE as u32);
+    b.run_until("attention after a status write", |b| b.dut.attention.val());
+    // Two more events: attention stays up until EVENT is drained.
+    wr16(&mut b, cc::QUEUE_SELECT, 1);
+    wr16(&mut b, cc::QUEUE_ENABLE, 1);
+    b.mmio_write_sized(common(cc::DEVICE_STATUS), 1, status::DRIVER as u32);
+    b.ticks(20);
+    assert!(b.dut.attention.val());
+    assert_eq!(b.mgmt_read(mgmt::EVENT_COUNT), 3);
+    b.mgmt_read(mgmt::EVENT);
+    b.mgmt_read(mgmt::EVENT);
+    b.ticks(5);
+    assert!(
+        b.dut.attention.val(),
+        "attention dropped with an event left"
+    );
+    b.mgmt_read(mgmt::EVENT);
+    b.ticks(5);
+    assert!(
+        !b.dut.attention.val(),
+        "attention stayed up after EVENT drained"
+    );
+}
+
 #[test]
 fn spec_4_1_4_3_reset_write_reads_nonzero_until_firmware_writes_zero() {
     let mut b = Bench::new(5, STALL);

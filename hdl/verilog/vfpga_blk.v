@@ -3,7 +3,7 @@
 // DMA data = 128 bits, event FIFO = 16 entries.
 
 
-module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,msix_enable,msix_function_mask,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,dma_rd_req_valid,dma_rd_req_ready,dma_rd_req_tag,dma_rd_req_addr,dma_rd_req_len,dma_rd_cpl_valid,dma_rd_cpl_ready,dma_rd_cpl_tag,dma_rd_cpl_data,dma_rd_cpl_last,dma_rd_cpl_error,dma_wr_valid,dma_wr_ready,dma_wr_addr,dma_wr_len,dma_wr_data,dma_wr_last,dma_wr_rsp_valid,dma_wr_rsp_ready,dma_wr_rsp_error,blk_cmd_valid,blk_cmd_ready,blk_cmd_tag,blk_cmd_op,blk_cmd_sector,blk_cmd_len,blk_wr_valid,blk_wr_ready,blk_wr_tag,blk_wr_data,blk_wr_last,blk_rd_valid,blk_rd_ready,blk_rd_tag,blk_rd_data,blk_rd_last,blk_cpl_valid,blk_cpl_ready,blk_cpl_tag,blk_cpl_status,idle);
+module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,mgmt_irq,msix_enable,msix_function_mask,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,dma_rd_req_valid,dma_rd_req_ready,dma_rd_req_tag,dma_rd_req_addr,dma_rd_req_len,dma_rd_cpl_valid,dma_rd_cpl_ready,dma_rd_cpl_tag,dma_rd_cpl_data,dma_rd_cpl_last,dma_rd_cpl_error,dma_wr_valid,dma_wr_ready,dma_wr_addr,dma_wr_len,dma_wr_data,dma_wr_last,dma_wr_rsp_valid,dma_wr_rsp_ready,dma_wr_rsp_error,blk_cmd_valid,blk_cmd_ready,blk_cmd_tag,blk_cmd_op,blk_cmd_sector,blk_cmd_len,blk_wr_valid,blk_wr_ready,blk_wr_tag,blk_wr_data,blk_wr_last,blk_rd_valid,blk_rd_ready,blk_rd_tag,blk_rd_data,blk_rd_last,blk_cpl_valid,blk_cpl_ready,blk_cpl_tag,blk_cpl_status,idle);
     
     // Module arguments
     input wire  clock;
@@ -26,6 +26,7 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     output reg  mgmt_resp_valid;
     input wire  mgmt_resp_ready;
     output reg  [31:0] mgmt_resp_rdata;
+    output reg  mgmt_irq;
     input wire  msix_enable;
     input wire  msix_function_mask;
     output reg  msix_valid;
@@ -154,6 +155,7 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     wire  bar0$ext_event_ready;
     reg  [31:0] bar0$ext_event_word;
     wire  bar0$busy;
+    wire  bar0$attention;
     reg  engine$clock;
     reg  [63:0] engine$q_desc_0;
     reg  [63:0] engine$q_avail_0;
@@ -453,7 +455,8 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         .ext_event_valid(bar0$ext_event_valid),
         .ext_event_ready(bar0$ext_event_ready),
         .ext_event_word(bar0$ext_event_word),
-        .busy(bar0$busy)
+        .busy(bar0$busy),
+        .attention(bar0$attention)
     );
     vfpga_blk$engine engine(
         .clock(engine$clock),
@@ -788,6 +791,7 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         mgmt_resp_valid = s_mgmt_resp$out_valid;
         s_mgmt_resp$out_ready = mgmt_resp_ready;
         mgmt_resp_rdata = s_mgmt_resp$out_data;
+        mgmt_irq = bar0$attention;
         s_msix$in_valid = bar0$msix_valid;
         bar0$msix_ready = s_msix$in_ready;
         s_msix$in_data = ((bar0$msix_addr) & 112'hffffffffffffffffffffffffffff) | (((bar0$msix_data) & 112'hffffffffffffffffffffffffffff) << 32'h40) | (((bar0$msix_vector) & 112'hffffffffffffffffffffffffffff) << 32'h60);
@@ -915,7 +919,7 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
 endmodule // top
 
 
-module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_enable,msix_function_mask,irq_valid,irq_ready,irq_queue,irq_vector,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,ext_event_valid,ext_event_ready,ext_event_word,busy);
+module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_enable,msix_function_mask,irq_valid,irq_ready,irq_queue,irq_vector,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,ext_event_valid,ext_event_ready,ext_event_word,busy,attention);
     
     // Module arguments
     input wire  clock;
@@ -996,6 +1000,7 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     output reg  ext_event_ready;
     input wire  [31:0] ext_event_word;
     output reg  busy;
+    output reg  attention;
     
     // Stub signals
     reg  regs$clock;
@@ -1077,6 +1082,7 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     wire  regs$ext_event_ready;
     reg  [31:0] regs$ext_event_word;
     wire  regs$busy;
+    wire  regs$attention;
     reg  msix$clock;
     reg  msix$reset;
     reg  msix$msix_enable;
@@ -1184,7 +1190,8 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         .ext_event_valid(regs$ext_event_valid),
         .ext_event_ready(regs$ext_event_ready),
         .ext_event_word(regs$ext_event_word),
-        .busy(regs$busy)
+        .busy(regs$busy),
+        .attention(regs$attention)
     );
     vfpga_blk$bar0$msix msix(
         .clock(msix$clock),
@@ -1309,6 +1316,7 @@ module vfpga_blk$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         ext_event_ready = regs$ext_event_ready;
         regs$ext_event_word = ext_event_word;
         busy = regs$busy || msix$busy;
+        attention = regs$attention;
     end
     
 endmodule // top$bar0
@@ -2738,7 +2746,7 @@ module vfpga_blk$bar0$msix$pending(d,q,clock);
 endmodule // top$bar0$msix$pending
 
 
-module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts,ext_event_valid,ext_event_ready,ext_event_word,busy);
+module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_avail$0,q_avail$1,q_used$0,q_used$1,q_size$0,q_size$1,q_vector$0,q_vector$1,q_run$0,q_run$1,q_set_idx$0,q_set_idx$1,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_used_idx$0,q_used_idx$1,q_inflight$0,q_inflight$1,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts,ext_event_valid,ext_event_ready,ext_event_word,busy,attention);
     
     // Module arguments
     input wire  clock;
@@ -2820,6 +2828,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     output reg  ext_event_ready;
     input wire  [31:0] ext_event_word;
     output reg  busy;
+    output reg  attention;
     
     // Constant declarations
     localparam  qi$0 = 16'h0;
@@ -4561,6 +4570,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         doorbell_valid = db_valid$q;
         doorbell_queue = db_queue$q;
         doorbell_data = db_data$q;
+        attention = events$count != 32'h0;
         busy = (m_state$q != MState$Idle) || db_valid$q || (events$count != 32'h0) || err_evt_wait$q || eng_reset_pulse$q;
         if (qset$0$q) begin
             busy = 1'b1;

@@ -3,7 +3,7 @@
 // queue size max = 256, DMA data = 128 bits, MAC table = 16 entries.
 
 
-module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,msix_enable,msix_function_mask,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,dma_rd_req_valid,dma_rd_req_ready,dma_rd_req_tag,dma_rd_req_addr,dma_rd_req_len,dma_rd_cpl_valid,dma_rd_cpl_ready,dma_rd_cpl_tag,dma_rd_cpl_data,dma_rd_cpl_last,dma_rd_cpl_error,dma_wr_valid,dma_wr_ready,dma_wr_addr,dma_wr_len,dma_wr_data,dma_wr_last,dma_wr_rsp_valid,dma_wr_rsp_ready,dma_wr_rsp_error,mac_tx_valid,mac_tx_ready,mac_tx_data,mac_tx_bytes,mac_tx_last,mac_rx_valid,mac_rx_ready,mac_rx_data,mac_rx_bytes,mac_rx_last,idle);
+module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,mgmt_irq,msix_enable,msix_function_mask,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,dma_rd_req_valid,dma_rd_req_ready,dma_rd_req_tag,dma_rd_req_addr,dma_rd_req_len,dma_rd_cpl_valid,dma_rd_cpl_ready,dma_rd_cpl_tag,dma_rd_cpl_data,dma_rd_cpl_last,dma_rd_cpl_error,dma_wr_valid,dma_wr_ready,dma_wr_addr,dma_wr_len,dma_wr_data,dma_wr_last,dma_wr_rsp_valid,dma_wr_rsp_ready,dma_wr_rsp_error,mac_tx_valid,mac_tx_ready,mac_tx_data,mac_tx_bytes,mac_tx_last,mac_rx_valid,mac_rx_ready,mac_rx_data,mac_rx_bytes,mac_rx_last,idle);
     
     // Module arguments
     input wire  clock;
@@ -26,6 +26,7 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     output reg  mgmt_resp_valid;
     input wire  mgmt_resp_ready;
     output reg  [31:0] mgmt_resp_rdata;
+    output reg  mgmt_irq;
     input wire  msix_enable;
     input wire  msix_function_mask;
     output reg  msix_valid;
@@ -174,6 +175,7 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
     wire  bar0$ext_event_ready;
     reg  [31:0] bar0$ext_event_word;
     wire  bar0$busy;
+    wire  bar0$attention;
     reg  engine$clock;
     reg  engine$net_reset;
     reg  [63:0] engine$q_desc$0;
@@ -409,7 +411,8 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         .ext_event_valid(bar0$ext_event_valid),
         .ext_event_ready(bar0$ext_event_ready),
         .ext_event_word(bar0$ext_event_word),
-        .busy(bar0$busy)
+        .busy(bar0$busy),
+        .attention(bar0$attention)
     );
     vfpga_net$engine engine(
         .clock(engine$clock),
@@ -589,6 +592,7 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         if (pers_rd$q) begin
             mgmt_resp_rdata = 32'h1;
         end
+        mgmt_irq = bar0$attention;
         bar0$msix_enable = msix_enable;
         bar0$msix_function_mask = msix_function_mask;
         msix_valid = bar0$msix_valid;
@@ -710,7 +714,7 @@ module vfpga_net(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
 endmodule // top
 
 
-module vfpga_net$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_desc$4,q_avail$0,q_avail$1,q_avail$2,q_avail$3,q_avail$4,q_used$0,q_used$1,q_used$2,q_used$3,q_used$4,q_size$0,q_size$1,q_size$2,q_size$3,q_size$4,q_vector$0,q_vector$1,q_vector$2,q_vector$3,q_vector$4,q_run$0,q_run$1,q_run$2,q_run$3,q_run$4,q_set_idx$0,q_set_idx$1,q_set_idx$2,q_set_idx$3,q_set_idx$4,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_last_avail$2,q_last_avail$3,q_last_avail$4,q_used_idx$0,q_used_idx$1,q_used_idx$2,q_used_idx$3,q_used_idx$4,q_inflight$0,q_inflight$1,q_inflight$2,q_inflight$3,q_inflight$4,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_enable,msix_function_mask,irq_valid,irq_ready,irq_queue,irq_vector,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,ext_event_valid,ext_event_ready,ext_event_word,busy);
+module vfpga_net$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_desc$4,q_avail$0,q_avail$1,q_avail$2,q_avail$3,q_avail$4,q_used$0,q_used$1,q_used$2,q_used$3,q_used$4,q_size$0,q_size$1,q_size$2,q_size$3,q_size$4,q_vector$0,q_vector$1,q_vector$2,q_vector$3,q_vector$4,q_run$0,q_run$1,q_run$2,q_run$3,q_run$4,q_set_idx$0,q_set_idx$1,q_set_idx$2,q_set_idx$3,q_set_idx$4,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_last_avail$2,q_last_avail$3,q_last_avail$4,q_used_idx$0,q_used_idx$1,q_used_idx$2,q_used_idx$3,q_used_idx$4,q_inflight$0,q_inflight$1,q_inflight$2,q_inflight$3,q_inflight$4,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_enable,msix_function_mask,irq_valid,irq_ready,irq_queue,irq_vector,msix_valid,msix_ready,msix_addr,msix_data,msix_vector,ext_event_valid,ext_event_ready,ext_event_word,busy,attention);
     
     // Module arguments
     input wire  clock;
@@ -821,6 +825,7 @@ module vfpga_net$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     output reg  ext_event_ready;
     input wire  [31:0] ext_event_word;
     output reg  busy;
+    output reg  attention;
     
     // Stub signals
     reg  regs$clock;
@@ -932,6 +937,7 @@ module vfpga_net$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
     wire  regs$ext_event_ready;
     reg  [31:0] regs$ext_event_word;
     wire  regs$busy;
+    wire  regs$attention;
     reg  msix$clock;
     reg  msix$reset;
     reg  msix$msix_enable;
@@ -1069,7 +1075,8 @@ module vfpga_net$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         .ext_event_valid(regs$ext_event_valid),
         .ext_event_ready(regs$ext_event_ready),
         .ext_event_word(regs$ext_event_word),
-        .busy(regs$busy)
+        .busy(regs$busy),
+        .attention(regs$attention)
     );
     vfpga_net$bar0$msix msix(
         .clock(msix$clock),
@@ -1224,6 +1231,7 @@ module vfpga_net$bar0(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_
         ext_event_ready = regs$ext_event_ready;
         regs$ext_event_word = ext_event_word;
         busy = regs$busy || msix$busy;
+        attention = regs$attention;
     end
     
 endmodule // top$bar0
@@ -2653,7 +2661,7 @@ module vfpga_net$bar0$msix$pending(d,q,clock);
 endmodule // top$bar0$msix$pending
 
 
-module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_desc$4,q_avail$0,q_avail$1,q_avail$2,q_avail$3,q_avail$4,q_used$0,q_used$1,q_used$2,q_used$3,q_used$4,q_size$0,q_size$1,q_size$2,q_size$3,q_size$4,q_vector$0,q_vector$1,q_vector$2,q_vector$3,q_vector$4,q_run$0,q_run$1,q_run$2,q_run$3,q_run$4,q_set_idx$0,q_set_idx$1,q_set_idx$2,q_set_idx$3,q_set_idx$4,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_last_avail$2,q_last_avail$3,q_last_avail$4,q_used_idx$0,q_used_idx$1,q_used_idx$2,q_used_idx$3,q_used_idx$4,q_inflight$0,q_inflight$1,q_inflight$2,q_inflight$3,q_inflight$4,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts,ext_event_valid,ext_event_ready,ext_event_word,busy);
+module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_desc$4,q_avail$0,q_avail$1,q_avail$2,q_avail$3,q_avail$4,q_used$0,q_used$1,q_used$2,q_used$3,q_used$4,q_size$0,q_size$1,q_size$2,q_size$3,q_size$4,q_vector$0,q_vector$1,q_vector$2,q_vector$3,q_vector$4,q_run$0,q_run$1,q_run$2,q_run$3,q_run$4,q_set_idx$0,q_set_idx$1,q_set_idx$2,q_set_idx$3,q_set_idx$4,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_last_avail$2,q_last_avail$3,q_last_avail$4,q_used_idx$0,q_used_idx$1,q_used_idx$2,q_used_idx$3,q_used_idx$4,q_inflight$0,q_inflight$1,q_inflight$2,q_inflight$3,q_inflight$4,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts,ext_event_valid,ext_event_ready,ext_event_word,busy,attention);
     
     // Module arguments
     input wire  clock;
@@ -2765,6 +2773,7 @@ module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     output reg  ext_event_ready;
     input wire  [31:0] ext_event_word;
     output reg  busy;
+    output reg  attention;
     
     // Constant declarations
     localparam  qi$0 = 16'h0;
@@ -5223,6 +5232,7 @@ module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         doorbell_valid = db_valid$q;
         doorbell_queue = db_queue$q;
         doorbell_data = db_data$q;
+        attention = events$count != 32'h0;
         busy = (m_state$q != MState$Idle) || db_valid$q || (events$count != 32'h0) || err_evt_wait$q || eng_reset_pulse$q;
         if (qset$0$q) begin
             busy = 1'b1;

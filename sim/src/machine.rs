@@ -1,11 +1,15 @@
 //! The simulated board, one clock cycle at a time: the engine backend, the
 //! host-side models around its ports, and the firmware stepped with it.
 //!
-//! [`Machine::step`] runs one cycle. Every `fw_poll_interval` cycles the
-//! firmware's `poll()` runs; each of its management-port accesses is a real
-//! transaction on the engine's mgmt port, so the clock advances (and every
-//! model with it) while the firmware reads and writes registers, as on a
-//! board whose soft CPU shares the clock.
+//! [`Machine::step`] runs one cycle. The firmware's `poll()` runs when the
+//! hardware raises its management interrupt (`mgmt_irq`: an event waits),
+//! every `fw_poll_interval` cycles while the firmware has work in progress
+//! (a reset draining, a status to answer), and every
+//! `fw_idle_poll_interval` cycles otherwise, as a soft CPU that sleeps on
+//! its interrupt and a timer would. Each of its management-port accesses is
+//! a real transaction on the engine's mgmt port, so the clock advances (and
+//! every model with it) while the firmware reads and writes registers, as on
+//! a board whose soft CPU shares the clock.
 //!
 //! The board has one [`Function`]: blk with its storage image on the
 //! storage port, or net with a network port behind the MAC model on the
@@ -50,8 +54,13 @@ pub struct MachineConfig {
     /// Device configuration the firmware presents (capacity is set from
     /// the storage image).
     pub board: BoardConfig,
-    /// Cycles between firmware polls.
+    /// Cycles between firmware polls while it has work in progress.
     pub fw_poll_interval: u64,
+    /// Cycles between firmware polls when it has none and no event waits:
+    /// its check of what the hardware shows only on a read (ENGINE_STATUS,
+    /// an event lost to overflow). Each poll is management traffic that
+    /// keeps the simulator from skipping quiet cycles.
+    pub fw_idle_poll_interval: u64,
     /// Keep transaction logs in the models.
     pub log: bool,
     /// Write a waveform of the top-level ports here.
@@ -73,6 +82,7 @@ impl Default for MachineConfig {
             net: MacConfig::default(),
             board: BoardConfig::DEFAULT,
             fw_poll_interval: 64,
+            fw_idle_poll_interval: 1024,
             log: false,
             vcd: None,
             reset_cycles: 8,
@@ -135,6 +145,8 @@ pub struct Core {
     hw_idle: bool,
     /// The last cycle the hardware was not idle.
     last_busy: Cycle,
+    /// The hardware's `mgmt_irq` output in the last cycle.
+    mgmt_irq: bool,
     /// Consecutive cycles the MAC offered an RX beat the hardware refused.
     mac_rx_refused: u64,
 }
@@ -241,6 +253,7 @@ impl Core {
         } else {
             self.mac_rx_refused = 0;
         }
+        self.mgmt_irq = out.mgmt_irq;
         let host_quiet = inp.host_channels_quiet();
         self.hw_idle = out.idle && host_quiet && inp.mgmt_req.is_none();
         // The firmware's own management beats do not count: it polls
@@ -360,9 +373,12 @@ pub struct Machine {
     core: Option<Box<Core>>,
     fw: Firmware<MgmtHal>,
     poll_interval: u64,
+    idle_poll_interval: u64,
     next_poll: Cycle,
     /// When the last firmware poll started.
     last_poll: Cycle,
+    /// Firmware polls so far.
+    polls: u64,
 }
 
 impl Machine {
@@ -438,6 +454,7 @@ impl Machine {
             mgmt_rsp: None,
             hw_idle: false,
             last_busy: 0,
+            mgmt_irq: false,
             mac_rx_refused: 0,
         });
         let hal = MgmtHal {
@@ -451,8 +468,10 @@ impl Machine {
             core,
             fw,
             poll_interval: cfg.fw_poll_interval.max(1),
+            idle_poll_interval: cfg.fw_idle_poll_interval.max(1),
             next_poll: 0,
             last_poll: 0,
+            polls: 0,
         })
     }
 
@@ -493,6 +512,11 @@ impl Machine {
             .expect("the core is back after every poll")
     }
 
+    /// Firmware polls so far.
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+
     /// The firmware (its state, counters).
     pub fn firmware(&self) -> &Firmware<MgmtHal> {
         &self.fw
@@ -507,12 +531,19 @@ impl Machine {
     /// runs cycles).
     pub fn step(&mut self) {
         self.core_mut().step();
-        if self.core().now >= self.next_poll {
-            self.last_poll = self.core().now;
+        let c = self.core();
+        if c.mgmt_irq || c.now >= self.next_poll {
+            self.last_poll = c.now;
+            self.polls += 1;
             self.fw.hal_mut().core = self.core.take();
             self.fw.poll();
             self.core = self.fw.hal_mut().core.take();
-            self.next_poll = self.core().now + self.poll_interval;
+            let wait = if self.fw.has_work() {
+                self.poll_interval
+            } else {
+                self.idle_poll_interval
+            };
+            self.next_poll = self.core().now + wait;
         }
     }
 

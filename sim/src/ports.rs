@@ -83,6 +83,8 @@ pub struct TopOutputs {
     pub mgmt_req_ready: bool,
     /// Management read response.
     pub mgmt_rsp: Option<MgmtResponse>,
+    /// Management interrupt: an event waits for the firmware.
+    pub mgmt_irq: bool,
     /// The hardware holds no work (the top level's `idle` output): with
     /// every input channel quiet in this cycle it stays so until one acts.
     pub idle: bool,
@@ -93,7 +95,7 @@ pub struct TopOutputs {
 }
 
 /// Number of signals [`TopOutputs::visit`] lists.
-pub const OUTPUT_SIGNALS: usize = 38;
+pub const OUTPUT_SIGNALS: usize = 39;
 
 /// A port signal: name, width in bits, value.
 pub type Signal = (&'static str, u32, u128);
@@ -249,6 +251,7 @@ impl TopOutputs {
             32,
             self.mgmt_rsp.unwrap_or_default().rdata.into(),
         ));
+        f(("mgmt_irq", 1, flag(self.mgmt_irq)));
         f(("idle", 1, flag(self.idle)));
         let t = self.mac_tx.unwrap_or_default();
         f(("mac_tx_valid", 1, flag(self.mac_tx.is_some())));
@@ -313,14 +316,15 @@ impl TopOutputs {
             mgmt_rsp: on(v[30]).then(|| MgmtResponse {
                 rdata: v[31] as u32,
             }),
-            idle: on(v[32]),
-            mac_tx: on(v[33]).then(|| NetBeat {
-                data: v[34],
-                bytes: v[35] as u8,
-                last: on(v[36]),
+            mgmt_irq: on(v[32]),
+            idle: on(v[33]),
+            mac_tx: on(v[34]).then(|| NetBeat {
+                data: v[35],
+                bytes: v[36] as u8,
+                last: on(v[37]),
                 pair: 0,
             }),
-            mac_rx_ready: on(v[37]),
+            mac_rx_ready: on(v[38]),
         }
     }
 }
@@ -352,6 +356,7 @@ mod tests {
                 len: 4096,
             }),
             mgmt_rsp: Some(MgmtResponse { rdata: 0xDEAD }),
+            mgmt_irq: true,
             idle: true,
             mac_tx: Some(NetBeat {
                 data: u128::MAX - 9,

@@ -147,6 +147,8 @@ pub struct Bar0<const NQ: usize = { super::NQ }> {
     pub ext_event_word: Signal<In, Bits<32>>,
     /// Work held here: [`RegFile`]'s `busy` or [`Msix`]'s `busy`.
     pub busy: Signal<Out, Bit>,
+    /// [`RegFile`]'s `attention`: an event waits for the firmware.
+    pub attention: Signal<Out, Bit>,
     /// The register file.
     pub regs: RegFile<NQ>,
     /// The MSI-X block.
@@ -224,6 +226,7 @@ impl<const NQ: usize> Default for Bar0<NQ> {
             ext_event_ready: Default::default(),
             ext_event_word: Default::default(),
             busy: Default::default(),
+            attention: Default::default(),
             regs: Default::default(),
             msix: Default::default(),
         }
@@ -319,5 +322,6 @@ impl<const NQ: usize> Logic for Bar0<NQ> {
         self.ext_event_ready.next = self.regs.ext_event_ready.val();
         self.regs.ext_event_word.next = self.ext_event_word.val();
         self.busy.next = self.regs.busy.val() || self.msix.busy.val();
+        self.attention.next = self.regs.attention.val();
     }
 }

@@ -262,6 +262,11 @@ pub struct RegFile<const NQ: usize = { super::NQ }> {
     /// queued or about to be, an engine reset or index load pending. The
     /// management port's own activity does not count (firmware polls forever).
     pub busy: Signal<Out, Bit>,
+    /// The firmware has something to handle: an event is queued. An
+    /// interrupt line for the management CPU, so it may sleep between
+    /// events instead of polling EVENT (what it finds only by polling, such
+    /// as ENGINE_STATUS, it reads on its periodic poll).
+    pub attention: Signal<Out, Bit>,
 
     // MMIO port.
     m_state: DFF<MState>,
@@ -449,6 +454,7 @@ impl<const NQ: usize> Default for RegFile<NQ> {
             isr_read_clear: Default::default(),
             config_irq: Default::default(),
             busy: Default::default(),
+            attention: Default::default(),
             config_vector: Default::default(),
             msix_clear: Default::default(),
             interrupts: Default::default(),
@@ -1527,6 +1533,7 @@ impl<const NQ: usize> Logic for RegFile<NQ> {
         self.doorbell_valid.next = self.db_valid.q.val();
         self.doorbell_queue.next = self.db_queue.q.val();
         self.doorbell_data.next = self.db_data.q.val();
+        self.attention.next = self.events.count.val() != 0;
         self.busy.next = (self.m_state.q.val() != MState::Idle)
             || self.db_valid.q.val()
             || (self.events.count.val() != 0)

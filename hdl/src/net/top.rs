@@ -68,6 +68,9 @@ pub struct NetTop {
     pub mgmt_resp_ready: Signal<In, Bit>,
     /// Management response: read data (0 for writes).
     pub mgmt_resp_rdata: Signal<Out, Bits<32>>,
+    /// Management interrupt: an event waits in EVENT. A level, from state,
+    /// for the management CPU to sleep on between polls.
+    pub mgmt_irq: Signal<Out, Bit>,
     /// MSI-X Enable (PCI capability, from the PCIe IP).
     pub msix_enable: Signal<In, Bit>,
     /// MSI-X Function Mask (PCI capability, from the PCIe IP).
@@ -214,6 +217,7 @@ impl Logic for NetTop {
         if self.pers_rd.q.val() {
             self.mgmt_resp_rdata.next = 1.into();
         }
+        self.mgmt_irq.next = self.bar0.attention.val();
         self.bar0.msix_enable.next = self.msix_enable.val();
         self.bar0.msix_function_mask.next = self.msix_function_mask.val();
         self.msix_valid.next = self.bar0.msix_valid.val();

@@ -109,6 +109,7 @@ macro_rules! read_common {
             mgmt_rsp: u.mgmt_resp_valid.val().then(|| MgmtResponse {
                 rdata: u.mgmt_resp_rdata.val().to_u64() as u32,
             }),
+            mgmt_irq: u.mgmt_irq.val(),
             idle: u.idle.val(),
             ..TopOutputs::default()
         }
