@@ -156,6 +156,9 @@ pub struct Sample {
     pub faults: u64,
     /// `device_status` at the end (DEVICE_NEEDS_RESET would show here).
     pub device_status: u8,
+    /// Cycles of the window the backend skipped as fixed points (0 where
+    /// it skips none).
+    pub skipped: u64,
 }
 
 impl Sample {
@@ -645,6 +648,7 @@ pub fn run(kind: BackendKind, workload: Workload, window: Window) -> Result<Samp
         }
     }
     let start_cycle = b.machine.now();
+    let start_skipped = b.machine.core().skipped_cycles();
     let cpu = thread_cpu();
     let t = Instant::now();
     let more = |b: &BenchBoard| match window {
@@ -657,6 +661,7 @@ pub fn run(kind: BackendKind, workload: Workload, window: Window) -> Result<Samp
     let wall = t.elapsed();
     let cpu = thread_cpu() - cpu;
     let cycles = b.machine.now() - start_cycle;
+    let skipped = b.machine.core().skipped_cycles() - start_skipped;
     let device_status = b.status()?;
     let bytes_per = match workload {
         Workload::NetLoopback { frame } => u64::from(frame),
@@ -674,19 +679,21 @@ pub fn run(kind: BackendKind, workload: Workload, window: Window) -> Result<Samp
         clock: ClockRate::default(),
         faults: b.bus.iommu().faults(),
         device_status,
+        skipped,
     })
 }
 
 /// Formats a sample as one line of the bench's table.
 pub fn format_sample(s: &Sample) -> String {
     let mut line = format!(
-        "{:<10} {:<10} {:>10.0} cycles/s ({:.0} per CPU s; {} cycles in {:.2} s)",
+        "{:<10} {:<10} {:>10.0} cycles/s ({:.0} per CPU s; {} cycles in {:.2} s, {:.0}% skipped)",
         s.backend.name(),
         s.workload.name(),
         s.cycles_per_second(),
         s.cycles_per_cpu_second(),
         s.cycles,
         s.wall.as_secs_f64(),
+        100.0 * s.skipped as f64 / (s.cycles as f64).max(1.0),
     );
     if s.workload == Workload::Qd32Read4k {
         line += &format!(
@@ -736,6 +743,7 @@ mod tests {
             clock: ClockRate::default(),
             faults: 0,
             device_status: 0,
+            skipped: 50_000,
         };
         assert_eq!(s.cycles_per_second(), 125_000.0);
         assert_eq!(s.cycles_per_cpu_second(), 250_000.0);
@@ -743,5 +751,6 @@ mod tests {
         assert_eq!(s.simulated(), Duration::from_millis(1));
         assert!((s.iops() - 100_000.0).abs() < 1e-6);
         assert!((s.mb_per_second() - 409.6).abs() < 1e-9);
+        assert!(format_sample(&s).contains("250000 cycles in 2.00 s, 20% skipped"));
     }
 }
