@@ -17,6 +17,7 @@ use vfpga_abi::Personality;
 
 use crate::ports::{TopInputs, TopOutputs};
 
+pub mod record;
 pub mod rust_hdl;
 #[cfg(any(vfpga_verilator, vfpga_verilator_net))]
 pub mod verilator;

@@ -16,10 +16,8 @@ use std::ffi::{c_int, c_void};
 
 use vfpga_abi::Personality;
 
+use crate::backend::record;
 use crate::backend::verilog_ports::same_signal;
-
-#[path = "record.rs"]
-pub mod record;
 use crate::backend::{Backend, BackendKind, VerilatorOptions};
 use crate::ports::{OUTPUT_SIGNALS, TopInputs, TopOutputs, has_signal};
 
