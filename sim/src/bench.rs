@@ -159,6 +159,8 @@ pub struct Sample {
     /// Cycles of the window the backend skipped as fixed points (0 where
     /// it skips none).
     pub skipped: u64,
+    /// Of those, cycles the clock jumped over without running the models.
+    pub jumped: u64,
 }
 
 impl Sample {
@@ -548,9 +550,7 @@ impl BenchBoard {
     /// [`BATCH`] cycles, then the used rings are read and every used chain
     /// resubmitted.
     fn tick(&mut self, workload: Workload, ring: Ring, tx_ring: Ring, st: &mut LoadState) {
-        for _ in 0..BATCH {
-            self.machine.step();
-        }
+        self.machine.run(u64::from(BATCH));
         match workload {
             Workload::Idle => {}
             Workload::Qd32Read4k => {
@@ -649,6 +649,7 @@ pub fn run(kind: BackendKind, workload: Workload, window: Window) -> Result<Samp
     }
     let start_cycle = b.machine.now();
     let start_skipped = b.machine.core().skipped_cycles();
+    let start_jumped = b.machine.core().warped_cycles();
     let cpu = thread_cpu();
     let t = Instant::now();
     let more = |b: &BenchBoard| match window {
@@ -662,6 +663,7 @@ pub fn run(kind: BackendKind, workload: Workload, window: Window) -> Result<Samp
     let cpu = thread_cpu() - cpu;
     let cycles = b.machine.now() - start_cycle;
     let skipped = b.machine.core().skipped_cycles() - start_skipped;
+    let jumped = b.machine.core().warped_cycles() - start_jumped;
     let device_status = b.status()?;
     let bytes_per = match workload {
         Workload::NetLoopback { frame } => u64::from(frame),
@@ -680,13 +682,14 @@ pub fn run(kind: BackendKind, workload: Workload, window: Window) -> Result<Samp
         faults: b.bus.iommu().faults(),
         device_status,
         skipped,
+        jumped,
     })
 }
 
 /// Formats a sample as one line of the bench's table.
 pub fn format_sample(s: &Sample) -> String {
     let mut line = format!(
-        "{:<10} {:<10} {:>10.0} cycles/s ({:.0} per CPU s; {} cycles in {:.2} s, {:.0}% skipped)",
+        "{:<10} {:<10} {:>10.0} cycles/s ({:.0} per CPU s; {} cycles in {:.2} s, {:.0}% skipped, {:.0}% jumped)",
         s.backend.name(),
         s.workload.name(),
         s.cycles_per_second(),
@@ -694,6 +697,7 @@ pub fn format_sample(s: &Sample) -> String {
         s.cycles,
         s.wall.as_secs_f64(),
         100.0 * s.skipped as f64 / (s.cycles as f64).max(1.0),
+        100.0 * s.jumped as f64 / (s.cycles as f64).max(1.0),
     );
     if s.workload == Workload::Qd32Read4k {
         line += &format!(
@@ -744,6 +748,7 @@ mod tests {
             faults: 0,
             device_status: 0,
             skipped: 50_000,
+            jumped: 25_000,
         };
         assert_eq!(s.cycles_per_second(), 125_000.0);
         assert_eq!(s.cycles_per_cpu_second(), 250_000.0);
@@ -751,6 +756,6 @@ mod tests {
         assert_eq!(s.simulated(), Duration::from_millis(1));
         assert!((s.iops() - 100_000.0).abs() < 1e-6);
         assert!((s.mb_per_second() - 409.6).abs() < 1e-9);
-        assert!(format_sample(&s).contains("250000 cycles in 2.00 s, 20% skipped"));
+        assert!(format_sample(&s).contains("250000 cycles in 2.00 s, 20% skipped, 10% jumped"));
     }
 }

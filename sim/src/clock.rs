@@ -97,6 +97,11 @@ impl LinkBudget {
         self.credit -= u64::from(bytes) * u64::from(self.bw.per_cycles);
     }
 
+    /// The credit is at its cap: cycles passing change nothing.
+    pub fn is_full(&self) -> bool {
+        self.credit == self.cap
+    }
+
     /// One clock cycle passes.
     pub fn tick(&mut self) {
         self.credit = (self.credit + u64::from(self.bw.bytes)).min(self.cap);

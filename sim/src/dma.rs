@@ -235,6 +235,12 @@ impl DmaModel {
         r.into_iter().chain(w).min()
     }
 
+    /// Both links' credit is full: cycles without a beat change nothing
+    /// in them (what [`DmaModel::next_event`] does not cover).
+    pub fn links_full(&self) -> bool {
+        self.down.is_full() && self.up.is_full()
+    }
+
     /// The host's outputs this cycle.
     pub fn drive(&self, now: Cycle) -> DmaDrive {
         DmaDrive {

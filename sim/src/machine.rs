@@ -149,6 +149,10 @@ pub struct Core {
     mgmt_irq: bool,
     /// Consecutive cycles the MAC offered an RX beat the hardware refused.
     mac_rx_refused: u64,
+    /// No handshake fired on any port in the last cycle.
+    last_cycle_quiet: bool,
+    /// Cycles [`Core::warp`] jumped over.
+    warped: u64,
 }
 
 /// Cycles of refused RX beats, with nothing else in flight, after which a
@@ -211,15 +215,14 @@ impl Core {
         self.net.as_ref().and_then(MacModel::wake_fd)
     }
 
-    /// One clock cycle.
-    pub fn step(&mut self) {
-        let now = self.now;
-        let dd = self.dma.drive(now);
+    /// What the host-side models drive into the hardware in this cycle.
+    fn inputs(&self) -> TopInputs {
+        let dd = self.dma.drive(self.now);
         let sd = self.storage.drive();
         let md = self.mmio.drive();
         let nd = self.net.as_ref().map(MacModel::drive).unwrap_or_default();
         let pci = self.bus.pci_inputs();
-        let inp = TopInputs {
+        TopInputs {
             mmio_req: md.req,
             mmio_rsp_ready: md.rsp_ready,
             dma_rd_req_ready: dd.rd_req_ready,
@@ -238,7 +241,69 @@ impl Core {
             bus_master: pci.bus_master,
             mac_tx_ready: nd.tx_ready,
             mac_rx: nd.rx,
-        };
+        }
+    }
+
+    /// Jumps the clock over the cycles before `until` that provably repeat
+    /// the last one, without running any model; returns how many it
+    /// jumped (0 when the next cycle must run).
+    ///
+    /// The last cycle moved no beat on any port, the backend is at a fixed
+    /// point of its inputs (its state and outputs stay put while they do)
+    /// and this cycle's inputs are the same: every cycle after it is the
+    /// same again, until a host-side model acts on its own (a read or a
+    /// storage command becomes due, a write response, the MAC's port poll).
+    /// The cycle before such an event runs normally, as does everything
+    /// while a waveform is written or the firmware's interrupt is up.
+    pub fn warp(&mut self, until: Cycle) -> u64 {
+        if !self.last_cycle_quiet
+            || self.vcd.is_some()
+            || self.mgmt_irq
+            || self.mgmt_req.is_some()
+            || !self.dma.links_full()
+        {
+            return 0;
+        }
+        let mut end = until;
+        for due in [self.dma.next_event(), self.storage.next_event()]
+            .into_iter()
+            .flatten()
+        {
+            end = end.min(due.saturating_sub(1));
+        }
+        if let Some(n) = &self.net {
+            end = end.min(n.next_port_poll());
+        }
+        if end <= self.now {
+            return 0;
+        }
+        let n = end - self.now;
+        let inp = self.inputs();
+        if !self.backend.skip_if_fixed(&inp, n) {
+            return 0;
+        }
+        // What `step` would have recorded for each of them.
+        if self.mac_rx_refused > 0 {
+            self.mac_rx_refused += n;
+        }
+        if self.last_busy + 1 == self.now {
+            self.last_busy = end - 1;
+        }
+        self.now = end;
+        self.warped += n;
+        n
+    }
+
+    /// Cycles the clock jumped over without running any model (a part of
+    /// [`Core::skipped_cycles`]; see [`Core::warp`]).
+    pub fn warped_cycles(&self) -> u64 {
+        self.warped
+    }
+
+    /// One clock cycle.
+    pub fn step(&mut self) {
+        let now = self.now;
+        let inp = self.inputs();
         let out = self.backend.settle(&inp);
         if let Some(v) = &mut self.vcd
             && let Err(e) = v.sample(now, &inp, &out)
@@ -278,30 +343,37 @@ impl Core {
             rdata: inp.blk_rdata.is_some() && out.blk_rdata_ready,
             cpl: inp.blk_cpl.is_some() && out.blk_cpl_ready,
         };
+        let mac = MacFired {
+            rx: inp.mac_rx.is_some() && out.mac_rx_ready,
+            tx: out.mac_tx.filter(|_| inp.mac_tx_ready),
+        };
+        let msix = out.msix.filter(|_| inp.msix_ready);
+        let mmio_req = inp.mmio_req.is_some() && out.mmio_req_ready;
+        let mmio_rsp = out.mmio_rsp.filter(|_| inp.mmio_rsp_ready);
+        let mgmt_req = self.mgmt_req.is_some() && out.mgmt_req_ready;
+        let mgmt_rsp = out.mgmt_rsp.filter(|_| inp.mgmt_rsp_ready);
+        self.last_cycle_quiet = dma == DmaFired::default()
+            && storage == StorageFired::default()
+            && mac == MacFired::default()
+            && msix.is_none()
+            && !mmio_req
+            && mmio_rsp.is_none()
+            && !mgmt_req
+            && mgmt_rsp.is_none();
         {
             let iommu = self.bus.iommu();
             self.dma.clock(now, dma, &iommu, inp.bus_master);
         }
         self.storage.clock(now, storage);
         if let Some(n) = &mut self.net {
-            n.clock(
-                now,
-                MacFired {
-                    rx: inp.mac_rx.is_some() && out.mac_rx_ready,
-                    tx: out.mac_tx.filter(|_| inp.mac_tx_ready),
-                },
-            );
+            n.clock(now, mac);
         }
-        self.msix.clock(now, out.msix.filter(|_| inp.msix_ready));
-        self.mmio.clock(
-            now,
-            inp.mmio_req.is_some() && out.mmio_req_ready,
-            out.mmio_rsp.filter(|_| inp.mmio_rsp_ready),
-        );
-        if self.mgmt_req.is_some() && out.mgmt_req_ready {
+        self.msix.clock(now, msix);
+        self.mmio.clock(now, mmio_req, mmio_rsp);
+        if mgmt_req {
             self.mgmt_req = None;
         }
-        if let Some(r) = out.mgmt_rsp.filter(|_| inp.mgmt_rsp_ready) {
+        if let Some(r) = mgmt_rsp {
             self.mgmt_rsp = Some(r.rdata);
         }
     }
@@ -456,6 +528,8 @@ impl Machine {
             last_busy: 0,
             mgmt_irq: false,
             mac_rx_refused: 0,
+            last_cycle_quiet: false,
+            warped: 0,
         });
         let hal = MgmtHal {
             core: Some(core),
@@ -531,6 +605,25 @@ impl Machine {
     /// runs cycles).
     pub fn step(&mut self) {
         self.core_mut().step();
+        self.poll_if_due();
+    }
+
+    /// Advances the clock by up to `max` cycles (at least one, more when a
+    /// poll in progress finishes): over a quiet stretch in one jump
+    /// ([`Core::warp`], never past the firmware's next poll), else one
+    /// [`Machine::step`]. Returns the cycles advanced. The result is the
+    /// same as stepping cycle by cycle.
+    pub fn advance(&mut self, max: u64) -> u64 {
+        let start = self.now();
+        let until = self.next_poll.min(start + max.max(1));
+        if self.core_mut().warp(until) == 0 {
+            self.core_mut().step();
+        }
+        self.poll_if_due();
+        self.now() - start
+    }
+
+    fn poll_if_due(&mut self) {
         let c = self.core();
         if c.mgmt_irq || c.now >= self.next_poll {
             self.last_poll = c.now;
@@ -566,7 +659,8 @@ impl Machine {
     pub fn run(&mut self, cycles: u64) {
         let end = self.now() + cycles;
         while self.now() < end {
-            self.step();
+            let left = end - self.now();
+            self.advance(left);
         }
     }
 

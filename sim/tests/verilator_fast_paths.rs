@@ -1,7 +1,8 @@
 //! The Verilator backend's shortcuts change nothing: a seeded workload run
 //! on the model evaluated plainly (settle and edge, every cycle) and with
 //! the shortcuts (blk: one evaluation per cycle; both: cycles that leave
-//! the model's state unchanged skipped) gives the same DMA, MSI-X and MMIO
+//! the model's state unchanged skipped, and the simulator's clock jumping
+//! over the quiet stretches among them) gives the same DMA, MSI-X and MMIO
 //! transactions at the same cycles, the same frames at the MAC, the same
 //! finishing cycle and the same guest memory.
 
@@ -36,6 +37,8 @@ struct Outcome {
     end: Cycle,
     /// Cycles the model skipped (not compared: plain skips none).
     skipped: u64,
+    /// Of those, cycles the clock jumped over without running any model.
+    jumped: u64,
 }
 
 fn outcome(b: &Board) -> Outcome {
@@ -52,6 +55,7 @@ fn outcome(b: &Board) -> Outcome {
         memory: b.bytes(0, MEM_SIZE),
         end: b.machine.now(),
         skipped: core.skipped_cycles(),
+        jumped: core.warped_cycles(),
     }
 }
 
@@ -171,6 +175,7 @@ fn assert_same(plain: &Outcome, fast: &Outcome) {
     assert_eq!(plain.end, fast.end, "finished on the same cycle");
     assert!(plain.memory == fast.memory, "same final guest memory");
     assert_eq!(plain.skipped, 0, "plain evaluation skips nothing");
+    assert_eq!(plain.jumped, 0, "nor does its clock jump");
 }
 
 #[test]
@@ -206,6 +211,12 @@ fn blk_one_eval_and_fixed_point_skips_are_cycle_identical() {
                 fast.skipped,
                 fast.end
             );
+            assert!(
+                fast.jumped > fast.end / 20,
+                "{opts:?}: the clock jumped quiet stretches ({} of {} cycles)",
+                fast.jumped,
+                fast.end
+            );
         }
     }
 }
@@ -225,6 +236,12 @@ fn net_fixed_point_skips_are_cycle_identical() {
         fast.skipped > fast.end / 10,
         "the fixed-point skips ran ({} of {} cycles)",
         fast.skipped,
+        fast.end
+    );
+    assert!(
+        fast.jumped > fast.end / 20,
+        "the clock jumped quiet stretches ({} of {} cycles)",
+        fast.jumped,
         fast.end
     );
 }

@@ -35,6 +35,8 @@ struct ModelApi {
     read_outputs: unsafe extern "C" fn(*mut c_void, *mut u32),
     set_skip: unsafe extern "C" fn(*mut c_void, c_int),
     skipped: unsafe extern "C" fn(*mut c_void) -> u64,
+    fixed: unsafe extern "C" fn(*mut c_void) -> c_int,
+    skip_cycles: unsafe extern "C" fn(*mut c_void, u64),
     set_reset: unsafe extern "C" fn(*mut c_void, c_int),
     inputs: Table,
     outputs: Table,
@@ -60,6 +62,8 @@ mod blk {
         pub fn vfpga_blk_model_outputs(m: *mut std::ffi::c_void, out: *mut u32);
         pub fn vfpga_blk_model_set_skip(m: *mut std::ffi::c_void, on: std::ffi::c_int);
         pub fn vfpga_blk_model_skipped(m: *mut std::ffi::c_void) -> u64;
+        pub fn vfpga_blk_model_fixed(m: *mut std::ffi::c_void) -> std::ffi::c_int;
+        pub fn vfpga_blk_model_skip_cycles(m: *mut std::ffi::c_void, n: u64);
         pub fn vfpga_blk_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
     }
 }
@@ -82,6 +86,8 @@ mod net {
         pub fn vfpga_net_model_outputs(m: *mut std::ffi::c_void, out: *mut u32);
         pub fn vfpga_net_model_set_skip(m: *mut std::ffi::c_void, on: std::ffi::c_int);
         pub fn vfpga_net_model_skipped(m: *mut std::ffi::c_void) -> u64;
+        pub fn vfpga_net_model_fixed(m: *mut std::ffi::c_void) -> std::ffi::c_int;
+        pub fn vfpga_net_model_skip_cycles(m: *mut std::ffi::c_void, n: u64);
         pub fn vfpga_net_model_set_reset(m: *mut std::ffi::c_void, v: std::ffi::c_int);
     }
 }
@@ -99,6 +105,8 @@ fn api(p: Personality) -> Option<ModelApi> {
             read_outputs: blk::vfpga_blk_model_outputs,
             set_skip: blk::vfpga_blk_model_set_skip,
             skipped: blk::vfpga_blk_model_skipped,
+            fixed: blk::vfpga_blk_model_fixed,
+            skip_cycles: blk::vfpga_blk_model_skip_cycles,
             set_reset: blk::vfpga_blk_model_set_reset,
             inputs: blk::layout::INPUTS,
             outputs: blk::layout::OUTPUTS,
@@ -115,6 +123,8 @@ fn api(p: Personality) -> Option<ModelApi> {
             read_outputs: net::vfpga_net_model_outputs,
             set_skip: net::vfpga_net_model_set_skip,
             skipped: net::vfpga_net_model_skipped,
+            fixed: net::vfpga_net_model_fixed,
+            skip_cycles: net::vfpga_net_model_skip_cycles,
             set_reset: net::vfpga_net_model_set_reset,
             inputs: net::layout::INPUTS,
             outputs: net::layout::OUTPUTS,
@@ -349,6 +359,28 @@ impl Backend for VerilatorBackend {
     fn skipped_cycles(&self) -> u64 {
         // SAFETY: valid model.
         unsafe { (self.api.skipped)(self.model) }
+    }
+
+    fn skip_if_fixed(&mut self, inputs: &TopInputs, cycles: u64) -> bool {
+        // The shim's fixed point holds for the inputs it last ran, which are
+        // the last ones packed.
+        if !self.opts.skip_fixed_points || self.last_in.as_ref() != Some(inputs) {
+            return false;
+        }
+        // SAFETY: valid model.
+        if unsafe { (self.api.fixed)(self.model) } == 0 {
+            return false;
+        }
+        // SAFETY: valid model, at a fixed point.
+        unsafe { (self.api.skip_cycles)(self.model, cycles) };
+        if let Some((r, _)) = &mut self.recorder {
+            // Recorded as the steps they stand for: a replay runs (and
+            // skips) them one by one.
+            for _ in 0..cycles {
+                r.step(&self.in_buf, &self.out_buf);
+            }
+        }
+        true
     }
 
     fn edge(&mut self) {

@@ -184,7 +184,10 @@ pub fn shim_cpp(ports: &[Port], class: &str) -> Result<String, String> {
 /// unchanged ports when beats of equal data stream through (a zero-filled
 /// disk), and a 9 KB copy every cycle of such a run cost more than the
 /// cycles it could ever skip. `_set_skip(0)` turns this off (for the tests
-/// that compare); `_skipped()` counts the cycles skipped.
+/// that compare); `_skipped()` counts the cycles skipped. `_fixed()` says
+/// whether the model is at such a fixed point now, and `_skip_cycles(n)`
+/// accounts `n` cycles the caller did not run at all because it knows
+/// their inputs repeat the last ones (the simulator's clock jumps).
 pub fn shim_cpp_named(
     ports: &[Port],
     class: &str,
@@ -301,6 +304,12 @@ inline bool end_cycle(Shim* s, uint32_t* out) {{
     let _ = writeln!(
         w,
         "uint64_t {prefix}_skipped(void* p) {{ return static_cast<Shim*>(p)->skipped; }}\nvoid {prefix}_set_skip(void* p, int on) {{ auto* s = static_cast<Shim*>(p); s->skip = on != 0; s->fixed = false; }}"
+    );
+    // The caller's clock jumps over cycles it knows repeat the last inputs:
+    // allowed only at a fixed point, where each would have been skipped.
+    let _ = writeln!(
+        w,
+        "int {prefix}_fixed(void* p) {{ auto* s = static_cast<Shim*>(p); return s->skip && s->fixed; }}\nvoid {prefix}_skip_cycles(void* p, uint64_t n) {{ auto* s = static_cast<Shim*>(p); if (s->skip && s->fixed) s->skipped += n; }}"
     );
     let _ = writeln!(
         w,

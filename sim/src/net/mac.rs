@@ -239,6 +239,12 @@ impl MacModel {
         self.port.wake_fd()
     }
 
+    /// The cycle at which [`MacModel::clock`] next reads the port on its
+    /// own (frames that arrived meanwhile reach the hardware from then on).
+    pub fn next_port_poll(&self) -> Cycle {
+        self.next_poll
+    }
+
     /// Outputs for this cycle, from state only.
     pub fn drive(&self) -> MacDrive {
         let rx = self.fifo.front().map(|f| {
