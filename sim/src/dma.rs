@@ -20,6 +20,7 @@
 //! only, never on what the engine drives in the same cycle.
 
 use std::collections::VecDeque;
+use std::ops::Deref;
 
 use vfpga_abi::ports::{
     DMA_DATA_BYTES, DMA_MAX_LEN, DMA_TAG_BITS, DmaReadCompletion, DmaReadRequest, DmaWrite,
@@ -258,8 +259,16 @@ impl DmaModel {
 
     /// Advances one clock edge: applies what moved, then prepares the next
     /// cycle's outputs. `bus_master` is the PCI command register bit: with it
-    /// clear, every request fails without touching memory.
-    pub fn clock(&mut self, now: Cycle, fired: DmaFired, iommu: &Iommu, bus_master: bool) {
+    /// clear, every request fails without touching memory. `iommu` is called
+    /// only when memory is accessed (the simulator's takes a lock: most
+    /// cycles need none).
+    pub fn clock<G: Deref<Target = Iommu>>(
+        &mut self,
+        now: Cycle,
+        fired: DmaFired,
+        iommu: impl Fn() -> G,
+        bus_master: bool,
+    ) {
         if let Some(req) = fired.rd_req {
             self.accept_read(now, req, bus_master);
         }
@@ -268,14 +277,14 @@ impl DmaModel {
         }
         if let Some(w) = fired.wr {
             self.up.spend(DMA_DATA_BYTES);
-            self.write_beat(now, w, iommu, bus_master);
+            self.write_beat(now, w, &iommu, bus_master);
         }
         if fired.wr_rsp {
             self.responses.pop_front();
         }
         self.down.tick();
         self.up.tick();
-        self.prepare_beat(now + 1, iommu);
+        self.prepare_beat(now + 1, &iommu);
     }
 
     fn accept_read(&mut self, now: Cycle, req: DmaReadRequest, bus_master: bool) {
@@ -335,7 +344,7 @@ impl DmaModel {
 
     /// Chooses the next beat to offer at cycle `at` (fetching a newly due
     /// read from memory) when none is offered.
-    fn prepare_beat(&mut self, at: Cycle, iommu: &Iommu) {
+    fn prepare_beat<G: Deref<Target = Iommu>>(&mut self, at: Cycle, iommu: &impl Fn() -> G) {
         if self.beat.is_some() {
             return;
         }
@@ -353,7 +362,7 @@ impl DmaModel {
             };
             let p = self.pending.swap_remove(i);
             let mut data = vec![0u8; usize::from(p.req.len)];
-            let error = p.error || iommu.read(p.req.addr, &mut data).is_err();
+            let error = p.error || iommu().read(p.req.addr, &mut data).is_err();
             if error {
                 self.stats.errors += 1;
                 data.clear();
@@ -396,7 +405,13 @@ impl DmaModel {
         });
     }
 
-    fn write_beat(&mut self, now: Cycle, w: DmaWrite, iommu: &Iommu, bus_master: bool) {
+    fn write_beat<G: Deref<Target = Iommu>>(
+        &mut self,
+        now: Cycle,
+        w: DmaWrite,
+        iommu: &impl Fn() -> G,
+        bus_master: bool,
+    ) {
         let wip = self.write.get_or_insert_with(|| WriteInProgress {
             addr: w.addr,
             len: w.len,
@@ -428,7 +443,7 @@ impl DmaModel {
         if !bus_master {
             tracing::warn!(addr = wip.addr, "DMA write with bus master disabled");
         }
-        let error = malformed || !bus_master || iommu.write(wip.addr, &wip.data).is_err();
+        let error = malformed || !bus_master || iommu().write(wip.addr, &wip.data).is_err();
         if error {
             self.stats.errors += 1;
         } else {
@@ -514,7 +529,7 @@ mod tests {
                     self.rsps.push((now, r));
                     f.wr_rsp = true;
                 }
-                dma.clock(now, f, iommu, bus_master);
+                dma.clock(now, f, || iommu, bus_master);
             }
         }
 
@@ -599,7 +614,7 @@ mod tests {
             if let Some(c) = d.rd_cpl {
                 r.cpls.push((now, c));
             }
-            dma.clock(now, f, &iommu, true);
+            dma.clock(now, f, || &iommu, true);
         }
         assert_eq!(r.cpls.len(), 1);
         assert!(r.cpls[0].1.error);
@@ -726,7 +741,7 @@ mod tests {
                 }),
                 ..DmaFired::default()
             };
-            dma.clock(now, f, &iommu, true);
+            dma.clock(now, f, || &iommu, true);
         }
         assert!(!dma.drive(2).rd_req_ready);
     }

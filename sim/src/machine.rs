@@ -360,10 +360,8 @@ impl Core {
             && mmio_rsp.is_none()
             && !mgmt_req
             && mgmt_rsp.is_none();
-        {
-            let iommu = self.bus.iommu();
-            self.dma.clock(now, dma, &iommu, inp.bus_master);
-        }
+        let bus = &self.bus;
+        self.dma.clock(now, dma, || bus.iommu(), inp.bus_master);
         self.storage.clock(now, storage);
         if let Some(n) = &mut self.net {
             n.clock(now, mac);
