@@ -321,7 +321,8 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
     let mut doorbells: Vec<(std::os::fd::RawFd, u32, u32)> = Vec::new();
     let mut since_doorbell_check = 0u64;
     while !s.stop.load(Ordering::Acquire) {
-        if s.ops_pending.swap(false, Ordering::AcqRel) {
+        // A load first: the swap is a locked instruction, paid every cycle.
+        if s.ops_pending.load(Ordering::Acquire) && s.ops_pending.swap(false, Ordering::AcqRel) {
             let cmds: Vec<Cmd> = s
                 .ops
                 .lock()
@@ -350,7 +351,9 @@ fn clock_thread(mut machine: Machine, s: &Shared) {
                 }
             }
         }
-        if s.doorbells_changed.swap(false, Ordering::AcqRel) {
+        if s.doorbells_changed.load(Ordering::Acquire)
+            && s.doorbells_changed.swap(false, Ordering::AcqRel)
+        {
             doorbells = s
                 .doorbells
                 .lock()

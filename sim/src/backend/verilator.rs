@@ -140,7 +140,10 @@ fn api(p: Personality) -> Option<ModelApi> {
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     offset: usize,
-    width: u32,
+    /// 32-bit words it takes (at most 4 are read or written).
+    words: usize,
+    /// Its bits within a `u128`.
+    mask: u128,
 }
 
 /// A Verilator model of a top level.
@@ -171,7 +174,15 @@ fn find(table: Table, signal: &str) -> Option<Slot> {
     table
         .iter()
         .find(|(n, _, _)| same_signal(n, signal))
-        .map(|&(_, width, offset)| Slot { offset, width })
+        .map(|&(_, width, offset)| Slot {
+            offset,
+            words: width.div_ceil(32).min(4) as usize,
+            mask: if width < 128 {
+                (1u128 << width) - 1
+            } else {
+                u128::MAX
+            },
+        })
 }
 
 /// Whether a Verilator model of `p` was compiled into this binary.
@@ -273,12 +284,9 @@ impl VerilatorBackend {
         let (slots, buf) = (&self.inputs, &mut self.in_buf);
         inp.visit(&mut |(_, _, v)| {
             if let Some(s) = slots[i] {
-                let v = if s.width < 128 {
-                    v & ((1u128 << s.width) - 1)
-                } else {
-                    v
-                };
-                for w in 0..s.width.div_ceil(32) as usize {
+                let v = v & s.mask;
+                buf[s.offset] = v as u32;
+                for w in 1..s.words {
                     buf[s.offset + w] = (v >> (32 * w)) as u32;
                 }
             }
@@ -288,7 +296,7 @@ impl VerilatorBackend {
 
     fn read(&self, s: Option<Slot>) -> u128 {
         let Some(s) = s else { return 0 };
-        (0..s.width.div_ceil(32).min(4) as usize)
+        (0..s.words)
             .map(|w| u128::from(self.out_buf[s.offset + w]) << (32 * w))
             .fold(0, |a, b| a | b)
     }
