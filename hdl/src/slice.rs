@@ -17,6 +17,12 @@
 use rust_hdl::prelude::*;
 
 /// Two-entry register slice for `W` bits of payload.
+///
+/// The registers are local signals written at the clock edge rather than
+/// `DFF` children, so that the hand-written Verilog (see [`RegSlice::hdl`])
+/// can load them in enable style: a data register is written only in the
+/// cycle a beat is actually taken into it. `update` below is the simulation
+/// model and does exactly the same.
 #[derive(LogicBlock, Default, Debug)]
 pub struct RegSlice<const W: usize> {
     /// Clock.
@@ -33,45 +39,112 @@ pub struct RegSlice<const W: usize> {
     pub out_valid: Signal<Out, Bit>,
     /// Downstream takes the beat.
     pub out_ready: Signal<In, Bit>,
-    /// Downstream payload (registered).
+    /// Downstream payload (registered; holds the last beat while
+    /// `out_valid` is low).
     pub out_data: Signal<Out, Bits<W>>,
     /// Holds no beat (registered).
     pub empty: Signal<Out, Bit>,
-    main_valid: DFF<Bit>,
-    main_data: DFF<Bits<W>>,
-    skid_valid: DFF<Bit>,
-    skid_data: DFF<Bits<W>>,
+    main_valid: Signal<Local, Bit>,
+    main_data: Signal<Local, Bits<W>>,
+    skid_valid: Signal<Local, Bit>,
+    skid_data: Signal<Local, Bits<W>>,
 }
 
 impl<const W: usize> Logic for RegSlice<W> {
-    #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, main_valid, main_data, skid_valid, skid_data);
-        // Nothing is taken while clearing: it would be dropped unseen.
-        self.in_ready.next = !self.skid_valid.q.val() && !self.clear.val();
-        self.out_valid.next = self.main_valid.q.val();
-        self.out_data.next = self.main_data.q.val();
-        self.empty.next = !self.main_valid.q.val() && !self.skid_valid.q.val();
-        if self.out_ready.val() || !self.main_valid.q.val() {
-            // The main register moves on: refill it from the skid register
-            // first (older), else from upstream.
-            if self.skid_valid.q.val() {
-                self.main_valid.d.next = true;
-                self.main_data.d.next = self.skid_data.q.val();
-                self.skid_valid.d.next = false;
-            } else {
-                self.main_valid.d.next = self.in_valid.val();
-                self.main_data.d.next = self.in_data.val();
+        if self.clock.pos_edge() {
+            // Values before the edge: `val()` of a local changes only after
+            // this call, in the same simulation pass.
+            let main_valid = self.main_valid.val();
+            let skid_valid = self.skid_valid.val();
+            if self.out_ready.val() || !main_valid {
+                // The main register moves on: refill it from the skid
+                // register first (older), else from upstream. Its data is
+                // loaded only with a beat.
+                if skid_valid {
+                    self.main_data.next = self.skid_data.val();
+                } else if self.in_valid.val() {
+                    self.main_data.next = self.in_data.val();
+                }
+                self.main_valid.next = skid_valid || self.in_valid.val();
+                self.skid_valid.next = false;
+            } else if self.in_valid.val() && !skid_valid {
+                // Downstream stalls: the beat accepted this cycle waits aside.
+                self.skid_valid.next = true;
+                self.skid_data.next = self.in_data.val();
             }
-        } else if self.in_valid.val() && !self.skid_valid.q.val() {
-            // Downstream stalls: the beat accepted this cycle waits aside.
-            self.skid_valid.d.next = true;
-            self.skid_data.d.next = self.in_data.val();
+            if self.clear.val() {
+                self.main_valid.next = false;
+                self.skid_valid.next = false;
+            }
         }
-        if self.clear.val() {
-            self.main_valid.d.next = false;
-            self.skid_valid.d.next = false;
-        }
+        // Nothing is taken while clearing: it would be dropped unseen.
+        self.in_ready.next = !self.skid_valid.val() && !self.clear.val();
+        self.out_valid.next = self.main_valid.val();
+        self.out_data.next = self.main_data.val();
+        self.empty.next = !self.main_valid.val() && !self.skid_valid.val();
+    }
+
+    fn connect(&mut self) {
+        self.in_ready.connect();
+        self.out_valid.connect();
+        self.out_data.connect();
+        self.empty.connect();
+        self.main_valid.connect();
+        self.main_data.connect();
+        self.skid_valid.connect();
+        self.skid_data.connect();
+    }
+
+    /// The same logic as `update`, written by hand. rust-hdl would emit a
+    /// `DFF` per register and one combinational block that first copies
+    /// every `q` to its `d` and then overrides it, which Verilator evaluates
+    /// in full (both data registers, every word) on every evaluation and
+    /// copies again at every edge. Here the outputs are plain wires from the
+    /// state and each data register is written only when it takes a beat.
+    /// `tests/slice_verilog.rs` runs this Verilog against `update` in Icarus.
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(
+            "\
+initial begin
+    main_valid = 1'b0;
+    main_data = 0;
+    skid_valid = 1'b0;
+    skid_data = 0;
+end
+
+always @(*) in_ready = !skid_valid && !clear;
+always @(*) out_valid = main_valid;
+always @(*) out_data = main_data;
+always @(*) empty = !main_valid && !skid_valid;
+
+always @(posedge clock) begin
+    if (out_ready || !main_valid) begin
+        main_valid <= skid_valid || in_valid;
+        skid_valid <= 1'b0;
+    end else if (in_valid && !skid_valid) begin
+        skid_valid <= 1'b1;
+    end
+    if (clear) begin
+        main_valid <= 1'b0;
+        skid_valid <= 1'b0;
+    end
+end
+
+always @(posedge clock) begin
+    if ((out_ready || !main_valid) && (skid_valid || in_valid)) begin
+        main_data <= skid_valid ? skid_data : in_data;
+    end
+end
+
+always @(posedge clock) begin
+    if (!(out_ready || !main_valid) && in_valid && !skid_valid) begin
+        skid_data <= in_data;
+    end
+end
+"
+            .into(),
+        )
     }
 }
 

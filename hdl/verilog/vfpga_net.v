@@ -1267,1398 +1267,190 @@ module vfpga_net$bar0$msix(clock,reset,msix_enable,function_mask,reg_addr,reg_wr
     output reg  [63:0] interrupts;
     output reg  busy;
     
-    // Constant declarations
-    localparam  entry_index$0 = 5'b0;
-    localparam  entry_index$1 = 5'b100;
-    localparam  entry_index$2 = 5'b1000;
-    localparam  entry_index$3 = 5'b1100;
-    localparam  entry_index$4 = 5'b10000;
-    localparam  entry_index$5 = 5'b10100;
-    localparam  entry_index$6 = 5'b11000;
-    localparam  entry_index$7 = 5'b11100;
-    localparam  vector_index$0 = 16'h0;
-    localparam  vector_index$1 = 16'h1;
-    localparam  vector_index$2 = 16'h2;
-    localparam  vector_index$3 = 16'h3;
-    localparam  vector_index$4 = 16'h4;
-    localparam  vector_index$5 = 16'h5;
-    localparam  vector_index$6 = 16'h6;
-    localparam  vector_index$7 = 16'h7;
-    localparam  all_masked = 8'hff;
+    // Update code (custom)
+    reg [31:0] tbl_lo [0:7];
+    reg [31:0] tbl_hi [0:7];
+    reg [31:0] tbl_data [0:7];
+    reg [7:0] masked;
+    reg [7:0] pending;
+    reg [1:0] isr_bits;
+    reg cfg_wait;
+    reg out_valid;
+    reg [63:0] out_addr;
+    reg [31:0] out_data;
+    reg [15:0] out_vector;
+    reg [63:0] count;
+    reg [7:0] deliverable;
+    reg [15:0] drain_vector;
+    reg [31:0] wmask;
+    reg svc_go;
+    reg [15:0] svc_vector;
+    reg [1:0] svc_isr;
+    reg sel_hit;
+    reg [2:0] sel;
+    integer k;
     
-    // Stub signals
-    reg  [31:0] addr_lo$0$d;
-    wire  [31:0] addr_lo$0$q;
-    reg  addr_lo$0$clock;
-    reg  [31:0] addr_lo$1$d;
-    wire  [31:0] addr_lo$1$q;
-    reg  addr_lo$1$clock;
-    reg  [31:0] addr_lo$2$d;
-    wire  [31:0] addr_lo$2$q;
-    reg  addr_lo$2$clock;
-    reg  [31:0] addr_lo$3$d;
-    wire  [31:0] addr_lo$3$q;
-    reg  addr_lo$3$clock;
-    reg  [31:0] addr_lo$4$d;
-    wire  [31:0] addr_lo$4$q;
-    reg  addr_lo$4$clock;
-    reg  [31:0] addr_lo$5$d;
-    wire  [31:0] addr_lo$5$q;
-    reg  addr_lo$5$clock;
-    reg  [31:0] addr_lo$6$d;
-    wire  [31:0] addr_lo$6$q;
-    reg  addr_lo$6$clock;
-    reg  [31:0] addr_lo$7$d;
-    wire  [31:0] addr_lo$7$q;
-    reg  addr_lo$7$clock;
-    reg  [31:0] addr_hi$0$d;
-    wire  [31:0] addr_hi$0$q;
-    reg  addr_hi$0$clock;
-    reg  [31:0] addr_hi$1$d;
-    wire  [31:0] addr_hi$1$q;
-    reg  addr_hi$1$clock;
-    reg  [31:0] addr_hi$2$d;
-    wire  [31:0] addr_hi$2$q;
-    reg  addr_hi$2$clock;
-    reg  [31:0] addr_hi$3$d;
-    wire  [31:0] addr_hi$3$q;
-    reg  addr_hi$3$clock;
-    reg  [31:0] addr_hi$4$d;
-    wire  [31:0] addr_hi$4$q;
-    reg  addr_hi$4$clock;
-    reg  [31:0] addr_hi$5$d;
-    wire  [31:0] addr_hi$5$q;
-    reg  addr_hi$5$clock;
-    reg  [31:0] addr_hi$6$d;
-    wire  [31:0] addr_hi$6$q;
-    reg  addr_hi$6$clock;
-    reg  [31:0] addr_hi$7$d;
-    wire  [31:0] addr_hi$7$q;
-    reg  addr_hi$7$clock;
-    reg  [31:0] data$0$d;
-    wire  [31:0] data$0$q;
-    reg  data$0$clock;
-    reg  [31:0] data$1$d;
-    wire  [31:0] data$1$q;
-    reg  data$1$clock;
-    reg  [31:0] data$2$d;
-    wire  [31:0] data$2$q;
-    reg  data$2$clock;
-    reg  [31:0] data$3$d;
-    wire  [31:0] data$3$q;
-    reg  data$3$clock;
-    reg  [31:0] data$4$d;
-    wire  [31:0] data$4$q;
-    reg  data$4$clock;
-    reg  [31:0] data$5$d;
-    wire  [31:0] data$5$q;
-    reg  data$5$clock;
-    reg  [31:0] data$6$d;
-    wire  [31:0] data$6$q;
-    reg  data$6$clock;
-    reg  [31:0] data$7$d;
-    wire  [31:0] data$7$q;
-    reg  data$7$clock;
-    reg  [7:0] masked$d;
-    wire  [7:0] masked$q;
-    reg  masked$clock;
-    reg  [7:0] pending$d;
-    wire  [7:0] pending$q;
-    reg  pending$clock;
-    reg  [1:0] isr_bits$d;
-    wire  [1:0] isr_bits$q;
-    reg  isr_bits$clock;
-    reg  cfg_wait$d;
-    wire  cfg_wait$q;
-    reg  cfg_wait$clock;
-    reg  out_valid$d;
-    wire  out_valid$q;
-    reg  out_valid$clock;
-    reg  [63:0] out_addr$d;
-    wire  [63:0] out_addr$q;
-    reg  out_addr$clock;
-    reg  [31:0] out_data$d;
-    wire  [31:0] out_data$q;
-    reg  out_data$clock;
-    reg  [15:0] out_vector$d;
-    wire  [15:0] out_vector$q;
-    reg  out_vector$clock;
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
+    initial begin
+        tbl_lo[0] = 32'd0;
+        tbl_hi[0] = 32'd0;
+        tbl_data[0] = 32'd0;
+        tbl_lo[1] = 32'd0;
+        tbl_hi[1] = 32'd0;
+        tbl_data[1] = 32'd0;
+        tbl_lo[2] = 32'd0;
+        tbl_hi[2] = 32'd0;
+        tbl_data[2] = 32'd0;
+        tbl_lo[3] = 32'd0;
+        tbl_hi[3] = 32'd0;
+        tbl_data[3] = 32'd0;
+        tbl_lo[4] = 32'd0;
+        tbl_hi[4] = 32'd0;
+        tbl_data[4] = 32'd0;
+        tbl_lo[5] = 32'd0;
+        tbl_hi[5] = 32'd0;
+        tbl_data[5] = 32'd0;
+        tbl_lo[6] = 32'd0;
+        tbl_hi[6] = 32'd0;
+        tbl_data[6] = 32'd0;
+        tbl_lo[7] = 32'd0;
+        tbl_hi[7] = 32'd0;
+        tbl_data[7] = 32'd0;
+        masked = 0;
+        pending = 0;
+        isr_bits = 0;
+        cfg_wait = 1'b0;
+        out_valid = 1'b0;
+        out_addr = 0;
+        out_data = 0;
+        out_vector = 0;
+        count = 0;
+    end
     
-    // Local signals
-    reg  [31:0] wmask;
-    reg  [7:0] deliverable;
-    reg  [15:0] drain_vector;
-    reg  svc_go;
-    reg  [15:0] svc_vector;
-    reg  [1:0] svc_isr;
-    reg  sel_hit;
-    reg  [63:0] sel_addr;
-    reg  [31:0] sel_lo;
-    reg  [31:0] sel_hi;
-    reg  [31:0] ctrl_word;
-    reg  [31:0] sel_data;
-    reg  sel_masked;
-    
-    // Sub module instances
-    vfpga_net$bar0$msix$addr_lo$0 addr_lo$0(
-        .d(addr_lo$0$d),
-        .q(addr_lo$0$q),
-        .clock(addr_lo$0$clock)
-    );
-    vfpga_net$bar0$msix$addr_lo$1 addr_lo$1(
-        .d(addr_lo$1$d),
-        .q(addr_lo$1$q),
-        .clock(addr_lo$1$clock)
-    );
-    vfpga_net$bar0$msix$addr_lo$2 addr_lo$2(
-        .d(addr_lo$2$d),
-        .q(addr_lo$2$q),
-        .clock(addr_lo$2$clock)
-    );
-    vfpga_net$bar0$msix$addr_lo$3 addr_lo$3(
-        .d(addr_lo$3$d),
-        .q(addr_lo$3$q),
-        .clock(addr_lo$3$clock)
-    );
-    vfpga_net$bar0$msix$addr_lo$4 addr_lo$4(
-        .d(addr_lo$4$d),
-        .q(addr_lo$4$q),
-        .clock(addr_lo$4$clock)
-    );
-    vfpga_net$bar0$msix$addr_lo$5 addr_lo$5(
-        .d(addr_lo$5$d),
-        .q(addr_lo$5$q),
-        .clock(addr_lo$5$clock)
-    );
-    vfpga_net$bar0$msix$addr_lo$6 addr_lo$6(
-        .d(addr_lo$6$d),
-        .q(addr_lo$6$q),
-        .clock(addr_lo$6$clock)
-    );
-    vfpga_net$bar0$msix$addr_lo$7 addr_lo$7(
-        .d(addr_lo$7$d),
-        .q(addr_lo$7$q),
-        .clock(addr_lo$7$clock)
-    );
-    vfpga_net$bar0$msix$addr_hi$0 addr_hi$0(
-        .d(addr_hi$0$d),
-        .q(addr_hi$0$q),
-        .clock(addr_hi$0$clock)
-    );
-    vfpga_net$bar0$msix$addr_hi$1 addr_hi$1(
-        .d(addr_hi$1$d),
-        .q(addr_hi$1$q),
-        .clock(addr_hi$1$clock)
-    );
-    vfpga_net$bar0$msix$addr_hi$2 addr_hi$2(
-        .d(addr_hi$2$d),
-        .q(addr_hi$2$q),
-        .clock(addr_hi$2$clock)
-    );
-    vfpga_net$bar0$msix$addr_hi$3 addr_hi$3(
-        .d(addr_hi$3$d),
-        .q(addr_hi$3$q),
-        .clock(addr_hi$3$clock)
-    );
-    vfpga_net$bar0$msix$addr_hi$4 addr_hi$4(
-        .d(addr_hi$4$d),
-        .q(addr_hi$4$q),
-        .clock(addr_hi$4$clock)
-    );
-    vfpga_net$bar0$msix$addr_hi$5 addr_hi$5(
-        .d(addr_hi$5$d),
-        .q(addr_hi$5$q),
-        .clock(addr_hi$5$clock)
-    );
-    vfpga_net$bar0$msix$addr_hi$6 addr_hi$6(
-        .d(addr_hi$6$d),
-        .q(addr_hi$6$q),
-        .clock(addr_hi$6$clock)
-    );
-    vfpga_net$bar0$msix$addr_hi$7 addr_hi$7(
-        .d(addr_hi$7$d),
-        .q(addr_hi$7$q),
-        .clock(addr_hi$7$clock)
-    );
-    vfpga_net$bar0$msix$data$0 data$0(
-        .d(data$0$d),
-        .q(data$0$q),
-        .clock(data$0$clock)
-    );
-    vfpga_net$bar0$msix$data$1 data$1(
-        .d(data$1$d),
-        .q(data$1$q),
-        .clock(data$1$clock)
-    );
-    vfpga_net$bar0$msix$data$2 data$2(
-        .d(data$2$d),
-        .q(data$2$q),
-        .clock(data$2$clock)
-    );
-    vfpga_net$bar0$msix$data$3 data$3(
-        .d(data$3$d),
-        .q(data$3$q),
-        .clock(data$3$clock)
-    );
-    vfpga_net$bar0$msix$data$4 data$4(
-        .d(data$4$d),
-        .q(data$4$q),
-        .clock(data$4$clock)
-    );
-    vfpga_net$bar0$msix$data$5 data$5(
-        .d(data$5$d),
-        .q(data$5$q),
-        .clock(data$5$clock)
-    );
-    vfpga_net$bar0$msix$data$6 data$6(
-        .d(data$6$d),
-        .q(data$6$q),
-        .clock(data$6$clock)
-    );
-    vfpga_net$bar0$msix$data$7 data$7(
-        .d(data$7$d),
-        .q(data$7$q),
-        .clock(data$7$clock)
-    );
-    vfpga_net$bar0$msix$masked masked(
-        .d(masked$d),
-        .q(masked$q),
-        .clock(masked$clock)
-    );
-    vfpga_net$bar0$msix$pending pending(
-        .d(pending$d),
-        .q(pending$q),
-        .clock(pending$clock)
-    );
-    vfpga_net$bar0$msix$isr_bits isr_bits(
-        .d(isr_bits$d),
-        .q(isr_bits$q),
-        .clock(isr_bits$clock)
-    );
-    vfpga_net$bar0$msix$cfg_wait cfg_wait(
-        .d(cfg_wait$d),
-        .q(cfg_wait$q),
-        .clock(cfg_wait$clock)
-    );
-    vfpga_net$bar0$msix$out_valid out_valid(
-        .d(out_valid$d),
-        .q(out_valid$q),
-        .clock(out_valid$clock)
-    );
-    vfpga_net$bar0$msix$out_addr out_addr(
-        .d(out_addr$d),
-        .q(out_addr$q),
-        .clock(out_addr$clock)
-    );
-    vfpga_net$bar0$msix$out_data out_data(
-        .d(out_data$d),
-        .q(out_data$q),
-        .clock(out_data$clock)
-    );
-    vfpga_net$bar0$msix$out_vector out_vector(
-        .d(out_vector$d),
-        .q(out_vector$q),
-        .clock(out_vector$clock)
-    );
-    vfpga_net$bar0$msix$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
+    // Vectors whose pending message may go now; the highest one goes first.
+    always @(*) deliverable = (msix_enable && !function_mask) ? (pending & ~masked) : 8'd0;
     always @(*) begin
-        masked$clock = clock;
-        pending$clock = clock;
-        isr_bits$clock = clock;
-        cfg_wait$clock = clock;
-        out_valid$clock = clock;
-        out_addr$clock = clock;
-        out_data$clock = clock;
-        out_vector$clock = clock;
-        count$clock = clock;
-        masked$d = masked$q;
-        pending$d = pending$q;
-        isr_bits$d = isr_bits$q;
-        cfg_wait$d = cfg_wait$q;
-        out_valid$d = out_valid$q;
-        out_addr$d = out_addr$q;
-        out_data$d = out_data$q;
-        out_vector$d = out_vector$q;
-        count$d = count$q;
-        addr_lo$0$clock = clock;
-        addr_hi$0$clock = clock;
-        data$0$clock = clock;
-        addr_lo$0$d = addr_lo$0$q;
-        addr_hi$0$d = addr_hi$0$q;
-        data$0$d = data$0$q;
-        addr_lo$1$clock = clock;
-        addr_hi$1$clock = clock;
-        data$1$clock = clock;
-        addr_lo$1$d = addr_lo$1$q;
-        addr_hi$1$d = addr_hi$1$q;
-        data$1$d = data$1$q;
-        addr_lo$2$clock = clock;
-        addr_hi$2$clock = clock;
-        data$2$clock = clock;
-        addr_lo$2$d = addr_lo$2$q;
-        addr_hi$2$d = addr_hi$2$q;
-        data$2$d = data$2$q;
-        addr_lo$3$clock = clock;
-        addr_hi$3$clock = clock;
-        data$3$clock = clock;
-        addr_lo$3$d = addr_lo$3$q;
-        addr_hi$3$d = addr_hi$3$q;
-        data$3$d = data$3$q;
-        addr_lo$4$clock = clock;
-        addr_hi$4$clock = clock;
-        data$4$clock = clock;
-        addr_lo$4$d = addr_lo$4$q;
-        addr_hi$4$d = addr_hi$4$q;
-        data$4$d = data$4$q;
-        addr_lo$5$clock = clock;
-        addr_hi$5$clock = clock;
-        data$5$clock = clock;
-        addr_lo$5$d = addr_lo$5$q;
-        addr_hi$5$d = addr_hi$5$q;
-        data$5$d = data$5$q;
-        addr_lo$6$clock = clock;
-        addr_hi$6$clock = clock;
-        data$6$clock = clock;
-        addr_lo$6$d = addr_lo$6$q;
-        addr_hi$6$d = addr_hi$6$q;
-        data$6$d = data$6$q;
-        addr_lo$7$clock = clock;
-        addr_hi$7$clock = clock;
-        data$7$clock = clock;
-        addr_lo$7$d = addr_lo$7$q;
-        addr_hi$7$d = addr_hi$7$q;
-        data$7$d = data$7$q;
-        wmask = 32'h0;
-        if (reg_strb[32'h0]) begin
-            wmask = wmask | 64'hff;
+        drain_vector = 16'd0;
+        for (k = 0; k < 8; k = k + 1) begin
+            if (deliverable[k]) drain_vector = k;
         end
-        if (reg_strb[32'h1]) begin
-            wmask = wmask | 64'hff00;
-        end
-        if (reg_strb[32'h2]) begin
-            wmask = wmask | 64'hff0000;
-        end
-        if (reg_strb[32'h3]) begin
-            wmask = wmask | 64'hff000000;
-        end
-        ctrl_word = ((masked$q[reg_addr[(32'h2)+:(3)]]) & 32'hffffffff);
-        table_rdata = 32'h0;
-        if (reg_addr == entry_index$0) begin
-            table_rdata = addr_lo$0$q;
-            if (reg_write) begin
-                addr_lo$0$d = (addr_lo$0$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$0 + 32'h1)) begin
-            table_rdata = addr_hi$0$q;
-            if (reg_write) begin
-                addr_hi$0$d = (addr_hi$0$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$0 + 32'h2)) begin
-            table_rdata = data$0$q;
-            if (reg_write) begin
-                data$0$d = (data$0$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$0 + 32'h3)) begin
-            table_rdata = ctrl_word;
-            if (reg_write && reg_strb[32'h0]) begin
-                masked$d = (masked$q & ~(1 << (vector_index$0)) | ((reg_wdata[32'h0]) << (vector_index$0)));
-            end
-        end
-        if (reg_addr == entry_index$1) begin
-            table_rdata = addr_lo$1$q;
-            if (reg_write) begin
-                addr_lo$1$d = (addr_lo$1$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$1 + 32'h1)) begin
-            table_rdata = addr_hi$1$q;
-            if (reg_write) begin
-                addr_hi$1$d = (addr_hi$1$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$1 + 32'h2)) begin
-            table_rdata = data$1$q;
-            if (reg_write) begin
-                data$1$d = (data$1$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$1 + 32'h3)) begin
-            table_rdata = ctrl_word;
-            if (reg_write && reg_strb[32'h0]) begin
-                masked$d = (masked$q & ~(1 << (vector_index$1)) | ((reg_wdata[32'h0]) << (vector_index$1)));
-            end
-        end
-        if (reg_addr == entry_index$2) begin
-            table_rdata = addr_lo$2$q;
-            if (reg_write) begin
-                addr_lo$2$d = (addr_lo$2$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$2 + 32'h1)) begin
-            table_rdata = addr_hi$2$q;
-            if (reg_write) begin
-                addr_hi$2$d = (addr_hi$2$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$2 + 32'h2)) begin
-            table_rdata = data$2$q;
-            if (reg_write) begin
-                data$2$d = (data$2$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$2 + 32'h3)) begin
-            table_rdata = ctrl_word;
-            if (reg_write && reg_strb[32'h0]) begin
-                masked$d = (masked$q & ~(1 << (vector_index$2)) | ((reg_wdata[32'h0]) << (vector_index$2)));
-            end
-        end
-        if (reg_addr == entry_index$3) begin
-            table_rdata = addr_lo$3$q;
-            if (reg_write) begin
-                addr_lo$3$d = (addr_lo$3$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$3 + 32'h1)) begin
-            table_rdata = addr_hi$3$q;
-            if (reg_write) begin
-                addr_hi$3$d = (addr_hi$3$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$3 + 32'h2)) begin
-            table_rdata = data$3$q;
-            if (reg_write) begin
-                data$3$d = (data$3$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$3 + 32'h3)) begin
-            table_rdata = ctrl_word;
-            if (reg_write && reg_strb[32'h0]) begin
-                masked$d = (masked$q & ~(1 << (vector_index$3)) | ((reg_wdata[32'h0]) << (vector_index$3)));
-            end
-        end
-        if (reg_addr == entry_index$4) begin
-            table_rdata = addr_lo$4$q;
-            if (reg_write) begin
-                addr_lo$4$d = (addr_lo$4$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$4 + 32'h1)) begin
-            table_rdata = addr_hi$4$q;
-            if (reg_write) begin
-                addr_hi$4$d = (addr_hi$4$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$4 + 32'h2)) begin
-            table_rdata = data$4$q;
-            if (reg_write) begin
-                data$4$d = (data$4$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$4 + 32'h3)) begin
-            table_rdata = ctrl_word;
-            if (reg_write && reg_strb[32'h0]) begin
-                masked$d = (masked$q & ~(1 << (vector_index$4)) | ((reg_wdata[32'h0]) << (vector_index$4)));
-            end
-        end
-        if (reg_addr == entry_index$5) begin
-            table_rdata = addr_lo$5$q;
-            if (reg_write) begin
-                addr_lo$5$d = (addr_lo$5$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$5 + 32'h1)) begin
-            table_rdata = addr_hi$5$q;
-            if (reg_write) begin
-                addr_hi$5$d = (addr_hi$5$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$5 + 32'h2)) begin
-            table_rdata = data$5$q;
-            if (reg_write) begin
-                data$5$d = (data$5$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$5 + 32'h3)) begin
-            table_rdata = ctrl_word;
-            if (reg_write && reg_strb[32'h0]) begin
-                masked$d = (masked$q & ~(1 << (vector_index$5)) | ((reg_wdata[32'h0]) << (vector_index$5)));
-            end
-        end
-        if (reg_addr == entry_index$6) begin
-            table_rdata = addr_lo$6$q;
-            if (reg_write) begin
-                addr_lo$6$d = (addr_lo$6$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$6 + 32'h1)) begin
-            table_rdata = addr_hi$6$q;
-            if (reg_write) begin
-                addr_hi$6$d = (addr_hi$6$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$6 + 32'h2)) begin
-            table_rdata = data$6$q;
-            if (reg_write) begin
-                data$6$d = (data$6$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$6 + 32'h3)) begin
-            table_rdata = ctrl_word;
-            if (reg_write && reg_strb[32'h0]) begin
-                masked$d = (masked$q & ~(1 << (vector_index$6)) | ((reg_wdata[32'h0]) << (vector_index$6)));
-            end
-        end
-        if (reg_addr == entry_index$7) begin
-            table_rdata = addr_lo$7$q;
-            if (reg_write) begin
-                addr_lo$7$d = (addr_lo$7$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$7 + 32'h1)) begin
-            table_rdata = addr_hi$7$q;
-            if (reg_write) begin
-                addr_hi$7$d = (addr_hi$7$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$7 + 32'h2)) begin
-            table_rdata = data$7$q;
-            if (reg_write) begin
-                data$7$d = (data$7$q & ~wmask) | (reg_wdata & wmask);
-            end
-        end
-        if (reg_addr == (entry_index$7 + 32'h3)) begin
-            table_rdata = ctrl_word;
-            if (reg_write && reg_strb[32'h0]) begin
-                masked$d = (masked$q & ~(1 << (vector_index$7)) | ((reg_wdata[32'h0]) << (vector_index$7)));
-            end
-        end
-        deliverable = 32'h0;
-        if (msix_enable && ~function_mask) begin
-            deliverable = pending$q & ~masked$q;
-        end
-        drain_vector = 32'h0;
-        if (deliverable[vector_index$0]) begin
-            drain_vector = vector_index$0;
-        end
-        if (deliverable[vector_index$1]) begin
-            drain_vector = vector_index$1;
-        end
-        if (deliverable[vector_index$2]) begin
-            drain_vector = vector_index$2;
-        end
-        if (deliverable[vector_index$3]) begin
-            drain_vector = vector_index$3;
-        end
-        if (deliverable[vector_index$4]) begin
-            drain_vector = vector_index$4;
-        end
-        if (deliverable[vector_index$5]) begin
-            drain_vector = vector_index$5;
-        end
-        if (deliverable[vector_index$6]) begin
-            drain_vector = vector_index$6;
-        end
-        if (deliverable[vector_index$7]) begin
-            drain_vector = vector_index$7;
-        end
-        if (out_valid$q && msg_ready) begin
-            out_valid$d = 1'b0;
-            count$d = count$q + 32'h1;
-        end
-        irq_ready = 1'b0;
+    end
+    
+    // Table reads: the dword at reg_addr.
+    always @(*) begin
+        case (reg_addr[1:0])
+            2'd0: table_rdata = tbl_lo[reg_addr[4:2]];
+            2'd1: table_rdata = tbl_hi[reg_addr[4:2]];
+            2'd2: table_rdata = tbl_data[reg_addr[4:2]];
+            default: table_rdata = {31'd0, masked[reg_addr[4:2]]};
+        endcase
+    end
+    always @(*) wmask = {{8{reg_strb[3]}}, {8{reg_strb[2]}}, {8{reg_strb[1]}}, {8{reg_strb[0]}}};
+    
+    // One request while the message slot is empty: configuration, then
+    // pending vectors that became deliverable, then the engine.
+    always @(*) irq_ready = !out_valid && !cfg_wait && (deliverable == 8'd0);
+    always @(*) begin
         svc_go = 1'b0;
-        svc_vector = 32'h0;
-        svc_isr = 32'h0;
-        if (~out_valid$q) begin
-            if (cfg_wait$q) begin
+        svc_vector = 16'd0;
+        svc_isr = 2'd0;
+        if (!out_valid) begin
+            if (cfg_wait) begin
                 svc_go = 1'b1;
                 svc_vector = config_vector;
-                svc_isr = 32'h2;
-                cfg_wait$d = 1'b0;
-            end
-            else if (|deliverable) begin
+                svc_isr = 2'd2;
+            end else if (deliverable != 8'd0) begin
                 svc_go = 1'b1;
                 svc_vector = drain_vector;
-            end
-            else begin
-                irq_ready = 1'b1;
-                if (irq_valid) begin
-                    svc_go = 1'b1;
-                    svc_vector = irq_vector;
-                    svc_isr = 32'h1;
-                end
+            end else if (irq_valid) begin
+                svc_go = 1'b1;
+                svc_vector = irq_vector;
+                svc_isr = 2'd1;
             end
         end
-        sel_hit = 1'b0;
-        sel_lo = 32'h0;
-        sel_hi = 32'h0;
-        sel_data = 32'h0;
-        sel_masked = 1'b1;
-        if (svc_vector == vector_index$0) begin
-            sel_hit = 1'b1;
-            sel_lo = addr_lo$0$q;
-            sel_hi = addr_hi$0$q;
-            sel_data = data$0$q;
-            sel_masked = masked$q[vector_index$0];
+    end
+    always @(*) sel_hit = svc_vector < 8;
+    always @(*) sel = svc_vector[2:0];
+    
+    always @(posedge clock) begin
+        if (reg_write) begin
+            case (reg_addr[1:0])
+                2'd0: tbl_lo[reg_addr[4:2]] <= (tbl_lo[reg_addr[4:2]] & ~wmask) | (reg_wdata & wmask);
+                2'd1: tbl_hi[reg_addr[4:2]] <= (tbl_hi[reg_addr[4:2]] & ~wmask) | (reg_wdata & wmask);
+                2'd2: tbl_data[reg_addr[4:2]] <= (tbl_data[reg_addr[4:2]] & ~wmask) | (reg_wdata & wmask);
+                default: if (reg_strb[0]) masked[reg_addr[4:2]] <= reg_wdata[0];
+            endcase
         end
-        if (svc_vector == vector_index$1) begin
-            sel_hit = 1'b1;
-            sel_lo = addr_lo$1$q;
-            sel_hi = addr_hi$1$q;
-            sel_data = data$1$q;
-            sel_masked = masked$q[vector_index$1];
+        if (out_valid && msg_ready) begin
+            out_valid <= 1'b0;
+            count <= count + 64'd1;
         end
-        if (svc_vector == vector_index$2) begin
-            sel_hit = 1'b1;
-            sel_lo = addr_lo$2$q;
-            sel_hi = addr_hi$2$q;
-            sel_data = data$2$q;
-            sel_masked = masked$q[vector_index$2];
+        if (!out_valid && cfg_wait) begin
+            cfg_wait <= 1'b0;
         end
-        if (svc_vector == vector_index$3) begin
-            sel_hit = 1'b1;
-            sel_lo = addr_lo$3$q;
-            sel_hi = addr_hi$3$q;
-            sel_data = data$3$q;
-            sel_masked = masked$q[vector_index$3];
-        end
-        if (svc_vector == vector_index$4) begin
-            sel_hit = 1'b1;
-            sel_lo = addr_lo$4$q;
-            sel_hi = addr_hi$4$q;
-            sel_data = data$4$q;
-            sel_masked = masked$q[vector_index$4];
-        end
-        if (svc_vector == vector_index$5) begin
-            sel_hit = 1'b1;
-            sel_lo = addr_lo$5$q;
-            sel_hi = addr_hi$5$q;
-            sel_data = data$5$q;
-            sel_masked = masked$q[vector_index$5];
-        end
-        if (svc_vector == vector_index$6) begin
-            sel_hit = 1'b1;
-            sel_lo = addr_lo$6$q;
-            sel_hi = addr_hi$6$q;
-            sel_data = data$6$q;
-            sel_masked = masked$q[vector_index$6];
-        end
-        if (svc_vector == vector_index$7) begin
-            sel_hit = 1'b1;
-            sel_lo = addr_lo$7$q;
-            sel_hi = addr_hi$7$q;
-            sel_data = data$7$q;
-            sel_masked = masked$q[vector_index$7];
-        end
-        sel_addr = ((sel_lo) & 64'hffffffffffffffff) | (((sel_hi) & 64'hffffffffffffffff) << 32'h20);
-        if (isr_read_clear) begin
-            isr_bits$d = 32'h0;
-        end
-        if (svc_go) begin
-            isr_bits$d = isr_bits$d | svc_isr;
-            if (sel_hit) begin
-                if (msix_enable && ~function_mask && ~sel_masked) begin
-                    out_valid$d = 1'b1;
-                    out_addr$d = sel_addr;
-                    out_data$d = sel_data;
-                    out_vector$d = svc_vector;
-                    pending$d = (pending$q & ~(1 << (svc_vector)) | ((1'b0) << (svc_vector)));
-                end
-                else begin
-                    pending$d = (pending$q & ~(1 << (svc_vector)) | ((1'b1) << (svc_vector)));
-                end
+        // ISR: read-clear first, so that a bit set in the same cycle survives.
+        isr_bits <= (isr_read_clear ? 2'd0 : isr_bits) | (svc_go ? svc_isr : 2'd0);
+        if (svc_go && sel_hit) begin
+            if (msix_enable && !function_mask && !masked[sel]) begin
+                out_valid <= 1'b1;
+                out_addr <= {tbl_hi[sel], tbl_lo[sel]};
+                out_data <= tbl_data[sel];
+                out_vector <= svc_vector;
+                pending[sel] <= 1'b0;
+            end else begin
+                pending[sel] <= 1'b1;
             end
         end
         if (config_irq) begin
-            cfg_wait$d = 1'b1;
+            cfg_wait <= 1'b1;
         end
         if (clear) begin
-            isr_bits$d = 32'h0;
-            pending$d = 32'h0;
-            cfg_wait$d = 1'b0;
+            isr_bits <= 2'd0;
+            pending <= 8'd0;
+            cfg_wait <= 1'b0;
         end
         if (reset) begin
-            masked$d = all_masked;
-            pending$d = 32'h0;
-            isr_bits$d = 32'h0;
-            cfg_wait$d = 1'b0;
-            out_valid$d = 1'b0;
-            count$d = 32'h0;
-            addr_lo$0$d = 32'h0;
-            addr_hi$0$d = 32'h0;
-            data$0$d = 32'h0;
-            addr_lo$1$d = 32'h0;
-            addr_hi$1$d = 32'h0;
-            data$1$d = 32'h0;
-            addr_lo$2$d = 32'h0;
-            addr_hi$2$d = 32'h0;
-            data$2$d = 32'h0;
-            addr_lo$3$d = 32'h0;
-            addr_hi$3$d = 32'h0;
-            data$3$d = 32'h0;
-            addr_lo$4$d = 32'h0;
-            addr_hi$4$d = 32'h0;
-            data$4$d = 32'h0;
-            addr_lo$5$d = 32'h0;
-            addr_hi$5$d = 32'h0;
-            data$5$d = 32'h0;
-            addr_lo$6$d = 32'h0;
-            addr_hi$6$d = 32'h0;
-            data$6$d = 32'h0;
-            addr_lo$7$d = 32'h0;
-            addr_hi$7$d = 32'h0;
-            data$7$d = 32'h0;
+            masked <= {8{1'b1}};
+            pending <= 8'd0;
+            isr_bits <= 2'd0;
+            cfg_wait <= 1'b0;
+            out_valid <= 1'b0;
+            count <= 64'd0;
+            tbl_lo[0] <= 32'd0;
+            tbl_hi[0] <= 32'd0;
+            tbl_data[0] <= 32'd0;
+            tbl_lo[1] <= 32'd0;
+            tbl_hi[1] <= 32'd0;
+            tbl_data[1] <= 32'd0;
+            tbl_lo[2] <= 32'd0;
+            tbl_hi[2] <= 32'd0;
+            tbl_data[2] <= 32'd0;
+            tbl_lo[3] <= 32'd0;
+            tbl_hi[3] <= 32'd0;
+            tbl_data[3] <= 32'd0;
+            tbl_lo[4] <= 32'd0;
+            tbl_hi[4] <= 32'd0;
+            tbl_data[4] <= 32'd0;
+            tbl_lo[5] <= 32'd0;
+            tbl_hi[5] <= 32'd0;
+            tbl_data[5] <= 32'd0;
+            tbl_lo[6] <= 32'd0;
+            tbl_hi[6] <= 32'd0;
+            tbl_data[6] <= 32'd0;
+            tbl_lo[7] <= 32'd0;
+            tbl_hi[7] <= 32'd0;
+            tbl_data[7] <= 32'd0;
         end
-        pba = pending$q;
-        isr = isr_bits$q;
-        msg_valid = out_valid$q;
-        msg_addr = out_addr$q;
-        msg_data = out_data$q;
-        msg_vector = out_vector$q;
-        interrupts = count$q;
-        busy = out_valid$q || cfg_wait$q || |deliverable;
     end
     
+    always @(*) pba = pending;
+    always @(*) isr = isr_bits;
+    always @(*) msg_valid = out_valid;
+    always @(*) msg_addr = out_addr;
+    always @(*) msg_data = out_data;
+    always @(*) msg_vector = out_vector;
+    always @(*) interrupts = count;
+    always @(*) busy = out_valid || cfg_wait || (deliverable != 8'd0);
 endmodule // top$bar0$msix
-
-
-module vfpga_net$bar0$msix$addr_hi$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_hi$0
-
-
-module vfpga_net$bar0$msix$addr_hi$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_hi$1
-
-
-module vfpga_net$bar0$msix$addr_hi$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_hi$2
-
-
-module vfpga_net$bar0$msix$addr_hi$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_hi$3
-
-
-module vfpga_net$bar0$msix$addr_hi$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_hi$4
-
-
-module vfpga_net$bar0$msix$addr_hi$5(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_hi$5
-
-
-module vfpga_net$bar0$msix$addr_hi$6(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_hi$6
-
-
-module vfpga_net$bar0$msix$addr_hi$7(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_hi$7
-
-
-module vfpga_net$bar0$msix$addr_lo$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_lo$0
-
-
-module vfpga_net$bar0$msix$addr_lo$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_lo$1
-
-
-module vfpga_net$bar0$msix$addr_lo$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_lo$2
-
-
-module vfpga_net$bar0$msix$addr_lo$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_lo$3
-
-
-module vfpga_net$bar0$msix$addr_lo$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_lo$4
-
-
-module vfpga_net$bar0$msix$addr_lo$5(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_lo$5
-
-
-module vfpga_net$bar0$msix$addr_lo$6(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_lo$6
-
-
-module vfpga_net$bar0$msix$addr_lo$7(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$addr_lo$7
-
-
-module vfpga_net$bar0$msix$cfg_wait(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$cfg_wait
-
-
-module vfpga_net$bar0$msix$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$count
-
-
-module vfpga_net$bar0$msix$data$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$data$0
-
-
-module vfpga_net$bar0$msix$data$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$data$1
-
-
-module vfpga_net$bar0$msix$data$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$data$2
-
-
-module vfpga_net$bar0$msix$data$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$data$3
-
-
-module vfpga_net$bar0$msix$data$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$data$4
-
-
-module vfpga_net$bar0$msix$data$5(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$data$5
-
-
-module vfpga_net$bar0$msix$data$6(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$data$6
-
-
-module vfpga_net$bar0$msix$data$7(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$data$7
-
-
-module vfpga_net$bar0$msix$isr_bits(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$isr_bits
-
-
-module vfpga_net$bar0$msix$masked(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$masked
-
-
-module vfpga_net$bar0$msix$out_addr(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$out_addr
-
-
-module vfpga_net$bar0$msix$out_data(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$out_data
-
-
-module vfpga_net$bar0$msix$out_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$out_valid
-
-
-module vfpga_net$bar0$msix$out_vector(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$out_vector
-
-
-module vfpga_net$bar0$msix$pending(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$msix$pending
 
 
 module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_addr,mmio_req_write,mmio_req_wdata,mmio_req_strb,mmio_resp_valid,mmio_resp_ready,mmio_resp_rdata,mgmt_req_valid,mgmt_req_ready,mgmt_req_addr,mgmt_req_write,mgmt_req_wdata,mgmt_resp_valid,mgmt_resp_ready,mgmt_resp_rdata,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_desc$4,q_avail$0,q_avail$1,q_avail$2,q_avail$3,q_avail$4,q_used$0,q_used$1,q_used$2,q_used$3,q_used$4,q_size$0,q_size$1,q_size$2,q_size$3,q_size$4,q_vector$0,q_vector$1,q_vector$2,q_vector$3,q_vector$4,q_run$0,q_run$1,q_run$2,q_run$3,q_run$4,q_set_idx$0,q_set_idx$1,q_set_idx$2,q_set_idx$3,q_set_idx$4,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,notification_data,engine_reset,blk_capacity,doorbell_valid,doorbell_ready,doorbell_queue,doorbell_data,q_last_avail$0,q_last_avail$1,q_last_avail$2,q_last_avail$3,q_last_avail$4,q_used_idx$0,q_used_idx$1,q_used_idx$2,q_used_idx$3,q_used_idx$4,q_inflight$0,q_inflight$1,q_inflight$2,q_inflight$3,q_inflight$4,idle,error,error_pulse,error_cause,error_queue,error_detail,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,msix_reg_addr,msix_reg_write,msix_reg_wdata,msix_reg_strb,msix_table_rdata,msix_pba,isr,isr_read_clear,config_irq,config_vector,msix_clear,interrupts,ext_event_valid,ext_event_ready,ext_event_word,busy,attention);
@@ -3900,210 +2692,214 @@ module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         v_la = 32'h0;
         v_ui = 32'h0;
         v_infl = 32'h0;
-        if (queue_select$q == qi$0) begin
-            s_valid = 1'b1;
-            s_size = qsize$0$q;
-            s_vec = qvec$0$q;
-            s_desc = qdesc$0$q;
-            s_avail = qavail$0$q;
-            s_used = qused$0$q;
-            s_en = qen$0$q;
-            s_pend = qen_pend$0$q;
-            s_reset = qreset$0$q;
-        end
-        if (g_qsel$q == qi$0) begin
-            t_valid = 1'b1;
-            t_run = qrun$0$q && ~qstop$0$q;
-            t_la = q_last_avail$0;
-            t_ui = q_used_idx$0;
-            t_size = qsize$0$q;
-            t_vec = qvec$0$q;
-            t_desc = qdesc$0$q;
-            t_avail = qavail$0$q;
-            t_used = qused$0$q;
-            t_en = qen$0$q;
-            t_runreg = qrun$0$q;
-            t_infl = q_inflight$0;
-        end
-        if (m_off[(32'h4)+:(8)] == (qb$0 + 32'h10)) begin
-            v_hit = 1'b1;
-            v_q = qb$0;
-            v_stop = qstop$0$q;
-            v_la = q_last_avail$0;
-            v_ui = q_used_idx$0;
-            v_infl = q_inflight$0;
-        end
-        if (queue_select$q == qi$1) begin
-            s_valid = 1'b1;
-            s_size = qsize$1$q;
-            s_vec = qvec$1$q;
-            s_desc = qdesc$1$q;
-            s_avail = qavail$1$q;
-            s_used = qused$1$q;
-            s_en = qen$1$q;
-            s_pend = qen_pend$1$q;
-            s_reset = qreset$1$q;
-        end
-        if (g_qsel$q == qi$1) begin
-            t_valid = 1'b1;
-            t_run = qrun$1$q && ~qstop$1$q;
-            t_la = q_last_avail$1;
-            t_ui = q_used_idx$1;
-            t_size = qsize$1$q;
-            t_vec = qvec$1$q;
-            t_desc = qdesc$1$q;
-            t_avail = qavail$1$q;
-            t_used = qused$1$q;
-            t_en = qen$1$q;
-            t_runreg = qrun$1$q;
-            t_infl = q_inflight$1;
-        end
-        if (m_off[(32'h4)+:(8)] == (qb$1 + 32'h10)) begin
-            v_hit = 1'b1;
-            v_q = qb$1;
-            v_stop = qstop$1$q;
-            v_la = q_last_avail$1;
-            v_ui = q_used_idx$1;
-            v_infl = q_inflight$1;
-        end
-        if (queue_select$q == qi$2) begin
-            s_valid = 1'b1;
-            s_size = qsize$2$q;
-            s_vec = qvec$2$q;
-            s_desc = qdesc$2$q;
-            s_avail = qavail$2$q;
-            s_used = qused$2$q;
-            s_en = qen$2$q;
-            s_pend = qen_pend$2$q;
-            s_reset = qreset$2$q;
-        end
-        if (g_qsel$q == qi$2) begin
-            t_valid = 1'b1;
-            t_run = qrun$2$q && ~qstop$2$q;
-            t_la = q_last_avail$2;
-            t_ui = q_used_idx$2;
-            t_size = qsize$2$q;
-            t_vec = qvec$2$q;
-            t_desc = qdesc$2$q;
-            t_avail = qavail$2$q;
-            t_used = qused$2$q;
-            t_en = qen$2$q;
-            t_runreg = qrun$2$q;
-            t_infl = q_inflight$2;
-        end
-        if (m_off[(32'h4)+:(8)] == (qb$2 + 32'h10)) begin
-            v_hit = 1'b1;
-            v_q = qb$2;
-            v_stop = qstop$2$q;
-            v_la = q_last_avail$2;
-            v_ui = q_used_idx$2;
-            v_infl = q_inflight$2;
-        end
-        if (queue_select$q == qi$3) begin
-            s_valid = 1'b1;
-            s_size = qsize$3$q;
-            s_vec = qvec$3$q;
-            s_desc = qdesc$3$q;
-            s_avail = qavail$3$q;
-            s_used = qused$3$q;
-            s_en = qen$3$q;
-            s_pend = qen_pend$3$q;
-            s_reset = qreset$3$q;
-        end
-        if (g_qsel$q == qi$3) begin
-            t_valid = 1'b1;
-            t_run = qrun$3$q && ~qstop$3$q;
-            t_la = q_last_avail$3;
-            t_ui = q_used_idx$3;
-            t_size = qsize$3$q;
-            t_vec = qvec$3$q;
-            t_desc = qdesc$3$q;
-            t_avail = qavail$3$q;
-            t_used = qused$3$q;
-            t_en = qen$3$q;
-            t_runreg = qrun$3$q;
-            t_infl = q_inflight$3;
-        end
-        if (m_off[(32'h4)+:(8)] == (qb$3 + 32'h10)) begin
-            v_hit = 1'b1;
-            v_q = qb$3;
-            v_stop = qstop$3$q;
-            v_la = q_last_avail$3;
-            v_ui = q_used_idx$3;
-            v_infl = q_inflight$3;
-        end
-        if (queue_select$q == qi$4) begin
-            s_valid = 1'b1;
-            s_size = qsize$4$q;
-            s_vec = qvec$4$q;
-            s_desc = qdesc$4$q;
-            s_avail = qavail$4$q;
-            s_used = qused$4$q;
-            s_en = qen$4$q;
-            s_pend = qen_pend$4$q;
-            s_reset = qreset$4$q;
-        end
-        if (g_qsel$q == qi$4) begin
-            t_valid = 1'b1;
-            t_run = qrun$4$q && ~qstop$4$q;
-            t_la = q_last_avail$4;
-            t_ui = q_used_idx$4;
-            t_size = qsize$4$q;
-            t_vec = qvec$4$q;
-            t_desc = qdesc$4$q;
-            t_avail = qavail$4$q;
-            t_used = qused$4$q;
-            t_en = qen$4$q;
-            t_runreg = qrun$4$q;
-            t_infl = q_inflight$4;
-        end
-        if (m_off[(32'h4)+:(8)] == (qb$4 + 32'h10)) begin
-            v_hit = 1'b1;
-            v_q = qb$4;
-            v_stop = qstop$4$q;
-            v_la = q_last_avail$4;
-            v_ui = q_used_idx$4;
-            v_infl = q_inflight$4;
-        end
-        if (t_valid) begin
-            if (g_addr$q == 32'h21) begin
-                t_rd = ((t_size) & 32'hffffffff);
+        if (m_state$q == MState$Exec) begin
+            if (queue_select$q == qi$0) begin
+                s_valid = 1'b1;
+                s_size = qsize$0$q;
+                s_vec = qvec$0$q;
+                s_desc = qdesc$0$q;
+                s_avail = qavail$0$q;
+                s_used = qused$0$q;
+                s_en = qen$0$q;
+                s_pend = qen_pend$0$q;
+                s_reset = qreset$0$q;
             end
-            else if (g_addr$q == 32'h22) begin
-                t_rd = ((t_vec) & 32'hffffffff);
+            if (m_off[(32'h4)+:(8)] == (qb$0 + 32'h10)) begin
+                v_hit = 1'b1;
+                v_q = qb$0;
+                v_stop = qstop$0$q;
+                v_la = q_last_avail$0;
+                v_ui = q_used_idx$0;
+                v_infl = q_inflight$0;
             end
-            else if (g_addr$q == 32'h23) begin
-                t_rd = t_desc[(32'h0)+:(32)];
+            if (queue_select$q == qi$1) begin
+                s_valid = 1'b1;
+                s_size = qsize$1$q;
+                s_vec = qvec$1$q;
+                s_desc = qdesc$1$q;
+                s_avail = qavail$1$q;
+                s_used = qused$1$q;
+                s_en = qen$1$q;
+                s_pend = qen_pend$1$q;
+                s_reset = qreset$1$q;
             end
-            else if (g_addr$q == 32'h24) begin
-                t_rd = t_desc[(32'h20)+:(32)];
+            if (m_off[(32'h4)+:(8)] == (qb$1 + 32'h10)) begin
+                v_hit = 1'b1;
+                v_q = qb$1;
+                v_stop = qstop$1$q;
+                v_la = q_last_avail$1;
+                v_ui = q_used_idx$1;
+                v_infl = q_inflight$1;
             end
-            else if (g_addr$q == 32'h25) begin
-                t_rd = t_avail[(32'h0)+:(32)];
+            if (queue_select$q == qi$2) begin
+                s_valid = 1'b1;
+                s_size = qsize$2$q;
+                s_vec = qvec$2$q;
+                s_desc = qdesc$2$q;
+                s_avail = qavail$2$q;
+                s_used = qused$2$q;
+                s_en = qen$2$q;
+                s_pend = qen_pend$2$q;
+                s_reset = qreset$2$q;
             end
-            else if (g_addr$q == 32'h26) begin
-                t_rd = t_avail[(32'h20)+:(32)];
+            if (m_off[(32'h4)+:(8)] == (qb$2 + 32'h10)) begin
+                v_hit = 1'b1;
+                v_q = qb$2;
+                v_stop = qstop$2$q;
+                v_la = q_last_avail$2;
+                v_ui = q_used_idx$2;
+                v_infl = q_inflight$2;
             end
-            else if (g_addr$q == 32'h27) begin
-                t_rd = t_used[(32'h0)+:(32)];
+            if (queue_select$q == qi$3) begin
+                s_valid = 1'b1;
+                s_size = qsize$3$q;
+                s_vec = qvec$3$q;
+                s_desc = qdesc$3$q;
+                s_avail = qavail$3$q;
+                s_used = qused$3$q;
+                s_en = qen$3$q;
+                s_pend = qen_pend$3$q;
+                s_reset = qreset$3$q;
             end
-            else if (g_addr$q == 32'h28) begin
-                t_rd = t_used[(32'h20)+:(32)];
+            if (m_off[(32'h4)+:(8)] == (qb$3 + 32'h10)) begin
+                v_hit = 1'b1;
+                v_q = qb$3;
+                v_stop = qstop$3$q;
+                v_la = q_last_avail$3;
+                v_ui = q_used_idx$3;
+                v_infl = q_inflight$3;
             end
-            else if (g_addr$q == 32'h29) begin
-                t_rd = ((t_en) & 32'hffffffff);
+            if (queue_select$q == qi$4) begin
+                s_valid = 1'b1;
+                s_size = qsize$4$q;
+                s_vec = qvec$4$q;
+                s_desc = qdesc$4$q;
+                s_avail = qavail$4$q;
+                s_used = qused$4$q;
+                s_en = qen$4$q;
+                s_pend = qen_pend$4$q;
+                s_reset = qreset$4$q;
             end
-            else if (g_addr$q == 32'h2a) begin
-                t_rd = ((t_runreg) & 32'hffffffff);
+            if (m_off[(32'h4)+:(8)] == (qb$4 + 32'h10)) begin
+                v_hit = 1'b1;
+                v_q = qb$4;
+                v_stop = qstop$4$q;
+                v_la = q_last_avail$4;
+                v_ui = q_used_idx$4;
+                v_infl = q_inflight$4;
             end
-            else if (g_addr$q == 32'h2b) begin
-                t_rd = ((t_la) & 32'hffffffff);
+        end
+        if (g_state$q == GState$Exec) begin
+            if (g_qsel$q == qi$0) begin
+                t_valid = 1'b1;
+                t_run = qrun$0$q && ~qstop$0$q;
+                t_la = q_last_avail$0;
+                t_ui = q_used_idx$0;
+                t_size = qsize$0$q;
+                t_vec = qvec$0$q;
+                t_desc = qdesc$0$q;
+                t_avail = qavail$0$q;
+                t_used = qused$0$q;
+                t_en = qen$0$q;
+                t_runreg = qrun$0$q;
+                t_infl = q_inflight$0;
             end
-            else if (g_addr$q == 32'h2c) begin
-                t_rd = ((t_ui) & 32'hffffffff);
+            if (g_qsel$q == qi$1) begin
+                t_valid = 1'b1;
+                t_run = qrun$1$q && ~qstop$1$q;
+                t_la = q_last_avail$1;
+                t_ui = q_used_idx$1;
+                t_size = qsize$1$q;
+                t_vec = qvec$1$q;
+                t_desc = qdesc$1$q;
+                t_avail = qavail$1$q;
+                t_used = qused$1$q;
+                t_en = qen$1$q;
+                t_runreg = qrun$1$q;
+                t_infl = q_inflight$1;
             end
-            else if (g_addr$q == 32'h2d) begin
-                t_rd = ((t_infl) & 32'hffffffff);
+            if (g_qsel$q == qi$2) begin
+                t_valid = 1'b1;
+                t_run = qrun$2$q && ~qstop$2$q;
+                t_la = q_last_avail$2;
+                t_ui = q_used_idx$2;
+                t_size = qsize$2$q;
+                t_vec = qvec$2$q;
+                t_desc = qdesc$2$q;
+                t_avail = qavail$2$q;
+                t_used = qused$2$q;
+                t_en = qen$2$q;
+                t_runreg = qrun$2$q;
+                t_infl = q_inflight$2;
+            end
+            if (g_qsel$q == qi$3) begin
+                t_valid = 1'b1;
+                t_run = qrun$3$q && ~qstop$3$q;
+                t_la = q_last_avail$3;
+                t_ui = q_used_idx$3;
+                t_size = qsize$3$q;
+                t_vec = qvec$3$q;
+                t_desc = qdesc$3$q;
+                t_avail = qavail$3$q;
+                t_used = qused$3$q;
+                t_en = qen$3$q;
+                t_runreg = qrun$3$q;
+                t_infl = q_inflight$3;
+            end
+            if (g_qsel$q == qi$4) begin
+                t_valid = 1'b1;
+                t_run = qrun$4$q && ~qstop$4$q;
+                t_la = q_last_avail$4;
+                t_ui = q_used_idx$4;
+                t_size = qsize$4$q;
+                t_vec = qvec$4$q;
+                t_desc = qdesc$4$q;
+                t_avail = qavail$4$q;
+                t_used = qused$4$q;
+                t_en = qen$4$q;
+                t_runreg = qrun$4$q;
+                t_infl = q_inflight$4;
+            end
+            if (t_valid) begin
+                if (g_addr$q == 32'h21) begin
+                    t_rd = ((t_size) & 32'hffffffff);
+                end
+                else if (g_addr$q == 32'h22) begin
+                    t_rd = ((t_vec) & 32'hffffffff);
+                end
+                else if (g_addr$q == 32'h23) begin
+                    t_rd = t_desc[(32'h0)+:(32)];
+                end
+                else if (g_addr$q == 32'h24) begin
+                    t_rd = t_desc[(32'h20)+:(32)];
+                end
+                else if (g_addr$q == 32'h25) begin
+                    t_rd = t_avail[(32'h0)+:(32)];
+                end
+                else if (g_addr$q == 32'h26) begin
+                    t_rd = t_avail[(32'h20)+:(32)];
+                end
+                else if (g_addr$q == 32'h27) begin
+                    t_rd = t_used[(32'h0)+:(32)];
+                end
+                else if (g_addr$q == 32'h28) begin
+                    t_rd = t_used[(32'h20)+:(32)];
+                end
+                else if (g_addr$q == 32'h29) begin
+                    t_rd = ((t_en) & 32'hffffffff);
+                end
+                else if (g_addr$q == 32'h2a) begin
+                    t_rd = ((t_runreg) & 32'hffffffff);
+                end
+                else if (g_addr$q == 32'h2b) begin
+                    t_rd = ((t_la) & 32'hffffffff);
+                end
+                else if (g_addr$q == 32'h2c) begin
+                    t_rd = ((t_ui) & 32'hffffffff);
+                end
+                else if (g_addr$q == 32'h2d) begin
+                    t_rd = ((t_infl) & 32'hffffffff);
+                end
             end
         end
         mgmt_req_ready = 1'b0;
@@ -4139,134 +2935,136 @@ module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                     end
                 end
         endcase
-        case (g_addr$q)
-            0:
-                begin
-                    g_rd = 64'h47504656;
-                end
-            1:
-                begin
-                    g_rd = 32'h2;
-                end
-            2:
-                begin
-                    g_rd = ((nq) & 32'hffffffff);
-                end
-            3:
-                begin
-                    g_rd = 32'h100;
-                end
-            4:
-                begin
-                    g_rd = events$head;
-                end
-            5:
-                begin
-                    g_rd = ((events$count) & 32'hffffffff);
-                end
-            8:
-                begin
-                    g_rd = ((dev_status$q) & 32'hffffffff);
-                end
-            9:
-                begin
-                    g_rd = ((config_gen$q) & 32'hffffffff);
-                end
-            10:
-                begin
-                    g_rd = dev_feat_lo$q;
-                end
-            11:
-                begin
-                    g_rd = dev_feat_hi$q;
-                end
-            12:
-                begin
-                    g_rd = drv_feat_lo$q;
-                end
-            13:
-                begin
-                    g_rd = drv_feat_hi$q;
-                end
-            14:
-                begin
-                    g_rd = ((cfg_vector$q) & 32'hffffffff);
-                end
-            16:
-                begin
-                    g_rd = ((engine_ctrl$q) & 32'hffffffff);
-                end
-            17:
-                begin
-                    g_rd = ((idle) & 32'hffffffff) | (((error) & 32'hffffffff) << 32'h1) | (((events$overflow) & 32'hffffffff) << 32'h2);
-                end
-            18:
-                begin
-                    g_rd = ((error_cause) & 32'hffffffff);
-                end
-            19:
-                begin
-                    g_rd = ((error_queue) & 32'hffffffff);
-                end
-            20:
-                begin
-                    g_rd = error_detail;
-                end
-            23:
-                begin
-                    g_rd = fw_status$q;
-                end
-            32:
-                begin
-                    g_rd = ((g_qsel$q) & 32'hffffffff);
-                end
-            48:
-                begin
-                    g_rd = ((devcfg_addr$q) & 32'hffffffff);
-                end
-            49:
-                begin
-                    g_rd = cfg_ram_g$read_data;
-                end
-            70:
-                begin
-                    g_rd = fw_cnt0$q;
-                end
-            71:
-                begin
-                    g_rd = fw_cnt1$q;
-                end
-            72:
-                begin
-                    g_rd = cnt_requests[(32'h0)+:(32)];
-                end
-            73:
-                begin
-                    g_rd = cnt_bytes_read[(32'h0)+:(32)];
-                end
-            74:
-                begin
-                    g_rd = cnt_bytes_written[(32'h0)+:(32)];
-                end
-            75:
-                begin
-                    g_rd = cnt_notifies[(32'h0)+:(32)];
-                end
-            76:
-                begin
-                    g_rd = interrupts[(32'h0)+:(32)];
-                end
-            77:
-                begin
-                    g_rd = cnt_dma_errors[(32'h0)+:(32)];
-                end
-            default:
-                begin
-                    if ((g_addr$q >= 32'h21) && (g_addr$q <= 32'h2d)) begin
-                        g_rd = t_rd;
+        if (g_go && ~g_write$q) begin
+            case (g_addr$q)
+                0:
+                    begin
+                        g_rd = 64'h47504656;
                     end
-                end
-        endcase
+                1:
+                    begin
+                        g_rd = 32'h2;
+                    end
+                2:
+                    begin
+                        g_rd = ((nq) & 32'hffffffff);
+                    end
+                3:
+                    begin
+                        g_rd = 32'h100;
+                    end
+                4:
+                    begin
+                        g_rd = events$head;
+                    end
+                5:
+                    begin
+                        g_rd = ((events$count) & 32'hffffffff);
+                    end
+                8:
+                    begin
+                        g_rd = ((dev_status$q) & 32'hffffffff);
+                    end
+                9:
+                    begin
+                        g_rd = ((config_gen$q) & 32'hffffffff);
+                    end
+                10:
+                    begin
+                        g_rd = dev_feat_lo$q;
+                    end
+                11:
+                    begin
+                        g_rd = dev_feat_hi$q;
+                    end
+                12:
+                    begin
+                        g_rd = drv_feat_lo$q;
+                    end
+                13:
+                    begin
+                        g_rd = drv_feat_hi$q;
+                    end
+                14:
+                    begin
+                        g_rd = ((cfg_vector$q) & 32'hffffffff);
+                    end
+                16:
+                    begin
+                        g_rd = ((engine_ctrl$q) & 32'hffffffff);
+                    end
+                17:
+                    begin
+                        g_rd = ((idle) & 32'hffffffff) | (((error) & 32'hffffffff) << 32'h1) | (((events$overflow) & 32'hffffffff) << 32'h2);
+                    end
+                18:
+                    begin
+                        g_rd = ((error_cause) & 32'hffffffff);
+                    end
+                19:
+                    begin
+                        g_rd = ((error_queue) & 32'hffffffff);
+                    end
+                20:
+                    begin
+                        g_rd = error_detail;
+                    end
+                23:
+                    begin
+                        g_rd = fw_status$q;
+                    end
+                32:
+                    begin
+                        g_rd = ((g_qsel$q) & 32'hffffffff);
+                    end
+                48:
+                    begin
+                        g_rd = ((devcfg_addr$q) & 32'hffffffff);
+                    end
+                49:
+                    begin
+                        g_rd = cfg_ram_g$read_data;
+                    end
+                70:
+                    begin
+                        g_rd = fw_cnt0$q;
+                    end
+                71:
+                    begin
+                        g_rd = fw_cnt1$q;
+                    end
+                72:
+                    begin
+                        g_rd = cnt_requests[(32'h0)+:(32)];
+                    end
+                73:
+                    begin
+                        g_rd = cnt_bytes_read[(32'h0)+:(32)];
+                    end
+                74:
+                    begin
+                        g_rd = cnt_bytes_written[(32'h0)+:(32)];
+                    end
+                75:
+                    begin
+                        g_rd = cnt_notifies[(32'h0)+:(32)];
+                    end
+                76:
+                    begin
+                        g_rd = interrupts[(32'h0)+:(32)];
+                    end
+                77:
+                    begin
+                        g_rd = cnt_dma_errors[(32'h0)+:(32)];
+                    end
+                default:
+                    begin
+                        if ((g_addr$q >= 32'h21) && (g_addr$q <= 32'h2d)) begin
+                            g_rd = t_rd;
+                        end
+                    end
+            endcase
+        end
         if (g_go) begin
             if (g_write$q) begin
                 g_rdata$d = 32'h0;
@@ -4504,192 +3302,194 @@ module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         endcase
         m_rd = 32'h0;
         m_hold = 1'b0;
-        if (m_region == 32'h0) begin
-            case (m_off)
-                0:
-                    begin
-                        m_rd = dfsel$q;
-                    end
-                4:
-                    begin
-                        if (dfsel$q == 32'h0) begin
-                            m_rd = dev_feat_lo$q;
+        if (m_go && ~m_write$q) begin
+            if (m_region == 32'h0) begin
+                case (m_off)
+                    0:
+                        begin
+                            m_rd = dfsel$q;
                         end
-                        else if (dfsel$q == 32'h1) begin
-                            m_rd = dev_feat_hi$q;
+                    4:
+                        begin
+                            if (dfsel$q == 32'h0) begin
+                                m_rd = dev_feat_lo$q;
+                            end
+                            else if (dfsel$q == 32'h1) begin
+                                m_rd = dev_feat_hi$q;
+                            end
                         end
-                    end
-                8:
-                    begin
-                        m_rd = drfsel$q;
-                    end
-                12:
-                    begin
-                        if (drfsel$q == 32'h0) begin
-                            m_rd = drv_feat_lo$q;
+                    8:
+                        begin
+                            m_rd = drfsel$q;
                         end
-                        else if (drfsel$q == 32'h1) begin
-                            m_rd = drv_feat_hi$q;
+                    12:
+                        begin
+                            if (drfsel$q == 32'h0) begin
+                                m_rd = drv_feat_lo$q;
+                            end
+                            else if (drfsel$q == 32'h1) begin
+                                m_rd = drv_feat_hi$q;
+                            end
                         end
-                    end
-                16:
-                    begin
-                        m_rd = ((cfg_vector$q) & 32'hffffffff) | ((((nq) & 32'hffffffff)) << 32'h10);
-                    end
-                20:
-                    begin
-                        m_rd = ((dev_status$q) & 32'hffffffff) | (((config_gen$q) & 32'hffffffff) << 32'h8) | (((queue_select$q) & 32'hffffffff) << 32'h10);
-                        if (m_strb$q[32'h0] && status_pending$q) begin
-                            m_hold = 1'b1;
+                    16:
+                        begin
+                            m_rd = ((cfg_vector$q) & 32'hffffffff) | ((((nq) & 32'hffffffff)) << 32'h10);
                         end
-                    end
-                24:
-                    begin
-                        m_rd = ((s_size) & 32'hffffffff) | (((s_vec) & 32'hffffffff) << 32'h10);
-                    end
-                28:
-                    begin
-                        if (s_valid) begin
-                            m_rd = ((s_en) & 32'hffffffff) | (((queue_select$q) & 32'hffffffff) << 32'h10);
+                    20:
+                        begin
+                            m_rd = ((dev_status$q) & 32'hffffffff) | (((config_gen$q) & 32'hffffffff) << 32'h8) | (((queue_select$q) & 32'hffffffff) << 32'h10);
+                            if (m_strb$q[32'h0] && status_pending$q) begin
+                                m_hold = 1'b1;
+                            end
                         end
-                        if ((m_strb$q[(32'h0)+:(2)] != 32'h0) && s_pend) begin
-                            m_hold = 1'b1;
+                    24:
+                        begin
+                            m_rd = ((s_size) & 32'hffffffff) | (((s_vec) & 32'hffffffff) << 32'h10);
                         end
-                    end
-                32:
-                    begin
-                        m_rd = s_desc[(32'h0)+:(32)];
-                    end
-                36:
-                    begin
-                        m_rd = s_desc[(32'h20)+:(32)];
-                    end
-                40:
-                    begin
-                        m_rd = s_avail[(32'h0)+:(32)];
-                    end
-                44:
-                    begin
-                        m_rd = s_avail[(32'h20)+:(32)];
-                    end
-                48:
-                    begin
-                        m_rd = s_used[(32'h0)+:(32)];
-                    end
-                52:
-                    begin
-                        m_rd = s_used[(32'h20)+:(32)];
-                    end
-                56:
-                    begin
-                        if (s_valid) begin
-                            m_rd = ((queue_select$q) & 32'hffffffff) | (((s_reset) & 32'hffffffff) << 32'h10);
+                    28:
+                        begin
+                            if (s_valid) begin
+                                m_rd = ((s_en) & 32'hffffffff) | (((queue_select$q) & 32'hffffffff) << 32'h10);
+                            end
+                            if ((m_strb$q[(32'h0)+:(2)] != 32'h0) && s_pend) begin
+                                m_hold = 1'b1;
+                            end
                         end
-                    end
-                default:
-                    begin
-                    end
-            endcase
-        end
-        else if (m_region == 32'h1) begin
-            if (m_off == 32'h0) begin
-                m_rd = ((isr) & 32'hffffffff);
+                    32:
+                        begin
+                            m_rd = s_desc[(32'h0)+:(32)];
+                        end
+                    36:
+                        begin
+                            m_rd = s_desc[(32'h20)+:(32)];
+                        end
+                    40:
+                        begin
+                            m_rd = s_avail[(32'h0)+:(32)];
+                        end
+                    44:
+                        begin
+                            m_rd = s_avail[(32'h20)+:(32)];
+                        end
+                    48:
+                        begin
+                            m_rd = s_used[(32'h0)+:(32)];
+                        end
+                    52:
+                        begin
+                            m_rd = s_used[(32'h20)+:(32)];
+                        end
+                    56:
+                        begin
+                            if (s_valid) begin
+                                m_rd = ((queue_select$q) & 32'hffffffff) | (((s_reset) & 32'hffffffff) << 32'h10);
+                            end
+                        end
+                    default:
+                        begin
+                        end
+                endcase
             end
-        end
-        else if (m_region == 32'h2) begin
-            if (m_off < 32'h100) begin
-                m_rd = cfg_ram_m$read_data;
-            end
-        end
-        else if (m_region == 32'h4) begin
-            case (m_off)
-                0:
-                    begin
-                        m_rd = 64'h47504656;
-                    end
-                4:
-                    begin
-                        m_rd = 32'h1;
-                    end
-                8:
-                    begin
-                        m_rd = ((nq) & 32'hffffffff);
-                    end
-                12:
-                    begin
-                        m_rd = fw_status$q;
-                    end
-                16:
-                    begin
-                        m_rd = ((error_cause) & 32'hffffffff);
-                    end
-                20:
-                    begin
-                        m_rd = ((error_queue) & 32'hffffffff);
-                    end
-                24:
-                    begin
-                        m_rd = error_detail;
-                    end
-                64:
-                    begin
-                        m_rd = cnt_requests[(32'h0)+:(32)];
-                    end
-                72:
-                    begin
-                        m_rd = cnt_bytes_read[(32'h0)+:(32)];
-                    end
-                80:
-                    begin
-                        m_rd = cnt_bytes_written[(32'h0)+:(32)];
-                    end
-                88:
-                    begin
-                        m_rd = cnt_notifies[(32'h0)+:(32)];
-                    end
-                96:
-                    begin
-                        m_rd = interrupts[(32'h0)+:(32)];
-                    end
-                104:
-                    begin
-                        m_rd = cnt_dma_errors[(32'h0)+:(32)];
-                    end
-                112:
-                    begin
-                        m_rd = fw_cnt0$q;
-                    end
-                120:
-                    begin
-                        m_rd = fw_cnt1$q;
-                    end
-                default:
-                    begin
-                        if ((m_off >= 32'h40) && (m_off < 32'h80) && m_off[32'h2]) begin
-                            m_rd = cnt_shadow$q;
-                        end
-                    end
-            endcase
-            if (v_hit) begin
-                if (m_off[(32'h0)+:(4)] == 32'h0) begin
-                    m_rd = ((v_stop) & 32'hffffffff) | ((((v_stop && (v_infl == 32'h0))) & 32'hffffffff) << 32'h1);
-                end
-                else if (m_off[(32'h0)+:(4)] == 32'h4) begin
-                    m_rd = ((v_la) & 32'hffffffff) | (((v_ui) & 32'hffffffff) << 32'h10);
-                end
-                else if (m_off[(32'h0)+:(4)] == 32'h8) begin
-                    m_rd = ((v_infl) & 32'hffffffff);
+            else if (m_region == 32'h1) begin
+                if (m_off == 32'h0) begin
+                    m_rd = ((isr) & 32'hffffffff);
                 end
             end
-        end
-        else if (m_region == 32'h5) begin
-            if (m_off < 32'h80) begin
-                m_rd = msix_table_rdata;
+            else if (m_region == 32'h2) begin
+                if (m_off < 32'h100) begin
+                    m_rd = cfg_ram_m$read_data;
+                end
             end
-        end
-        else if (m_region == 32'h6) begin
-            if (m_off == 32'h0) begin
-                m_rd = ((msix_pba) & 32'hffffffff);
+            else if (m_region == 32'h4) begin
+                case (m_off)
+                    0:
+                        begin
+                            m_rd = 64'h47504656;
+                        end
+                    4:
+                        begin
+                            m_rd = 32'h1;
+                        end
+                    8:
+                        begin
+                            m_rd = ((nq) & 32'hffffffff);
+                        end
+                    12:
+                        begin
+                            m_rd = fw_status$q;
+                        end
+                    16:
+                        begin
+                            m_rd = ((error_cause) & 32'hffffffff);
+                        end
+                    20:
+                        begin
+                            m_rd = ((error_queue) & 32'hffffffff);
+                        end
+                    24:
+                        begin
+                            m_rd = error_detail;
+                        end
+                    64:
+                        begin
+                            m_rd = cnt_requests[(32'h0)+:(32)];
+                        end
+                    72:
+                        begin
+                            m_rd = cnt_bytes_read[(32'h0)+:(32)];
+                        end
+                    80:
+                        begin
+                            m_rd = cnt_bytes_written[(32'h0)+:(32)];
+                        end
+                    88:
+                        begin
+                            m_rd = cnt_notifies[(32'h0)+:(32)];
+                        end
+                    96:
+                        begin
+                            m_rd = interrupts[(32'h0)+:(32)];
+                        end
+                    104:
+                        begin
+                            m_rd = cnt_dma_errors[(32'h0)+:(32)];
+                        end
+                    112:
+                        begin
+                            m_rd = fw_cnt0$q;
+                        end
+                    120:
+                        begin
+                            m_rd = fw_cnt1$q;
+                        end
+                    default:
+                        begin
+                            if ((m_off >= 32'h40) && (m_off < 32'h80) && m_off[32'h2]) begin
+                                m_rd = cnt_shadow$q;
+                            end
+                        end
+                endcase
+                if (v_hit) begin
+                    if (m_off[(32'h0)+:(4)] == 32'h0) begin
+                        m_rd = ((v_stop) & 32'hffffffff) | ((((v_stop && (v_infl == 32'h0))) & 32'hffffffff) << 32'h1);
+                    end
+                    else if (m_off[(32'h0)+:(4)] == 32'h4) begin
+                        m_rd = ((v_la) & 32'hffffffff) | (((v_ui) & 32'hffffffff) << 32'h10);
+                    end
+                    else if (m_off[(32'h0)+:(4)] == 32'h8) begin
+                        m_rd = ((v_infl) & 32'hffffffff);
+                    end
+                end
+            end
+            else if (m_region == 32'h5) begin
+                if (m_off < 32'h80) begin
+                    m_rd = msix_table_rdata;
+                end
+            end
+            else if (m_region == 32'h6) begin
+                if (m_off == 32'h0) begin
+                    m_rd = ((msix_pba) & 32'hffffffff);
+                end
             end
         end
         if (m_go) begin

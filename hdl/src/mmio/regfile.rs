@@ -718,69 +718,77 @@ impl<const NQ: usize> Logic for RegFile<NQ> {
         self.v_la.next = 0.into();
         self.v_ui.next = 0.into();
         self.v_infl.next = 0.into();
-        for i in 0..NQ {
-            if self.queue_select.q.val() == self.qi[i].val() {
-                self.s_valid.next = true;
-                self.s_size.next = self.qsize[i].q.val();
-                self.s_vec.next = self.qvec[i].q.val();
-                self.s_desc.next = self.qdesc[i].q.val();
-                self.s_avail.next = self.qavail[i].q.val();
-                self.s_used.next = self.qused[i].q.val();
-                self.s_en.next = self.qen[i].q.val();
-                self.s_pend.next = self.qen_pend[i].q.val();
-                self.s_reset.next = self.qreset[i].q.val();
-            }
-            if self.g_qsel.q.val() == self.qi[i].val() {
-                self.t_valid.next = true;
-                self.t_run.next = self.qrun[i].q.val() && !self.qstop[i].q.val();
-                self.t_la.next = self.q_last_avail[i].val();
-                self.t_ui.next = self.q_used_idx[i].val();
-                self.t_size.next = self.qsize[i].q.val();
-                self.t_vec.next = self.qvec[i].q.val();
-                self.t_desc.next = self.qdesc[i].q.val();
-                self.t_avail.next = self.qavail[i].q.val();
-                self.t_used.next = self.qused[i].q.val();
-                self.t_en.next = self.qen[i].q.val();
-                self.t_runreg.next = self.qrun[i].q.val();
-                self.t_infl.next = self.q_inflight[i].val();
-            }
-            // Vendor per-queue block i: BAR0 VENDOR + 0x100 + 0x10 * i.
-            if self.m_off.val().get_bits::<8>(4) == (self.qb[i].val() + 0x10) {
-                self.v_hit.next = true;
-                self.v_q.next = self.qb[i].val();
-                self.v_stop.next = self.qstop[i].q.val();
-                self.v_la.next = self.q_last_avail[i].val();
-                self.v_ui.next = self.q_used_idx[i].val();
-                self.v_infl.next = self.q_inflight[i].val();
+        // Decode of the selected queues only in the cycle that executes an
+        // access: the simulator then skips it while the host is idle.
+        if self.m_state.q.val() == MState::Exec {
+            for i in 0..NQ {
+                if self.queue_select.q.val() == self.qi[i].val() {
+                    self.s_valid.next = true;
+                    self.s_size.next = self.qsize[i].q.val();
+                    self.s_vec.next = self.qvec[i].q.val();
+                    self.s_desc.next = self.qdesc[i].q.val();
+                    self.s_avail.next = self.qavail[i].q.val();
+                    self.s_used.next = self.qused[i].q.val();
+                    self.s_en.next = self.qen[i].q.val();
+                    self.s_pend.next = self.qen_pend[i].q.val();
+                    self.s_reset.next = self.qreset[i].q.val();
+                }
+                // Vendor per-queue block i: BAR0 VENDOR + 0x100 + 0x10 * i.
+                if self.m_off.val().get_bits::<8>(4) == (self.qb[i].val() + 0x10) {
+                    self.v_hit.next = true;
+                    self.v_q.next = self.qb[i].val();
+                    self.v_stop.next = self.qstop[i].q.val();
+                    self.v_la.next = self.q_last_avail[i].val();
+                    self.v_ui.next = self.q_used_idx[i].val();
+                    self.v_infl.next = self.q_inflight[i].val();
+                }
             }
         }
-        if self.t_valid.val() {
-            if self.g_addr.q.val() == 0x21 {
-                self.t_rd.next = bit_cast::<32, 16>(self.t_size.val());
-            } else if self.g_addr.q.val() == 0x22 {
-                self.t_rd.next = bit_cast::<32, 16>(self.t_vec.val());
-            } else if self.g_addr.q.val() == 0x23 {
-                self.t_rd.next = self.t_desc.val().get_bits::<32>(0);
-            } else if self.g_addr.q.val() == 0x24 {
-                self.t_rd.next = self.t_desc.val().get_bits::<32>(32);
-            } else if self.g_addr.q.val() == 0x25 {
-                self.t_rd.next = self.t_avail.val().get_bits::<32>(0);
-            } else if self.g_addr.q.val() == 0x26 {
-                self.t_rd.next = self.t_avail.val().get_bits::<32>(32);
-            } else if self.g_addr.q.val() == 0x27 {
-                self.t_rd.next = self.t_used.val().get_bits::<32>(0);
-            } else if self.g_addr.q.val() == 0x28 {
-                self.t_rd.next = self.t_used.val().get_bits::<32>(32);
-            } else if self.g_addr.q.val() == 0x29 {
-                self.t_rd.next = bit_cast::<32, 1>(self.t_en.val().into());
-            } else if self.g_addr.q.val() == 0x2A {
-                self.t_rd.next = bit_cast::<32, 1>(self.t_runreg.val().into());
-            } else if self.g_addr.q.val() == 0x2B {
-                self.t_rd.next = bit_cast::<32, 16>(self.t_la.val());
-            } else if self.g_addr.q.val() == 0x2C {
-                self.t_rd.next = bit_cast::<32, 16>(self.t_ui.val());
-            } else if self.g_addr.q.val() == 0x2D {
-                self.t_rd.next = bit_cast::<32, 16>(self.t_infl.val());
+        if self.g_state.q.val() == GState::Exec {
+            for i in 0..NQ {
+                if self.g_qsel.q.val() == self.qi[i].val() {
+                    self.t_valid.next = true;
+                    self.t_run.next = self.qrun[i].q.val() && !self.qstop[i].q.val();
+                    self.t_la.next = self.q_last_avail[i].val();
+                    self.t_ui.next = self.q_used_idx[i].val();
+                    self.t_size.next = self.qsize[i].q.val();
+                    self.t_vec.next = self.qvec[i].q.val();
+                    self.t_desc.next = self.qdesc[i].q.val();
+                    self.t_avail.next = self.qavail[i].q.val();
+                    self.t_used.next = self.qused[i].q.val();
+                    self.t_en.next = self.qen[i].q.val();
+                    self.t_runreg.next = self.qrun[i].q.val();
+                    self.t_infl.next = self.q_inflight[i].val();
+                }
+            }
+            if self.t_valid.val() {
+                if self.g_addr.q.val() == 0x21 {
+                    self.t_rd.next = bit_cast::<32, 16>(self.t_size.val());
+                } else if self.g_addr.q.val() == 0x22 {
+                    self.t_rd.next = bit_cast::<32, 16>(self.t_vec.val());
+                } else if self.g_addr.q.val() == 0x23 {
+                    self.t_rd.next = self.t_desc.val().get_bits::<32>(0);
+                } else if self.g_addr.q.val() == 0x24 {
+                    self.t_rd.next = self.t_desc.val().get_bits::<32>(32);
+                } else if self.g_addr.q.val() == 0x25 {
+                    self.t_rd.next = self.t_avail.val().get_bits::<32>(0);
+                } else if self.g_addr.q.val() == 0x26 {
+                    self.t_rd.next = self.t_avail.val().get_bits::<32>(32);
+                } else if self.g_addr.q.val() == 0x27 {
+                    self.t_rd.next = self.t_used.val().get_bits::<32>(0);
+                } else if self.g_addr.q.val() == 0x28 {
+                    self.t_rd.next = self.t_used.val().get_bits::<32>(32);
+                } else if self.g_addr.q.val() == 0x29 {
+                    self.t_rd.next = bit_cast::<32, 1>(self.t_en.val().into());
+                } else if self.g_addr.q.val() == 0x2A {
+                    self.t_rd.next = bit_cast::<32, 1>(self.t_runreg.val().into());
+                } else if self.g_addr.q.val() == 0x2B {
+                    self.t_rd.next = bit_cast::<32, 16>(self.t_la.val());
+                } else if self.g_addr.q.val() == 0x2C {
+                    self.t_rd.next = bit_cast::<32, 16>(self.t_ui.val());
+                } else if self.g_addr.q.val() == 0x2D {
+                    self.t_rd.next = bit_cast::<32, 16>(self.t_infl.val());
+                }
             }
         }
 
@@ -816,105 +824,109 @@ impl<const NQ: usize> Logic for RegFile<NQ> {
         }
         // Read data of the register at g_addr. Match arms are decimal: rust-hdl
         // copies patterns into Verilog, which has no 0x literals.
-        match self.g_addr.q.val().index() {
-            0 => {
-                self.g_rd.next = 0x4750_4656_u64.into();
-            }
-            1 => {
-                self.g_rd.next = 2.into();
-            }
-            2 => {
-                self.g_rd.next = bit_cast::<32, 16>(self.nq.val());
-            }
-            3 => {
-                self.g_rd.next = 256.into();
-            }
-            4 => {
-                self.g_rd.next = self.events.head.val();
-            }
-            5 => {
-                self.g_rd.next = bit_cast::<32, 5>(self.events.count.val());
-            }
-            8 => {
-                self.g_rd.next = bit_cast::<32, 8>(self.dev_status.q.val());
-            }
-            9 => {
-                self.g_rd.next = bit_cast::<32, 8>(self.config_gen.q.val());
-            }
-            10 => {
-                self.g_rd.next = self.dev_feat_lo.q.val();
-            }
-            11 => {
-                self.g_rd.next = self.dev_feat_hi.q.val();
-            }
-            12 => {
-                self.g_rd.next = self.drv_feat_lo.q.val();
-            }
-            13 => {
-                self.g_rd.next = self.drv_feat_hi.q.val();
-            }
-            14 => {
-                self.g_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val());
-            }
-            16 => {
-                self.g_rd.next = bit_cast::<32, 4>(self.engine_ctrl.q.val());
-            }
-            17 => {
-                self.g_rd.next = bit_cast::<32, 1>(self.idle.val().into())
-                    | (bit_cast::<32, 1>(self.error.val().into()) << 1)
-                    | (bit_cast::<32, 1>(self.events.overflow.val().into()) << 2);
-            }
-            18 => {
-                self.g_rd.next = bit_cast::<32, 8>(self.error_cause.val());
-            }
-            19 => {
-                self.g_rd.next = bit_cast::<32, 8>(self.error_queue.val());
-            }
-            20 => {
-                self.g_rd.next = self.error_detail.val();
-            }
-            23 => {
-                self.g_rd.next = self.fw_status.q.val();
-            }
-            32 => {
-                self.g_rd.next = bit_cast::<32, 16>(self.g_qsel.q.val());
-            }
-            48 => {
-                self.g_rd.next = bit_cast::<32, 8>(self.devcfg_addr.q.val());
-            }
-            49 => {
-                self.g_rd.next = self.cfg_ram_g.read_data.val();
-            }
-            70 => {
-                self.g_rd.next = self.fw_cnt0.q.val();
-            }
-            71 => {
-                self.g_rd.next = self.fw_cnt1.q.val();
-            }
-            72 => {
-                self.g_rd.next = self.cnt_requests.val().get_bits::<32>(0);
-            }
-            73 => {
-                self.g_rd.next = self.cnt_bytes_read.val().get_bits::<32>(0);
-            }
-            74 => {
-                self.g_rd.next = self.cnt_bytes_written.val().get_bits::<32>(0);
-            }
-            75 => {
-                self.g_rd.next = self.cnt_notifies.val().get_bits::<32>(0);
-            }
-            76 => {
-                self.g_rd.next = self.interrupts.val().get_bits::<32>(0);
-            }
-            77 => {
-                self.g_rd.next = self.cnt_dma_errors.val().get_bits::<32>(0);
-            }
-            _ => {
-                if (self.g_addr.q.val() >= 0x21) && (self.g_addr.q.val() <= 0x2D) {
-                    self.g_rd.next = self.t_rd.val();
+        // Only in the cycle that answers a read.
+        if self.g_go.val() && !self.g_write.q.val() {
+            match self.g_addr.q.val().index() {
+                0 => {
+                    self.g_rd.next = 0x4750_4656_u64.into();
+                }
+                1 => {
+                    self.g_rd.next = 2.into();
+                }
+                2 => {
+                    self.g_rd.next = bit_cast::<32, 16>(self.nq.val());
+                }
+                3 => {
+                    self.g_rd.next = 256.into();
+                }
+                4 => {
+                    self.g_rd.next = self.events.head.val();
+                }
+                5 => {
+                    self.g_rd.next = bit_cast::<32, 5>(self.events.count.val());
+                }
+                8 => {
+                    self.g_rd.next = bit_cast::<32, 8>(self.dev_status.q.val());
+                }
+                9 => {
+                    self.g_rd.next = bit_cast::<32, 8>(self.config_gen.q.val());
+                }
+                10 => {
+                    self.g_rd.next = self.dev_feat_lo.q.val();
+                }
+                11 => {
+                    self.g_rd.next = self.dev_feat_hi.q.val();
+                }
+                12 => {
+                    self.g_rd.next = self.drv_feat_lo.q.val();
+                }
+                13 => {
+                    self.g_rd.next = self.drv_feat_hi.q.val();
+                }
+                14 => {
+                    self.g_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val());
+                }
+                16 => {
+                    self.g_rd.next = bit_cast::<32, 4>(self.engine_ctrl.q.val());
+                }
+                17 => {
+                    self.g_rd.next = bit_cast::<32, 1>(self.idle.val().into())
+                        | (bit_cast::<32, 1>(self.error.val().into()) << 1)
+                        | (bit_cast::<32, 1>(self.events.overflow.val().into()) << 2);
+                }
+                18 => {
+                    self.g_rd.next = bit_cast::<32, 8>(self.error_cause.val());
+                }
+                19 => {
+                    self.g_rd.next = bit_cast::<32, 8>(self.error_queue.val());
+                }
+                20 => {
+                    self.g_rd.next = self.error_detail.val();
+                }
+                23 => {
+                    self.g_rd.next = self.fw_status.q.val();
+                }
+                32 => {
+                    self.g_rd.next = bit_cast::<32, 16>(self.g_qsel.q.val());
+                }
+                48 => {
+                    self.g_rd.next = bit_cast::<32, 8>(self.devcfg_addr.q.val());
+                }
+                49 => {
+                    self.g_rd.next = self.cfg_ram_g.read_data.val();
+                }
+                70 => {
+                    self.g_rd.next = self.fw_cnt0.q.val();
+                }
+                71 => {
+                    self.g_rd.next = self.fw_cnt1.q.val();
+                }
+                72 => {
+                    self.g_rd.next = self.cnt_requests.val().get_bits::<32>(0);
+                }
+                73 => {
+                    self.g_rd.next = self.cnt_bytes_read.val().get_bits::<32>(0);
+                }
+                74 => {
+                    self.g_rd.next = self.cnt_bytes_written.val().get_bits::<32>(0);
+                }
+                75 => {
+                    self.g_rd.next = self.cnt_notifies.val().get_bits::<32>(0);
+                }
+                76 => {
+                    self.g_rd.next = self.interrupts.val().get_bits::<32>(0);
+                }
+                77 => {
+                    self.g_rd.next = self.cnt_dma_errors.val().get_bits::<32>(0);
+                }
+                _ => {
+                    if (self.g_addr.q.val() >= 0x21) && (self.g_addr.q.val() <= 0x2D) {
+                        self.g_rd.next = self.t_rd.val();
+                    }
                 }
             }
         }
+
         if self.g_go.val() {
             if self.g_write.q.val() {
                 self.g_rdata.d.next = 0.into();
@@ -1054,167 +1066,170 @@ impl<const NQ: usize> Logic for RegFile<NQ> {
         // match arms: rust-hdl copies patterns into Verilog verbatim).
         self.m_rd.next = 0.into();
         self.m_hold.next = false;
-        if self.m_region.val() == 0 {
-            match self.m_off.val().index() {
-                0 => {
-                    self.m_rd.next = self.dfsel.q.val();
-                }
-                4 => {
-                    if self.dfsel.q.val() == 0 {
-                        self.m_rd.next = self.dev_feat_lo.q.val();
-                    } else if self.dfsel.q.val() == 1 {
-                        self.m_rd.next = self.dev_feat_hi.q.val();
+        // Only in the cycle that answers a read.
+        if self.m_go.val() && !self.m_write.q.val() {
+            if self.m_region.val() == 0 {
+                match self.m_off.val().index() {
+                    0 => {
+                        self.m_rd.next = self.dfsel.q.val();
                     }
-                }
-                8 => {
-                    self.m_rd.next = self.drfsel.q.val();
-                }
-                12 => {
-                    if self.drfsel.q.val() == 0 {
-                        self.m_rd.next = self.drv_feat_lo.q.val();
-                    } else if self.drfsel.q.val() == 1 {
-                        self.m_rd.next = self.drv_feat_hi.q.val();
+                    4 => {
+                        if self.dfsel.q.val() == 0 {
+                            self.m_rd.next = self.dev_feat_lo.q.val();
+                        } else if self.dfsel.q.val() == 1 {
+                            self.m_rd.next = self.dev_feat_hi.q.val();
+                        }
                     }
-                }
-                16 => {
-                    self.m_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val())
-                        | ((bit_cast::<32, 16>(self.nq.val())) << 16);
-                }
-                20 => {
-                    self.m_rd.next = bit_cast::<32, 8>(self.dev_status.q.val())
-                        | (bit_cast::<32, 8>(self.config_gen.q.val()) << 8)
-                        | (bit_cast::<32, 16>(self.queue_select.q.val()) << 16);
-                    // The driver must see firmware's answer to its status write.
-                    if self.m_strb.q.val().get_bit(0) && self.status_pending.q.val() {
-                        self.m_hold.next = true;
+                    8 => {
+                        self.m_rd.next = self.drfsel.q.val();
                     }
-                }
-                24 => {
-                    self.m_rd.next = bit_cast::<32, 16>(self.s_size.val())
-                        | (bit_cast::<32, 16>(self.s_vec.val()) << 16);
-                }
-                28 => {
-                    if self.s_valid.val() {
-                        self.m_rd.next = bit_cast::<32, 1>(self.s_en.val().into())
+                    12 => {
+                        if self.drfsel.q.val() == 0 {
+                            self.m_rd.next = self.drv_feat_lo.q.val();
+                        } else if self.drfsel.q.val() == 1 {
+                            self.m_rd.next = self.drv_feat_hi.q.val();
+                        }
+                    }
+                    16 => {
+                        self.m_rd.next = bit_cast::<32, 16>(self.cfg_vector.q.val())
+                            | ((bit_cast::<32, 16>(self.nq.val())) << 16);
+                    }
+                    20 => {
+                        self.m_rd.next = bit_cast::<32, 8>(self.dev_status.q.val())
+                            | (bit_cast::<32, 8>(self.config_gen.q.val()) << 8)
                             | (bit_cast::<32, 16>(self.queue_select.q.val()) << 16);
+                        // The driver must see firmware's answer to its status write.
+                        if self.m_strb.q.val().get_bit(0) && self.status_pending.q.val() {
+                            self.m_hold.next = true;
+                        }
                     }
-                    if (self.m_strb.q.val().get_bits::<2>(0) != 0) && self.s_pend.val() {
-                        self.m_hold.next = true;
+                    24 => {
+                        self.m_rd.next = bit_cast::<32, 16>(self.s_size.val())
+                            | (bit_cast::<32, 16>(self.s_vec.val()) << 16);
+                    }
+                    28 => {
+                        if self.s_valid.val() {
+                            self.m_rd.next = bit_cast::<32, 1>(self.s_en.val().into())
+                                | (bit_cast::<32, 16>(self.queue_select.q.val()) << 16);
+                        }
+                        if (self.m_strb.q.val().get_bits::<2>(0) != 0) && self.s_pend.val() {
+                            self.m_hold.next = true;
+                        }
+                    }
+                    32 => {
+                        self.m_rd.next = self.s_desc.val().get_bits::<32>(0);
+                    }
+                    36 => {
+                        self.m_rd.next = self.s_desc.val().get_bits::<32>(32);
+                    }
+                    40 => {
+                        self.m_rd.next = self.s_avail.val().get_bits::<32>(0);
+                    }
+                    44 => {
+                        self.m_rd.next = self.s_avail.val().get_bits::<32>(32);
+                    }
+                    48 => {
+                        self.m_rd.next = self.s_used.val().get_bits::<32>(0);
+                    }
+                    52 => {
+                        self.m_rd.next = self.s_used.val().get_bits::<32>(32);
+                    }
+                    56 => {
+                        if self.s_valid.val() {
+                            self.m_rd.next = bit_cast::<32, 16>(self.queue_select.q.val())
+                                | (bit_cast::<32, 1>(self.s_reset.val().into()) << 16);
+                        }
+                    }
+                    _ => {}
+                }
+            } else if self.m_region.val() == 1 {
+                if self.m_off.val() == 0 {
+                    self.m_rd.next = bit_cast::<32, 2>(self.isr.val());
+                }
+            } else if self.m_region.val() == 2 {
+                if self.m_off.val() < 0x100 {
+                    self.m_rd.next = self.cfg_ram_m.read_data.val();
+                }
+            } else if self.m_region.val() == 4 {
+                match self.m_off.val().index() {
+                    0 => {
+                        self.m_rd.next = 0x4750_4656_u64.into();
+                    }
+                    4 => {
+                        self.m_rd.next = 1.into();
+                    }
+                    8 => {
+                        self.m_rd.next = bit_cast::<32, 16>(self.nq.val());
+                    }
+                    12 => {
+                        self.m_rd.next = self.fw_status.q.val();
+                    }
+                    16 => {
+                        self.m_rd.next = bit_cast::<32, 8>(self.error_cause.val());
+                    }
+                    20 => {
+                        self.m_rd.next = bit_cast::<32, 8>(self.error_queue.val());
+                    }
+                    24 => {
+                        self.m_rd.next = self.error_detail.val();
+                    }
+                    64 => {
+                        self.m_rd.next = self.cnt_requests.val().get_bits::<32>(0);
+                    }
+                    72 => {
+                        self.m_rd.next = self.cnt_bytes_read.val().get_bits::<32>(0);
+                    }
+                    80 => {
+                        self.m_rd.next = self.cnt_bytes_written.val().get_bits::<32>(0);
+                    }
+                    88 => {
+                        self.m_rd.next = self.cnt_notifies.val().get_bits::<32>(0);
+                    }
+                    96 => {
+                        self.m_rd.next = self.interrupts.val().get_bits::<32>(0);
+                    }
+                    104 => {
+                        self.m_rd.next = self.cnt_dma_errors.val().get_bits::<32>(0);
+                    }
+                    112 => {
+                        self.m_rd.next = self.fw_cnt0.q.val();
+                    }
+                    120 => {
+                        self.m_rd.next = self.fw_cnt1.q.val();
+                    }
+                    _ => {
+                        if (self.m_off.val() >= 0x040)
+                            && (self.m_off.val() < 0x080)
+                            && self.m_off.val().get_bit(2)
+                        {
+                            // High dwords: the value latched when the low dword
+                            // was read, so a 64-bit counter reads consistently
+                            // low then high.
+                            self.m_rd.next = self.cnt_shadow.q.val();
+                        }
                     }
                 }
-                32 => {
-                    self.m_rd.next = self.s_desc.val().get_bits::<32>(0);
-                }
-                36 => {
-                    self.m_rd.next = self.s_desc.val().get_bits::<32>(32);
-                }
-                40 => {
-                    self.m_rd.next = self.s_avail.val().get_bits::<32>(0);
-                }
-                44 => {
-                    self.m_rd.next = self.s_avail.val().get_bits::<32>(32);
-                }
-                48 => {
-                    self.m_rd.next = self.s_used.val().get_bits::<32>(0);
-                }
-                52 => {
-                    self.m_rd.next = self.s_used.val().get_bits::<32>(32);
-                }
-                56 => {
-                    if self.s_valid.val() {
-                        self.m_rd.next = bit_cast::<32, 16>(self.queue_select.q.val())
-                            | (bit_cast::<32, 1>(self.s_reset.val().into()) << 16);
+                if self.v_hit.val() {
+                    if self.m_off.val().get_bits::<4>(0) == 0x0 {
+                        self.m_rd.next = bit_cast::<32, 1>(self.v_stop.val().into())
+                            | (bit_cast::<32, 1>(
+                                (self.v_stop.val() && (self.v_infl.val() == 0)).into(),
+                            ) << 1);
+                    } else if self.m_off.val().get_bits::<4>(0) == 0x4 {
+                        self.m_rd.next = bit_cast::<32, 16>(self.v_la.val())
+                            | (bit_cast::<32, 16>(self.v_ui.val()) << 16);
+                    } else if self.m_off.val().get_bits::<4>(0) == 0x8 {
+                        self.m_rd.next = bit_cast::<32, 16>(self.v_infl.val());
                     }
                 }
-                _ => {}
-            }
-        } else if self.m_region.val() == 1 {
-            if self.m_off.val() == 0 {
-                self.m_rd.next = bit_cast::<32, 2>(self.isr.val());
-            }
-        } else if self.m_region.val() == 2 {
-            if self.m_off.val() < 0x100 {
-                self.m_rd.next = self.cfg_ram_m.read_data.val();
-            }
-        } else if self.m_region.val() == 4 {
-            match self.m_off.val().index() {
-                0 => {
-                    self.m_rd.next = 0x4750_4656_u64.into();
+            } else if self.m_region.val() == 5 {
+                if self.m_off.val() < 0x80 {
+                    self.m_rd.next = self.msix_table_rdata.val();
                 }
-                4 => {
-                    self.m_rd.next = 1.into();
+            } else if self.m_region.val() == 6 {
+                if self.m_off.val() == 0 {
+                    self.m_rd.next = bit_cast::<32, NV>(self.msix_pba.val());
                 }
-                8 => {
-                    self.m_rd.next = bit_cast::<32, 16>(self.nq.val());
-                }
-                12 => {
-                    self.m_rd.next = self.fw_status.q.val();
-                }
-                16 => {
-                    self.m_rd.next = bit_cast::<32, 8>(self.error_cause.val());
-                }
-                20 => {
-                    self.m_rd.next = bit_cast::<32, 8>(self.error_queue.val());
-                }
-                24 => {
-                    self.m_rd.next = self.error_detail.val();
-                }
-                64 => {
-                    self.m_rd.next = self.cnt_requests.val().get_bits::<32>(0);
-                }
-                72 => {
-                    self.m_rd.next = self.cnt_bytes_read.val().get_bits::<32>(0);
-                }
-                80 => {
-                    self.m_rd.next = self.cnt_bytes_written.val().get_bits::<32>(0);
-                }
-                88 => {
-                    self.m_rd.next = self.cnt_notifies.val().get_bits::<32>(0);
-                }
-                96 => {
-                    self.m_rd.next = self.interrupts.val().get_bits::<32>(0);
-                }
-                104 => {
-                    self.m_rd.next = self.cnt_dma_errors.val().get_bits::<32>(0);
-                }
-                112 => {
-                    self.m_rd.next = self.fw_cnt0.q.val();
-                }
-                120 => {
-                    self.m_rd.next = self.fw_cnt1.q.val();
-                }
-                _ => {
-                    if (self.m_off.val() >= 0x040)
-                        && (self.m_off.val() < 0x080)
-                        && self.m_off.val().get_bit(2)
-                    {
-                        // High dwords: the value latched when the low dword
-                        // was read, so a 64-bit counter reads consistently
-                        // low then high.
-                        self.m_rd.next = self.cnt_shadow.q.val();
-                    }
-                }
-            }
-            if self.v_hit.val() {
-                if self.m_off.val().get_bits::<4>(0) == 0x0 {
-                    self.m_rd.next = bit_cast::<32, 1>(self.v_stop.val().into())
-                        | (bit_cast::<32, 1>(
-                            (self.v_stop.val() && (self.v_infl.val() == 0)).into(),
-                        ) << 1);
-                } else if self.m_off.val().get_bits::<4>(0) == 0x4 {
-                    self.m_rd.next = bit_cast::<32, 16>(self.v_la.val())
-                        | (bit_cast::<32, 16>(self.v_ui.val()) << 16);
-                } else if self.m_off.val().get_bits::<4>(0) == 0x8 {
-                    self.m_rd.next = bit_cast::<32, 16>(self.v_infl.val());
-                }
-            }
-        } else if self.m_region.val() == 5 {
-            if self.m_off.val() < 0x80 {
-                self.m_rd.next = self.msix_table_rdata.val();
-            }
-        } else if self.m_region.val() == 6 {
-            if self.m_off.val() == 0 {
-                self.m_rd.next = bit_cast::<32, NV>(self.msix_pba.val());
             }
         }
 

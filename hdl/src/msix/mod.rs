@@ -90,36 +90,7 @@ pub struct Msix {
     /// a masked vector waits for the driver, not for this block.)
     pub busy: Signal<Out, Bit>,
 
-    addr_lo: [DFF<Bits<32>>; NV],
-    addr_hi: [DFF<Bits<32>>; NV],
-    data: [DFF<Bits<32>>; NV],
-    masked: DFF<Bits<NV>>,
-    pending: DFF<Bits<NV>>,
-    isr_bits: DFF<Bits<2>>,
-    cfg_wait: DFF<Bit>,
-    out_valid: DFF<Bit>,
-    out_addr: DFF<Bits<64>>,
-    out_data: DFF<Bits<32>>,
-    out_vector: DFF<Bits<16>>,
-    count: DFF<Bits<64>>,
-
-    entry_index: [Constant<Bits<TABLE_ADDR_BITS>>; NV],
-    vector_index: [Constant<Bits<16>>; NV],
-    all_masked: Constant<Bits<NV>>,
-
-    wmask: Signal<Local, Bits<32>>,
-    deliverable: Signal<Local, Bits<NV>>,
-    drain_vector: Signal<Local, Bits<16>>,
-    svc_go: Signal<Local, Bit>,
-    svc_vector: Signal<Local, Bits<16>>,
-    svc_isr: Signal<Local, Bits<2>>,
-    sel_hit: Signal<Local, Bit>,
-    sel_addr: Signal<Local, Bits<64>>,
-    sel_lo: Signal<Local, Bits<32>>,
-    sel_hi: Signal<Local, Bits<32>>,
-    ctrl_word: Signal<Local, Bits<32>>,
-    sel_data: Signal<Local, Bits<32>>,
-    sel_masked: Signal<Local, Bit>,
+    _st: MsixState,
 }
 
 impl Default for Msix {
@@ -151,243 +122,340 @@ impl Default for Msix {
             msg_vector: Default::default(),
             interrupts: Default::default(),
             busy: Default::default(),
-            addr_lo: array_init(|_| Default::default()),
-            addr_hi: array_init(|_| Default::default()),
-            data: array_init(|_| Default::default()),
-            masked: Default::default(),
-            pending: Default::default(),
-            isr_bits: Default::default(),
-            cfg_wait: Default::default(),
-            out_valid: Default::default(),
-            out_addr: Default::default(),
-            out_data: Default::default(),
-            out_vector: Default::default(),
-            count: Default::default(),
-            entry_index: array_init(|i| Constant::new(((i as u64) * 4).into())),
-            vector_index: array_init(|i| Constant::new((i as u64).into())),
-            all_masked: Constant::new(!Bits::<NV>::default()),
-            wmask: Default::default(),
-            deliverable: Default::default(),
-            drain_vector: Default::default(),
-            svc_go: Default::default(),
-            svc_vector: Default::default(),
-            svc_isr: Default::default(),
-            sel_hit: Default::default(),
-            sel_addr: Default::default(),
-            sel_lo: Default::default(),
-            sel_hi: Default::default(),
-            ctrl_word: Default::default(),
-            sel_data: Default::default(),
-            sel_masked: Default::default(),
+            _st: MsixState::default(),
         }
     }
 }
 
-/// Builds an array from its index (rust-hdl blocks need `Default` by hand
-/// when they hold constants).
-pub(crate) fn array_init<T, const N: usize>(f: impl FnMut(usize) -> T) -> [T; N] {
-    core::array::from_fn(f)
+// The Verilog indexes the table with `reg_addr`'s entry bits directly.
+const _: () = assert!(NV * 4 == 1 << TABLE_ADDR_BITS);
+/// Bits of a vector number that index the table.
+const VECTOR_BITS: usize = TABLE_ADDR_BITS - 2;
+
+/// The block's registers, for the simulation model. The Verilog declares
+/// the same registers itself (see [`Msix::hdl`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct MsixState {
+    addr_lo: [u32; NV],
+    addr_hi: [u32; NV],
+    data: [u32; NV],
+    /// Per-vector mask bits (bit i: vector i).
+    masked: u32,
+    /// Per-vector pending bits.
+    pending: u32,
+    isr: u8,
+    cfg_wait: bool,
+    out_valid: bool,
+    out_addr: u64,
+    out_data: u32,
+    out_vector: u16,
+    count: u64,
 }
 
-impl Logic for Msix {
-    #[hdl_gen]
-    fn update(&mut self) {
-        dff_setup!(
-            self, clock, masked, pending, isr_bits, cfg_wait, out_valid, out_addr, out_data,
-            out_vector, count
-        );
-        for i in 0..NV {
-            self.addr_lo[i].clock.next = self.clock.val();
-            self.addr_hi[i].clock.next = self.clock.val();
-            self.data[i].clock.next = self.clock.val();
-            self.addr_lo[i].d.next = self.addr_lo[i].q.val();
-            self.addr_hi[i].d.next = self.addr_hi[i].q.val();
-            self.data[i].d.next = self.data[i].q.val();
-        }
-
-        // Byte-enable mask of a table write.
-        self.wmask.next = 0.into();
-        if self.reg_strb.val().get_bit(0) {
-            self.wmask.next = self.wmask.val() | 0xFF_u64;
-        }
-        if self.reg_strb.val().get_bit(1) {
-            self.wmask.next = self.wmask.val() | 0xFF00_u64;
-        }
-        if self.reg_strb.val().get_bit(2) {
-            self.wmask.next = self.wmask.val() | 0xFF_0000_u64;
-        }
-        if self.reg_strb.val().get_bit(3) {
-            self.wmask.next = self.wmask.val() | 0xFF00_0000_u64;
-        }
-
-        // Table reads (combinational) and writes.
-        self.ctrl_word.next = bit_cast::<32, 1>(
-            self.masked
-                .q
-                .val()
-                .get_bit(self.reg_addr.val().get_bits::<3>(2).index())
-                .into(),
-        );
-        self.table_rdata.next = 0.into();
-        for i in 0..NV {
-            if self.reg_addr.val() == self.entry_index[i].val() {
-                self.table_rdata.next = self.addr_lo[i].q.val();
-                if self.reg_write.val() {
-                    self.addr_lo[i].d.next = (self.addr_lo[i].q.val() & !self.wmask.val())
-                        | (self.reg_wdata.val() & self.wmask.val());
-                }
-            }
-            if self.reg_addr.val() == (self.entry_index[i].val() + 1) {
-                self.table_rdata.next = self.addr_hi[i].q.val();
-                if self.reg_write.val() {
-                    self.addr_hi[i].d.next = (self.addr_hi[i].q.val() & !self.wmask.val())
-                        | (self.reg_wdata.val() & self.wmask.val());
-                }
-            }
-            if self.reg_addr.val() == (self.entry_index[i].val() + 2) {
-                self.table_rdata.next = self.data[i].q.val();
-                if self.reg_write.val() {
-                    self.data[i].d.next = (self.data[i].q.val() & !self.wmask.val())
-                        | (self.reg_wdata.val() & self.wmask.val());
-                }
-            }
-            if self.reg_addr.val() == (self.entry_index[i].val() + 3) {
-                self.table_rdata.next = self.ctrl_word.val();
-                if self.reg_write.val() && self.reg_strb.val().get_bit(0) {
-                    self.masked.d.next = self.masked.q.val().replace_bit(
-                        self.vector_index[i].val().index(),
-                        self.reg_wdata.val().get_bit(0),
-                    );
-                }
-            }
-        }
-
-        // Vectors whose pending message may go now.
-        self.deliverable.next = 0.into();
+impl Msix {
+    /// Vectors whose pending message may go now.
+    fn deliverable(&self) -> u32 {
         if self.msix_enable.val() && !self.function_mask.val() {
-            self.deliverable.next = self.pending.q.val() & !self.masked.q.val();
+            self._st.pending & !self._st.masked
+        } else {
+            0
         }
-        self.drain_vector.next = 0.into();
-        for i in 0..NV {
-            if self
-                .deliverable
-                .val()
-                .get_bit(self.vector_index[i].val().index())
-            {
-                self.drain_vector.next = self.vector_index[i].val();
-            }
-        }
+    }
 
-        // The message slot empties on its handshake.
-        if self.out_valid.q.val() && self.msg_ready.val() {
-            self.out_valid.d.next = false;
-            self.count.d.next = self.count.q.val() + 1;
-        }
-
-        // Pick one request while the slot is empty.
-        self.irq_ready.next = false;
-        self.svc_go.next = false;
-        self.svc_vector.next = 0.into();
-        self.svc_isr.next = 0.into();
-        if !self.out_valid.q.val() {
-            if self.cfg_wait.q.val() {
-                self.svc_go.next = true;
-                self.svc_vector.next = self.config_vector.val();
-                self.svc_isr.next = 2.into();
-                self.cfg_wait.d.next = false;
-            } else if self.deliverable.val().any() {
-                self.svc_go.next = true;
-                self.svc_vector.next = self.drain_vector.val();
-            } else {
-                self.irq_ready.next = true;
-                if self.irq_valid.val() {
-                    self.svc_go.next = true;
-                    self.svc_vector.next = self.irq_vector.val();
-                    self.svc_isr.next = 1.into();
+    /// The state after a rising edge, from the state and inputs before it.
+    fn next_state(&self) -> MsixState {
+        let st = &self._st;
+        let mut n = *st;
+        // Table writes (byte enables on the address and data dwords).
+        let strb = self.reg_strb.val().to_u64();
+        let wmask = (0..4)
+            .filter(|b| strb & (1 << b) != 0)
+            .fold(0u32, |m, b| m | (0xFF << (8 * b)));
+        let addr = self.reg_addr.val().index();
+        let (entry, word) = (addr >> 2, addr & 3);
+        let wdata = self.reg_wdata.val().to_u64() as u32;
+        if self.reg_write.val() {
+            let merge = |old: u32| (old & !wmask) | (wdata & wmask);
+            match word {
+                0 => n.addr_lo[entry] = merge(st.addr_lo[entry]),
+                1 => n.addr_hi[entry] = merge(st.addr_hi[entry]),
+                2 => n.data[entry] = merge(st.data[entry]),
+                _ => {
+                    if strb & 1 != 0 {
+                        n.masked = (st.masked & !(1 << entry)) | ((wdata & 1) << entry);
+                    }
                 }
             }
         }
-
-        // The chosen vector's entry.
-        self.sel_hit.next = false;
-        self.sel_lo.next = 0.into();
-        self.sel_hi.next = 0.into();
-        self.sel_data.next = 0.into();
-        self.sel_masked.next = true;
-        for i in 0..NV {
-            if self.svc_vector.val() == self.vector_index[i].val() {
-                self.sel_hit.next = true;
-                self.sel_lo.next = self.addr_lo[i].q.val();
-                self.sel_hi.next = self.addr_hi[i].q.val();
-                self.sel_data.next = self.data[i].q.val();
-                self.sel_masked.next = self
-                    .masked
-                    .q
-                    .val()
-                    .get_bit(self.vector_index[i].val().index());
-            }
+        // The message slot empties on its handshake.
+        if st.out_valid && self.msg_ready.val() {
+            n.out_valid = false;
+            n.count = st.count.wrapping_add(1);
         }
-
-        self.sel_addr.next =
-            bit_cast::<64, 32>(self.sel_lo.val()) | (bit_cast::<64, 32>(self.sel_hi.val()) << 32);
-
+        // Pick one request while the slot is empty: the configuration
+        // request, then the highest deliverable pending vector, then the
+        // engine.
+        let deliverable = self.deliverable();
+        let svc = if st.out_valid {
+            None
+        } else if st.cfg_wait {
+            n.cfg_wait = false;
+            Some((self.config_vector.val().to_u64() as u16, 2u8))
+        } else if deliverable != 0 {
+            Some(((31 - deliverable.leading_zeros()) as u16, 0))
+        } else if self.irq_valid.val() {
+            Some((self.irq_vector.val().to_u64() as u16, 1))
+        } else {
+            None
+        };
         // ISR: read-clear first, so that a bit set in the same cycle survives.
         if self.isr_read_clear.val() {
-            self.isr_bits.d.next = 0.into();
+            n.isr = 0;
         }
-        if self.svc_go.val() {
-            self.isr_bits.d.next = self.isr_bits.d.val() | self.svc_isr.val();
-            if self.sel_hit.val() {
-                if self.msix_enable.val() && !self.function_mask.val() && !self.sel_masked.val() {
-                    self.out_valid.d.next = true;
-                    self.out_addr.d.next = self.sel_addr.val();
-                    self.out_data.d.next = self.sel_data.val();
-                    self.out_vector.d.next = self.svc_vector.val();
-                    self.pending.d.next = self
-                        .pending
-                        .q
-                        .val()
-                        .replace_bit(self.svc_vector.val().index(), false);
+        if let Some((vector, isr)) = svc {
+            n.isr |= isr;
+            let v = usize::from(vector);
+            if v < NV {
+                let masked = st.masked & (1 << v) != 0;
+                if self.msix_enable.val() && !self.function_mask.val() && !masked {
+                    n.out_valid = true;
+                    n.out_addr = (u64::from(st.addr_hi[v]) << 32) | u64::from(st.addr_lo[v]);
+                    n.out_data = st.data[v];
+                    n.out_vector = vector;
+                    n.pending = st.pending & !(1 << v);
                 } else {
-                    self.pending.d.next = self
-                        .pending
-                        .q
-                        .val()
-                        .replace_bit(self.svc_vector.val().index(), true);
+                    n.pending = st.pending | (1 << v);
                 }
             }
         }
         // A configuration request waits for its turn.
         if self.config_irq.val() {
-            self.cfg_wait.d.next = true;
+            n.cfg_wait = true;
         }
         if self.clear.val() {
-            self.isr_bits.d.next = 0.into();
-            self.pending.d.next = 0.into();
-            self.cfg_wait.d.next = false;
+            n.isr = 0;
+            n.pending = 0;
+            n.cfg_wait = false;
         }
         if self.reset.val() {
-            self.masked.d.next = self.all_masked.val();
-            self.pending.d.next = 0.into();
-            self.isr_bits.d.next = 0.into();
-            self.cfg_wait.d.next = false;
-            self.out_valid.d.next = false;
-            self.count.d.next = 0.into();
-            for i in 0..NV {
-                self.addr_lo[i].d.next = 0.into();
-                self.addr_hi[i].d.next = 0.into();
-                self.data[i].d.next = 0.into();
-            }
+            n.masked = (1 << NV) - 1;
+            n.pending = 0;
+            n.isr = 0;
+            n.cfg_wait = false;
+            n.out_valid = false;
+            n.count = 0;
+            n.addr_lo = [0; NV];
+            n.addr_hi = [0; NV];
+            n.data = [0; NV];
         }
+        n
+    }
+}
 
-        self.pba.next = self.pending.q.val();
-        self.isr.next = self.isr_bits.q.val();
-        self.msg_valid.next = self.out_valid.q.val();
-        self.msg_addr.next = self.out_addr.q.val();
-        self.msg_data.next = self.out_data.q.val();
-        self.msg_vector.next = self.out_vector.q.val();
-        self.interrupts.next = self.count.q.val();
-        self.busy.next =
-            self.out_valid.q.val() || self.cfg_wait.q.val() || self.deliverable.val().any();
+impl Logic for Msix {
+    /// The simulation model: registers change on the rising edge only;
+    /// every output is a function of the registers, plus `irq_ready` and
+    /// `busy` of `msix_enable`/`function_mask` and `table_rdata` of
+    /// `reg_addr`.
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self._st = self.next_state();
+        }
+        let st = self._st;
+        let deliverable = self.deliverable();
+        let addr = self.reg_addr.val().index();
+        let entry = addr >> 2;
+        self.table_rdata.next = u64::from(match addr & 3 {
+            0 => st.addr_lo[entry],
+            1 => st.addr_hi[entry],
+            2 => st.data[entry],
+            _ => (st.masked >> entry) & 1,
+        })
+        .to_bits();
+        self.pba.next = u64::from(st.pending).to_bits();
+        self.isr.next = u64::from(st.isr).to_bits();
+        self.irq_ready.next = !st.out_valid && !st.cfg_wait && deliverable == 0;
+        self.msg_valid.next = st.out_valid;
+        self.msg_addr.next = st.out_addr.to_bits();
+        self.msg_data.next = u64::from(st.out_data).to_bits();
+        self.msg_vector.next = u64::from(st.out_vector).to_bits();
+        self.interrupts.next = st.count.to_bits();
+        self.busy.next = st.out_valid || st.cfg_wait || deliverable != 0;
+    }
+
+    fn connect(&mut self) {
+        self.table_rdata.connect();
+        self.pba.connect();
+        self.isr.connect();
+        self.irq_ready.connect();
+        self.msg_valid.connect();
+        self.msg_addr.connect();
+        self.msg_data.connect();
+        self.msg_vector.connect();
+        self.interrupts.connect();
+        self.busy.connect();
+    }
+
+    /// The same logic as `update`, written by hand. The table is three
+    /// register arrays written with enables and read by index; the request
+    /// selection and the entry lookup are evaluated in the clocked block
+    /// only. rust-hdl would write every table word as a `DFF` with a
+    /// combinational `d = q` default and compare `reg_addr` and the chosen
+    /// vector against every entry in every evaluation. `tests/msix_verilog.rs`
+    /// runs this Verilog against `update` in Icarus.
+    fn hdl(&self) -> Verilog {
+        let nv = NV;
+        let vb = VECTOR_BITS;
+        let mut reset_table = String::new();
+        let mut init_table = String::new();
+        for i in 0..NV {
+            reset_table.push_str(&format!(
+                "        tbl_lo[{i}] <= 32'd0;\n        tbl_hi[{i}] <= 32'd0;\n        tbl_data[{i}] <= 32'd0;\n"
+            ));
+            init_table.push_str(&format!(
+                "    tbl_lo[{i}] = 32'd0;\n    tbl_hi[{i}] = 32'd0;\n    tbl_data[{i}] = 32'd0;\n"
+            ));
+        }
+        Verilog::Custom(format!(
+            "\
+reg [31:0] tbl_lo [0:{nvm}];
+reg [31:0] tbl_hi [0:{nvm}];
+reg [31:0] tbl_data [0:{nvm}];
+reg [{nvm}:0] masked;
+reg [{nvm}:0] pending;
+reg [1:0] isr_bits;
+reg cfg_wait;
+reg out_valid;
+reg [63:0] out_addr;
+reg [31:0] out_data;
+reg [15:0] out_vector;
+reg [63:0] count;
+reg [{nvm}:0] deliverable;
+reg [15:0] drain_vector;
+reg [31:0] wmask;
+reg svc_go;
+reg [15:0] svc_vector;
+reg [1:0] svc_isr;
+reg sel_hit;
+reg [{vbm}:0] sel;
+integer k;
+
+initial begin
+{init_table}    masked = 0;
+    pending = 0;
+    isr_bits = 0;
+    cfg_wait = 1'b0;
+    out_valid = 1'b0;
+    out_addr = 0;
+    out_data = 0;
+    out_vector = 0;
+    count = 0;
+end
+
+// Vectors whose pending message may go now; the highest one goes first.
+always @(*) deliverable = (msix_enable && !function_mask) ? (pending & ~masked) : {nv}'d0;
+always @(*) begin
+    drain_vector = 16'd0;
+    for (k = 0; k < {nv}; k = k + 1) begin
+        if (deliverable[k]) drain_vector = k;
+    end
+end
+
+// Table reads: the dword at reg_addr.
+always @(*) begin
+    case (reg_addr[1:0])
+        2'd0: table_rdata = tbl_lo[reg_addr[{ab}:2]];
+        2'd1: table_rdata = tbl_hi[reg_addr[{ab}:2]];
+        2'd2: table_rdata = tbl_data[reg_addr[{ab}:2]];
+        default: table_rdata = {{31'd0, masked[reg_addr[{ab}:2]]}};
+    endcase
+end
+always @(*) wmask = {{{{8{{reg_strb[3]}}}}, {{8{{reg_strb[2]}}}}, {{8{{reg_strb[1]}}}}, {{8{{reg_strb[0]}}}}}};
+
+// One request while the message slot is empty: configuration, then
+// pending vectors that became deliverable, then the engine.
+always @(*) irq_ready = !out_valid && !cfg_wait && (deliverable == {nv}'d0);
+always @(*) begin
+    svc_go = 1'b0;
+    svc_vector = 16'd0;
+    svc_isr = 2'd0;
+    if (!out_valid) begin
+        if (cfg_wait) begin
+            svc_go = 1'b1;
+            svc_vector = config_vector;
+            svc_isr = 2'd2;
+        end else if (deliverable != {nv}'d0) begin
+            svc_go = 1'b1;
+            svc_vector = drain_vector;
+        end else if (irq_valid) begin
+            svc_go = 1'b1;
+            svc_vector = irq_vector;
+            svc_isr = 2'd1;
+        end
+    end
+end
+always @(*) sel_hit = svc_vector < {nv};
+always @(*) sel = svc_vector[{vbm}:0];
+
+always @(posedge clock) begin
+    if (reg_write) begin
+        case (reg_addr[1:0])
+            2'd0: tbl_lo[reg_addr[{ab}:2]] <= (tbl_lo[reg_addr[{ab}:2]] & ~wmask) | (reg_wdata & wmask);
+            2'd1: tbl_hi[reg_addr[{ab}:2]] <= (tbl_hi[reg_addr[{ab}:2]] & ~wmask) | (reg_wdata & wmask);
+            2'd2: tbl_data[reg_addr[{ab}:2]] <= (tbl_data[reg_addr[{ab}:2]] & ~wmask) | (reg_wdata & wmask);
+            default: if (reg_strb[0]) masked[reg_addr[{ab}:2]] <= reg_wdata[0];
+        endcase
+    end
+    if (out_valid && msg_ready) begin
+        out_valid <= 1'b0;
+        count <= count + 64'd1;
+    end
+    if (!out_valid && cfg_wait) begin
+        cfg_wait <= 1'b0;
+    end
+    // ISR: read-clear first, so that a bit set in the same cycle survives.
+    isr_bits <= (isr_read_clear ? 2'd0 : isr_bits) | (svc_go ? svc_isr : 2'd0);
+    if (svc_go && sel_hit) begin
+        if (msix_enable && !function_mask && !masked[sel]) begin
+            out_valid <= 1'b1;
+            out_addr <= {{tbl_hi[sel], tbl_lo[sel]}};
+            out_data <= tbl_data[sel];
+            out_vector <= svc_vector;
+            pending[sel] <= 1'b0;
+        end else begin
+            pending[sel] <= 1'b1;
+        end
+    end
+    if (config_irq) begin
+        cfg_wait <= 1'b1;
+    end
+    if (clear) begin
+        isr_bits <= 2'd0;
+        pending <= {nv}'d0;
+        cfg_wait <= 1'b0;
+    end
+    if (reset) begin
+        masked <= {{{nv}{{1'b1}}}};
+        pending <= {nv}'d0;
+        isr_bits <= 2'd0;
+        cfg_wait <= 1'b0;
+        out_valid <= 1'b0;
+        count <= 64'd0;
+{reset_table}    end
+end
+
+always @(*) pba = pending;
+always @(*) isr = isr_bits;
+always @(*) msg_valid = out_valid;
+always @(*) msg_addr = out_addr;
+always @(*) msg_data = out_data;
+always @(*) msg_vector = out_vector;
+always @(*) interrupts = count;
+always @(*) busy = out_valid || cfg_wait || (deliverable != {nv}'d0);
+",
+            nvm = NV - 1,
+            vbm = vb - 1,
+            ab = TABLE_ADDR_BITS - 1,
+        ))
     }
 }
