@@ -28,7 +28,7 @@ const _: () = assert!(NV * 4 <= 1 << TABLE_ADDR_BITS);
 const _: () = assert!(NV <= 32);
 
 /// The MSI-X block. See the module documentation.
-#[derive(LogicBlock, Debug)]
+#[derive(LogicBlock, Default, Debug)]
 pub struct Msix {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -91,40 +91,6 @@ pub struct Msix {
     pub busy: Signal<Out, Bit>,
 
     _st: MsixState,
-}
-
-impl Default for Msix {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            reset: Default::default(),
-            msix_enable: Default::default(),
-            function_mask: Default::default(),
-            reg_addr: Default::default(),
-            reg_write: Default::default(),
-            reg_wdata: Default::default(),
-            reg_strb: Default::default(),
-            table_rdata: Default::default(),
-            pba: Default::default(),
-            irq_valid: Default::default(),
-            irq_ready: Default::default(),
-            irq_queue: Default::default(),
-            irq_vector: Default::default(),
-            config_irq: Default::default(),
-            config_vector: Default::default(),
-            clear: Default::default(),
-            isr_read_clear: Default::default(),
-            isr: Default::default(),
-            msg_valid: Default::default(),
-            msg_ready: Default::default(),
-            msg_addr: Default::default(),
-            msg_data: Default::default(),
-            msg_vector: Default::default(),
-            interrupts: Default::default(),
-            busy: Default::default(),
-            _st: MsixState::default(),
-        }
-    }
 }
 
 // The Verilog indexes the table with `reg_addr`'s entry bits directly.
