@@ -6655,2181 +6655,648 @@ module vfpga_blk$engine$blk(clock,reset,halt,capacity,chain_valid,chain_pop,chai
     output reg  [12:0] cnt_read;
     output reg  [12:0] cnt_written;
     
-    // Enums
-    localparam BlkState$Idle = 0;
-    localparam BlkState$Decode = 1;
-    localparam BlkState$Cmd = 2;
-    localparam BlkState$RPhase = 3;
-    localparam BlkState$WPhase = 4;
-    localparam BlkState$WBurst = 5;
-    localparam BlkState$Cpl = 6;
-    localparam BlkState$Status = 7;
-    localparam BlkState$Done = 8;
-    localparam BlkState$RetWr = 9;
-    localparam BlkState$RetDone = 10;
-    localparam BlkState$Halted = 11;
-    
-    // Stub signals
-    reg  gb$clock;
-    reg  gb$clear;
-    reg  gb$in_valid;
-    wire  gb$in_ready;
-    reg  [127:0] gb$in_data;
-    reg  [4:0] gb$in_bytes;
-    wire  [127:0] gb$out_data;
-    wire  [5:0] gb$fill;
-    reg  gb$out_pop;
-    reg  [4:0] gb$out_take;
-    reg  [3:0] state$d;
-    wire  [3:0] state$q;
-    reg  state$clock;
-    reg  q$d;
-    wire  q$q;
-    reg  q$clock;
-    reg  [15:0] head$d;
-    wire  [15:0] head$q;
-    reg  head$clock;
-    reg  [31:0] rlen$d;
-    wire  [31:0] rlen$q;
-    reg  rlen$clock;
-    reg  [31:0] wlen$d;
-    wire  [31:0] wlen$q;
-    reg  wlen$clock;
-    reg  [63:0] sector$d;
-    wire  [63:0] sector$q;
-    reg  sector$clock;
-    reg  [2:0] op$d;
-    wire  [2:0] op$q;
-    reg  op$clock;
-    reg  [7:0] stat$d;
-    wire  [7:0] stat$q;
-    reg  stat$clock;
-    reg  [31:0] dlen$d;
-    wire  [31:0] dlen$q;
-    reg  dlen$clock;
-    reg  [63:0] cur_addr$d;
-    wire  [63:0] cur_addr$q;
-    reg  cur_addr$clock;
-    reg  [31:0] cur_len$d;
-    wire  [31:0] cur_len$q;
-    reg  cur_len$clock;
-    reg  [31:0] todo$d;
-    wire  [31:0] todo$q;
-    reg  todo$clock;
-    reg  [31:0] skip$d;
-    wire  [31:0] skip$q;
-    reg  skip$clock;
-    reg  [4:0] hskip$d;
-    wire  [4:0] hskip$q;
-    reg  hskip$clock;
-    reg  [31:0] sto_left$d;
-    wire  [31:0] sto_left$q;
-    reg  sto_left$clock;
-    reg  sto_busy$d;
-    wire  sto_busy$q;
-    reg  sto_busy$clock;
-    reg  [7:0] rob$read_address;
-    wire  [127:0] rob$read_data;
-    reg  [7:0] rob$write_address;
-    reg  rob$write_clock;
-    reg  [127:0] rob$write_data;
-    reg  rob$write_enable;
-    reg  [2:0] slot_wr$d;
-    wire  [2:0] slot_wr$q;
-    reg  slot_wr$clock;
-    reg  [2:0] slot_rd$d;
-    wire  [2:0] slot_rd$q;
-    reg  slot_rd$clock;
-    reg  [3:0] inflight$d;
-    wire  [3:0] inflight$q;
-    reg  inflight$clock;
-    reg  [47:0] slot_cnt$d;
-    wire  [47:0] slot_cnt$q;
-    reg  slot_cnt$clock;
-    reg  [79:0] slot_len$d;
-    wire  [79:0] slot_len$q;
-    reg  slot_len$clock;
-    reg  [5:0] di$d;
-    wire  [5:0] di$q;
-    reg  di$clock;
-    reg  [63:0] wa$d;
-    wire  [63:0] wa$q;
-    reg  wa$clock;
-    reg  [12:0] wl$d;
-    wire  [12:0] wl$q;
-    reg  wl$clock;
-    reg  [12:0] beat_left$d;
-    wire  [12:0] beat_left$q;
-    reg  beat_left$clock;
-    reg  [1:0] idn$d;
-    wire  [1:0] idn$q;
-    reg  idn$clock;
-    reg  [31:0] used$d;
-    wire  [31:0] used$q;
-    reg  used$clock;
-    reg  [3:0] s_out$d;
-    wire  [3:0] s_out$q;
-    reg  s_out$clock;
-    reg  [3:0] s_done$d;
-    wire  [3:0] s_done$q;
-    reg  s_done$clock;
-    reg  [3:0] s_park$d;
-    wire  [3:0] s_park$q;
-    reg  s_park$clock;
-    reg  [63:0] pa0$d;
-    wire  [63:0] pa0$q;
-    reg  pa0$clock;
-    reg  [63:0] pa1$d;
-    wire  [63:0] pa1$q;
-    reg  pa1$clock;
-    reg  [63:0] pa2$d;
-    wire  [63:0] pa2$q;
-    reg  pa2$clock;
-    reg  [63:0] pa3$d;
-    wire  [63:0] pa3$q;
-    reg  pa3$clock;
-    reg  [15:0] ph0$d;
-    wire  [15:0] ph0$q;
-    reg  ph0$clock;
-    reg  [15:0] ph1$d;
-    wire  [15:0] ph1$q;
-    reg  ph1$clock;
-    reg  [15:0] ph2$d;
-    wire  [15:0] ph2$q;
-    reg  ph2$clock;
-    reg  [15:0] ph3$d;
-    wire  [15:0] ph3$q;
-    reg  ph3$clock;
-    reg  [3:0] pq$d;
-    wire  [3:0] pq$q;
-    reg  pq$clock;
-    reg  [7:0] pst0$d;
-    wire  [7:0] pst0$q;
-    reg  pst0$clock;
-    reg  [7:0] pst1$d;
-    wire  [7:0] pst1$q;
-    reg  pst1$clock;
-    reg  [7:0] pst2$d;
-    wire  [7:0] pst2$q;
-    reg  pst2$clock;
-    reg  [7:0] pst3$d;
-    wire  [7:0] pst3$q;
-    reg  pst3$clock;
-    reg  [3:0] my_oh$d;
-    wire  [3:0] my_oh$q;
-    reg  my_oh$clock;
-    reg  [4:0] ctag$d;
-    wire  [4:0] ctag$q;
-    reg  ctag$clock;
-    reg  [3:0] rsel$d;
-    wire  [3:0] rsel$q;
-    reg  rsel$clock;
-    reg  rback$d;
-    wire  rback$q;
-    reg  rback$clock;
-    
-    // Local signals
-    reg  [3:0] free;
-    reg  [3:0] free_oh;
-    reg  [4:0] free_tag;
-    reg  [3:0] ready_oh;
-    reg  [3:0] rdy_oh;
-    reg  [3:0] cpl_oh;
-    reg  [3:0] set_out;
-    reg  [3:0] set_done;
-    reg  [3:0] set_park;
-    reg  [3:0] clr_slot;
-    reg  [63:0] r_addr;
-    reg  [15:0] r_head;
-    reg  r_q;
-    reg  [7:0] r_stat;
-    reg  [31:0] typ;
-    reg  [31:0] h1;
-    reg  [63:0] hsector;
-    reg  [31:0] in_len;
-    reg  [31:0] out_len;
-    reg  in_bad;
-    reg  out_bad;
-    reg  [31:0] id_len;
-    reg  [31:0] to4k;
-    reg  [31:0] c1;
-    reg  [31:0] chunk;
-    reg  [31:0] s1;
-    reg  [4:0] take;
-    reg  [4:0] sto_take;
-    reg  [31:0] chunk_r;
-    reg  [5:0] rd_cnt;
-    reg  [9:0] rd_len_b;
-    reg  [5:0] rd_beats;
-    reg  [9:0] rd_take;
-    reg  [5:0] cpl_cnt;
-    reg  [47:0] cnt_inc;
-    reg  [47:0] cpl_cnt_sh;
-    reg  [79:0] rd_len_b_sh;
-    reg  [47:0] rd_cnt_sh;
-    reg  drained;
-    reg  issued;
-    
-    // Sub module instances
-    vfpga_blk$engine$blk$gb gb(
-        .clock(gb$clock),
-        .clear(gb$clear),
-        .in_valid(gb$in_valid),
-        .in_ready(gb$in_ready),
-        .in_data(gb$in_data),
-        .in_bytes(gb$in_bytes),
-        .out_data(gb$out_data),
-        .fill(gb$fill),
-        .out_pop(gb$out_pop),
-        .out_take(gb$out_take)
-    );
-    vfpga_blk$engine$blk$state state(
-        .d(state$d),
-        .q(state$q),
-        .clock(state$clock)
-    );
-    vfpga_blk$engine$blk$q q(
-        .d(q$d),
-        .q(q$q),
-        .clock(q$clock)
-    );
-    vfpga_blk$engine$blk$head head(
-        .d(head$d),
-        .q(head$q),
-        .clock(head$clock)
-    );
-    vfpga_blk$engine$blk$rlen rlen(
-        .d(rlen$d),
-        .q(rlen$q),
-        .clock(rlen$clock)
-    );
-    vfpga_blk$engine$blk$wlen wlen(
-        .d(wlen$d),
-        .q(wlen$q),
-        .clock(wlen$clock)
-    );
-    vfpga_blk$engine$blk$sector sector(
-        .d(sector$d),
-        .q(sector$q),
-        .clock(sector$clock)
-    );
-    vfpga_blk$engine$blk$op op(
-        .d(op$d),
-        .q(op$q),
-        .clock(op$clock)
-    );
-    vfpga_blk$engine$blk$stat stat(
-        .d(stat$d),
-        .q(stat$q),
-        .clock(stat$clock)
-    );
-    vfpga_blk$engine$blk$dlen dlen(
-        .d(dlen$d),
-        .q(dlen$q),
-        .clock(dlen$clock)
-    );
-    vfpga_blk$engine$blk$cur_addr cur_addr(
-        .d(cur_addr$d),
-        .q(cur_addr$q),
-        .clock(cur_addr$clock)
-    );
-    vfpga_blk$engine$blk$cur_len cur_len(
-        .d(cur_len$d),
-        .q(cur_len$q),
-        .clock(cur_len$clock)
-    );
-    vfpga_blk$engine$blk$todo todo(
-        .d(todo$d),
-        .q(todo$q),
-        .clock(todo$clock)
-    );
-    vfpga_blk$engine$blk$skip skip(
-        .d(skip$d),
-        .q(skip$q),
-        .clock(skip$clock)
-    );
-    vfpga_blk$engine$blk$hskip hskip(
-        .d(hskip$d),
-        .q(hskip$q),
-        .clock(hskip$clock)
-    );
-    vfpga_blk$engine$blk$sto_left sto_left(
-        .d(sto_left$d),
-        .q(sto_left$q),
-        .clock(sto_left$clock)
-    );
-    vfpga_blk$engine$blk$sto_busy sto_busy(
-        .d(sto_busy$d),
-        .q(sto_busy$q),
-        .clock(sto_busy$clock)
-    );
-    vfpga_blk$engine$blk$rob rob(
-        .read_address(rob$read_address),
-        .read_data(rob$read_data),
-        .write_address(rob$write_address),
-        .write_clock(rob$write_clock),
-        .write_data(rob$write_data),
-        .write_enable(rob$write_enable)
-    );
-    vfpga_blk$engine$blk$slot_wr slot_wr(
-        .d(slot_wr$d),
-        .q(slot_wr$q),
-        .clock(slot_wr$clock)
-    );
-    vfpga_blk$engine$blk$slot_rd slot_rd(
-        .d(slot_rd$d),
-        .q(slot_rd$q),
-        .clock(slot_rd$clock)
-    );
-    vfpga_blk$engine$blk$inflight inflight(
-        .d(inflight$d),
-        .q(inflight$q),
-        .clock(inflight$clock)
-    );
-    vfpga_blk$engine$blk$slot_cnt slot_cnt(
-        .d(slot_cnt$d),
-        .q(slot_cnt$q),
-        .clock(slot_cnt$clock)
-    );
-    vfpga_blk$engine$blk$slot_len slot_len(
-        .d(slot_len$d),
-        .q(slot_len$q),
-        .clock(slot_len$clock)
-    );
-    vfpga_blk$engine$blk$di di(
-        .d(di$d),
-        .q(di$q),
-        .clock(di$clock)
-    );
-    vfpga_blk$engine$blk$wa wa(
-        .d(wa$d),
-        .q(wa$q),
-        .clock(wa$clock)
-    );
-    vfpga_blk$engine$blk$wl wl(
-        .d(wl$d),
-        .q(wl$q),
-        .clock(wl$clock)
-    );
-    vfpga_blk$engine$blk$beat_left beat_left(
-        .d(beat_left$d),
-        .q(beat_left$q),
-        .clock(beat_left$clock)
-    );
-    vfpga_blk$engine$blk$idn idn(
-        .d(idn$d),
-        .q(idn$q),
-        .clock(idn$clock)
-    );
-    vfpga_blk$engine$blk$used used(
-        .d(used$d),
-        .q(used$q),
-        .clock(used$clock)
-    );
-    vfpga_blk$engine$blk$s_out s_out(
-        .d(s_out$d),
-        .q(s_out$q),
-        .clock(s_out$clock)
-    );
-    vfpga_blk$engine$blk$s_done s_done(
-        .d(s_done$d),
-        .q(s_done$q),
-        .clock(s_done$clock)
-    );
-    vfpga_blk$engine$blk$s_park s_park(
-        .d(s_park$d),
-        .q(s_park$q),
-        .clock(s_park$clock)
-    );
-    vfpga_blk$engine$blk$pa0 pa0(
-        .d(pa0$d),
-        .q(pa0$q),
-        .clock(pa0$clock)
-    );
-    vfpga_blk$engine$blk$pa1 pa1(
-        .d(pa1$d),
-        .q(pa1$q),
-        .clock(pa1$clock)
-    );
-    vfpga_blk$engine$blk$pa2 pa2(
-        .d(pa2$d),
-        .q(pa2$q),
-        .clock(pa2$clock)
-    );
-    vfpga_blk$engine$blk$pa3 pa3(
-        .d(pa3$d),
-        .q(pa3$q),
-        .clock(pa3$clock)
-    );
-    vfpga_blk$engine$blk$ph0 ph0(
-        .d(ph0$d),
-        .q(ph0$q),
-        .clock(ph0$clock)
-    );
-    vfpga_blk$engine$blk$ph1 ph1(
-        .d(ph1$d),
-        .q(ph1$q),
-        .clock(ph1$clock)
-    );
-    vfpga_blk$engine$blk$ph2 ph2(
-        .d(ph2$d),
-        .q(ph2$q),
-        .clock(ph2$clock)
-    );
-    vfpga_blk$engine$blk$ph3 ph3(
-        .d(ph3$d),
-        .q(ph3$q),
-        .clock(ph3$clock)
-    );
-    vfpga_blk$engine$blk$pq pq(
-        .d(pq$d),
-        .q(pq$q),
-        .clock(pq$clock)
-    );
-    vfpga_blk$engine$blk$pst0 pst0(
-        .d(pst0$d),
-        .q(pst0$q),
-        .clock(pst0$clock)
-    );
-    vfpga_blk$engine$blk$pst1 pst1(
-        .d(pst1$d),
-        .q(pst1$q),
-        .clock(pst1$clock)
-    );
-    vfpga_blk$engine$blk$pst2 pst2(
-        .d(pst2$d),
-        .q(pst2$q),
-        .clock(pst2$clock)
-    );
-    vfpga_blk$engine$blk$pst3 pst3(
-        .d(pst3$d),
-        .q(pst3$q),
-        .clock(pst3$clock)
-    );
-    vfpga_blk$engine$blk$my_oh my_oh(
-        .d(my_oh$d),
-        .q(my_oh$q),
-        .clock(my_oh$clock)
-    );
-    vfpga_blk$engine$blk$ctag ctag(
-        .d(ctag$d),
-        .q(ctag$q),
-        .clock(ctag$clock)
-    );
-    vfpga_blk$engine$blk$rsel rsel(
-        .d(rsel$d),
-        .q(rsel$q),
-        .clock(rsel$clock)
-    );
-    vfpga_blk$engine$blk$rback rback(
-        .d(rback$d),
-        .q(rback$q),
-        .clock(rback$clock)
-    );
-    
     // Update code (custom)
-    always @(*) begin
-        take = 32'h10;
-        if (beat_left$q < 32'h10) begin
-            take = ((beat_left$q) & 5'h1f);
-        end
-        rd_valid = (state$q == BlkState$RPhase) && (todo$q != 32'h0) && (inflight$q < 32'h8) && (cur_len$q != 32'h0);
-        wr_valid = ((state$q == BlkState$WBurst) && (((gb$fill) & 13'h1fff) >= ((take) & 13'h1fff)) && (take != 32'h0)) || ((state$q == BlkState$Status) && (cur_len$q != 32'h0) && (op$q != 32'h2) && (op$q != 32'h3)) || (state$q == BlkState$RetWr);
+    
+    localparam S_IDLE = 4'd0;
+    localparam S_DECODE = 4'd1;
+    localparam S_CMD = 4'd2;
+    localparam S_RPHASE = 4'd3;
+    localparam S_WPHASE = 4'd4;
+    localparam S_WBURST = 4'd5;
+    localparam S_CPL = 4'd6;
+    localparam S_STATUS = 4'd7;
+    localparam S_DONE = 4'd8;
+    localparam S_RETWR = 4'd9;
+    localparam S_RETDONE = 4'd10;
+    localparam S_HALTED = 4'd11;
+    
+    // Gearbox data sources.
+    localparam G_RDATA = 2'd0;
+    localparam G_ROB = 2'd1;
+    localparam G_ID0 = 2'd2;
+    localparam G_ZERO = 2'd3;
+    
+    reg [3:0] state;
+    reg [0:0] q;
+    reg [15:0] head;
+    reg [31:0] wlen;
+    reg [63:0] sector;
+    reg [2:0] op;
+    reg [7:0] stat;
+    reg [31:0] dlen;
+    reg [63:0] cur_addr;
+    reg [31:0] cur_len;
+    reg [31:0] todo;
+    reg [31:0] skip;
+    reg [4:0] hskip;
+    reg [31:0] sto_left;
+    reg sto_busy;
+    reg [127:0] rob [0:255];
+    reg [2:0] slot_wr;
+    reg [2:0] slot_rd;
+    reg [3:0] inflight;
+    reg [47:0] slot_cnt;
+    reg [79:0] slot_len;
+    reg [5:0] di;
+    reg [63:0] wa;
+    reg [12:0] wl;
+    reg [12:0] beat_left;
+    reg [1:0] idn;
+    reg [31:0] used;
+    reg [3:0] s_out;
+    reg [3:0] s_done;
+    reg [3:0] s_park;
+    reg [63:0] pa0;
+    reg [63:0] pa1;
+    reg [63:0] pa2;
+    reg [63:0] pa3;
+    reg [15:0] ph0;
+    reg [15:0] ph1;
+    reg [15:0] ph2;
+    reg [15:0] ph3;
+    reg [3:0] pq;
+    reg [7:0] pst0;
+    reg [7:0] pst1;
+    reg [7:0] pst2;
+    reg [7:0] pst3;
+    reg [3:0] my_oh;
+    reg [4:0] ctag;
+    reg [3:0] rsel;
+    reg rback;
+    // Gearbox: bytes held (lowest first) and their count.
+    reg [255:0] hold;
+    reg [5:0] cnt;
+    
+    // Gearbox controls (combinational).
+    reg gb_clear;
+    reg gb_in_valid;
+    reg [1:0] gb_src;
+    reg [4:0] gb_bytes;
+    reg gb_pop;
+    reg [4:0] gb_take;
+    // Parked-slot bit changes (combinational).
+    reg [3:0] set_out;
+    reg [3:0] set_done;
+    reg [3:0] set_park;
+    reg [3:0] clr_slot;
+    integer k;
+    
+    initial begin
+        state = S_IDLE;
+        q = 0;
+        head = 16'd0;
+        wlen = 32'd0;
+        sector = 64'd0;
+        op = 3'd0;
+        stat = 8'd0;
+        dlen = 32'd0;
+        cur_addr = 64'd0;
+        cur_len = 32'd0;
+        todo = 32'd0;
+        skip = 32'd0;
+        hskip = 5'd0;
+        sto_left = 32'd0;
+        sto_busy = 1'b0;
+        for (k = 0; k < 256; k = k + 1) rob[k] = 128'd0;
+        slot_wr = 3'd0;
+        slot_rd = 3'd0;
+        inflight = 4'd0;
+        slot_cnt = 48'd0;
+        slot_len = 80'd0;
+        di = 6'd0;
+        wa = 64'd0;
+        wl = 13'd0;
+        beat_left = 13'd0;
+        idn = 2'd0;
+        used = 32'd0;
+        s_out = 4'd0;
+        s_done = 4'd0;
+        s_park = 4'd0;
+        pa0 = 64'd0;
+        pa1 = 64'd0;
+        pa2 = 64'd0;
+        pa3 = 64'd0;
+        ph0 = 16'd0;
+        ph1 = 16'd0;
+        ph2 = 16'd0;
+        ph3 = 16'd0;
+        pq = 4'd0;
+        pst0 = 8'd0;
+        pst1 = 8'd0;
+        pst2 = 8'd0;
+        pst3 = 8'd0;
+        my_oh = 4'd0;
+        ctag = 5'd0;
+        rsel = 4'd0;
+        rback = 1'b0;
+        hold = 256'd0;
+        cnt = 6'd0;
     end
     
+    function [31:0] min32(input [31:0] a, input [31:0] b);
+        min32 = (b < a) ? b : a;
+    endfunction
+    
+    // A data length that is not whole sectors, or a range past the capacity.
+    function bad_range(input [31:0] len, input [63:0] sec, input [63:0] cap);
+        bad_range = (len[8:0] != 9'd0) || (sec > cap) || ({32'd0, len >> 9} > (cap - sec));
+    endfunction
+    
+    // The gearbox's next bytes: `take` bytes popped from the bottom, then
+    // `nbytes` bytes of `data` appended above the `kf` bytes kept.
+    function [255:0] gb_next(input [255:0] h, input pop, input [4:0] take, input push,
+                             input [127:0] data, input [4:0] nbytes, input [5:0] kf);
+        reg [255:0] kept;
+        reg [127:0] clean;
+        reg [7:0] drop;
+        begin
+            if (!pop || (take == 5'd0)) kept = h;
+            else if (take == 5'd16) kept = {128'd0, h[255:128]};
+            else kept = h >> {take, 3'b000};
+            if (!push) begin
+                gb_next = kept;
+            end else begin
+                // Bytes past nbytes are dropped so that they cannot leak.
+                if (nbytes == 5'd16) begin
+                    clean = data;
+                end else begin
+                    drop = {5'd16 - nbytes, 3'b000};
+                    clean = (data << drop) >> drop;
+                end
+                if (kf == 6'd0) gb_next = kept | {128'd0, clean};
+                else if (kf == 6'd16) gb_next = kept | {clean, 128'd0};
+                else gb_next = kept | ({128'd0, clean} << {kf, 3'b000});
+            end
+        end
+    endfunction
+    
+    // Bytes of the current write beat, and whether it can go.
+    wire [4:0] take = (beat_left < 13'd16) ? beat_left[4:0] : 5'd16;
+    wire wb_go = (cnt >= {1'b0, take}) && (take != 5'd0);
+    // Bytes of the current storage write beat, and whether it can go.
+    wire [4:0] sto_take = (sto_left < 32'd16) ? sto_left[4:0] : 5'd16;
+    wire wd_go = (sto_left != 32'd0) && (cnt >= {1'b0, sto_take});
+    wire gb_in_ready = cnt <= 6'd16;
+    // Largest piece of the current buffer one DMA request may cover.
+    wire [31:0] chunk = min32(min32(todo, cur_len), 32'd4096 - {20'd0, cur_addr[11:0]});
+    wire [31:0] chunk_r = min32(chunk, 32'd512);
+    // Parked slots: free, ready to retire, named by a completion.
+    wire [3:0] free = ~(s_out | s_done | s_park);
+    wire [3:0] free_oh = free & (~free + 4'd1);
+    wire [4:0] free_tag = free_oh[3] ? 5'd4 : free_oh[2] ? 5'd3 : free_oh[1] ? 5'd2 : 5'd1;
+    wire [3:0] ready_oh = s_done & s_park;
+    wire [3:0] rdy_oh = ready_oh & (~ready_oh + 4'd1);
+    wire [3:0] cpl_oh = (scpl_tag == 5'd1) ? 4'd1 : (scpl_tag == 5'd2) ? 4'd2
+                      : (scpl_tag == 5'd3) ? 4'd4 : (scpl_tag == 5'd4) ? 4'd8 : 4'd0;
+    // OUT reads: a new one may be asked for; the slot being drained.
+    wire rp_a = (todo != 32'd0) && (inflight < 4'd8);
+    wire issued = (state == S_RPHASE) && rp_a && (cur_len != 32'd0) && rd_ready;
+    wire [5:0] rd_cnt = slot_cnt[slot_rd * 6 +: 6];
+    wire [9:0] rd_len_b = slot_len[slot_rd * 10 +: 10];
+    wire [9:0] rd_len_15 = rd_len_b + 10'd15;
+    wire [5:0] rd_beats = rd_len_15[9:4];
+    wire [9:0] rd_take = rd_len_b - {di, 4'd0};
+    wire [5:0] di_p1 = di + 6'd1;
+    wire drain_go = (inflight != 4'd0) && (di < rd_cnt);
+    wire drained = (state == S_RPHASE) && drain_go && gb_in_ready && (di_p1 == rd_beats);
+    wire [5:0] cpl_cnt = slot_cnt[cpl_sub * 6 +: 6];
+    wire [7:0] rob_wa = {cpl_sub, 5'd0} + {2'd0, cpl_cnt};
+    wire [7:0] rob_ra = {slot_rd, 5'd0} + {2'd0, di};
+    // The slot being retired.
+    wire [63:0] r_addr = rsel[3] ? pa3 : rsel[2] ? pa2 : rsel[1] ? pa1 : pa0;
+    wire [15:0] r_head = rsel[3] ? ph3 : rsel[2] ? ph2 : rsel[1] ? ph1 : ph0;
+    wire r_q = rsel[3] ? pq[3] : rsel[2] ? pq[2] : rsel[1] ? pq[1] : pq[0];
+    wire [7:0] r_stat = rsel[3] ? pst3 : rsel[2] ? pst2 : rsel[1] ? pst1 : pst0;
+    // The status byte of this request goes out (not parked).
+    wire st_write = (state == S_STATUS) && (cur_len != 32'd0) && (op != 3'd2) && (op != 3'd3);
+    
+    // Outputs from the registers only.
+    always @(*) rd_valid = (state == S_RPHASE) && rp_a && (cur_len != 32'd0);
+    always @(*) wr_valid = ((state == S_WBURST) && wb_go) || st_write || (state == S_RETWR);
+    always @(*) busy = ((state != S_IDLE) && (state != S_HALTED)) || sto_busy || (s_out != 4'd0)
+                       || ((state != S_HALTED) && ((s_done | s_park) != 4'd0));
+    always @(*) storage_busy = sto_busy || (s_out != 4'd0);
+    always @(*) cur_queue = q;
+    always @(*) rd_addr = cur_addr;
+    always @(*) rd_len = chunk_r[12:0];
+    always @(*) rd_sub = slot_wr;
+    always @(*) cpl_ready = state == S_RPHASE;
     always @(*) begin
-        state$clock = clock;
-        q$clock = clock;
-        head$clock = clock;
-        rlen$clock = clock;
-        wlen$clock = clock;
-        sector$clock = clock;
-        op$clock = clock;
-        stat$clock = clock;
-        dlen$clock = clock;
-        cur_addr$clock = clock;
-        cur_len$clock = clock;
-        todo$clock = clock;
-        skip$clock = clock;
-        hskip$clock = clock;
-        sto_left$clock = clock;
-        sto_busy$clock = clock;
-        slot_wr$clock = clock;
-        slot_rd$clock = clock;
-        inflight$clock = clock;
-        slot_cnt$clock = clock;
-        slot_len$clock = clock;
-        di$clock = clock;
-        wa$clock = clock;
-        wl$clock = clock;
-        beat_left$clock = clock;
-        idn$clock = clock;
-        used$clock = clock;
-        s_out$clock = clock;
-        s_done$clock = clock;
-        s_park$clock = clock;
-        pa0$clock = clock;
-        pa1$clock = clock;
-        pa2$clock = clock;
-        pa3$clock = clock;
-        ph0$clock = clock;
-        ph1$clock = clock;
-        ph2$clock = clock;
-        ph3$clock = clock;
-        pq$clock = clock;
-        pst0$clock = clock;
-        pst1$clock = clock;
-        pst2$clock = clock;
-        pst3$clock = clock;
-        my_oh$clock = clock;
-        ctag$clock = clock;
-        rsel$clock = clock;
-        rback$clock = clock;
-        state$d = state$q;
-        q$d = q$q;
-        head$d = head$q;
-        rlen$d = rlen$q;
-        wlen$d = wlen$q;
-        sector$d = sector$q;
-        op$d = op$q;
-        stat$d = stat$q;
-        dlen$d = dlen$q;
-        cur_addr$d = cur_addr$q;
-        cur_len$d = cur_len$q;
-        todo$d = todo$q;
-        skip$d = skip$q;
-        hskip$d = hskip$q;
-        sto_left$d = sto_left$q;
-        sto_busy$d = sto_busy$q;
-        slot_wr$d = slot_wr$q;
-        slot_rd$d = slot_rd$q;
-        inflight$d = inflight$q;
-        slot_cnt$d = slot_cnt$q;
-        slot_len$d = slot_len$q;
-        di$d = di$q;
-        wa$d = wa$q;
-        wl$d = wl$q;
-        beat_left$d = beat_left$q;
-        idn$d = idn$q;
-        used$d = used$q;
-        s_out$d = s_out$q;
-        s_done$d = s_done$q;
-        s_park$d = s_park$q;
-        pa0$d = pa0$q;
-        pa1$d = pa1$q;
-        pa2$d = pa2$q;
-        pa3$d = pa3$q;
-        ph0$d = ph0$q;
-        ph1$d = ph1$q;
-        ph2$d = ph2$q;
-        ph3$d = ph3$q;
-        pq$d = pq$q;
-        pst0$d = pst0$q;
-        pst1$d = pst1$q;
-        pst2$d = pst2$q;
-        pst3$d = pst3$q;
-        my_oh$d = my_oh$q;
-        ctag$d = ctag$q;
-        rsel$d = rsel$q;
-        rback$d = rback$q;
-        gb$clock = clock;
-        typ = chain_hdr[(32'h0)+:(32)];
-        hsector = chain_hdr[(32'h40)+:(64)];
-        in_len = chain_wlen - 32'h1;
-        out_len = chain_rlen - 32'h10;
-        h1 = seg_len;
-        if (seg_len > 32'h10) begin
-            h1 = 32'h10;
+        if (st_write) begin
+            wr_addr = cur_addr;
+            wr_len = 13'd1;
+            wr_data = {120'd0, stat};
+            wr_last = 1'b1;
+        end else if (state == S_RETWR) begin
+            wr_addr = r_addr;
+            wr_len = 13'd1;
+            wr_data = {120'd0, r_stat};
+            wr_last = 1'b1;
+        end else begin
+            wr_addr = wa;
+            wr_len = wl;
+            wr_data = hold[127:0];
+            wr_last = beat_left <= 13'd16;
         end
-        in_bad = (in_len[(32'h0)+:(9)] != 32'h0) || (hsector > capacity) || (((in_len >> 32'h9) & 64'hffffffffffffffff) > (capacity - hsector));
-        out_bad = (out_len[(32'h0)+:(9)] != 32'h0) || (hsector > capacity) || (((out_len >> 32'h9) & 64'hffffffffffffffff) > (capacity - hsector));
-        id_len = in_len;
-        if (in_len > 32'h14) begin
-            id_len = 32'h14;
-        end
-        to4k = ((32'h1000) & 32'hffffffff) - ((cur_addr$q[(32'h0)+:(12)]) & 32'hffffffff);
-        c1 = cur_len$q;
-        if (todo$q < cur_len$q) begin
-            c1 = todo$q;
-        end
-        chunk = c1;
-        if (to4k < c1) begin
-            chunk = to4k;
-        end
-        s1 = cur_len$q;
-        if (skip$q < cur_len$q) begin
-            s1 = skip$q;
-        end
-        sto_take = 32'h10;
-        if (sto_left$q < 32'h10) begin
-            sto_take = ((sto_left$q) & 5'h1f);
-        end
-        chunk_r = chunk;
-        if (chunk > 32'h200) begin
-            chunk_r = 32'h200;
-        end
-        rd_cnt_sh = slot_cnt$q >> ((((slot_rd$q) & 8'hff) << 32'h2) + (((slot_rd$q) & 8'hff) << 32'h1));
-        rd_cnt = rd_cnt_sh[(32'h0)+:(6)];
-        rd_len_b_sh = slot_len$q >> ((((slot_rd$q) & 8'hff) << 32'h3) + (((slot_rd$q) & 8'hff) << 32'h1));
-        rd_len_b = rd_len_b_sh[(32'h0)+:(10)];
-        rd_beats = (((rd_len_b + 32'hf) >> 32'h4) & 6'h3f);
-        rd_take = rd_len_b - (((di$q) & 10'h3ff) << 32'h4);
-        cpl_cnt_sh = slot_cnt$q >> ((((cpl_sub) & 8'hff) << 32'h2) + (((cpl_sub) & 8'hff) << 32'h1));
-        cpl_cnt = cpl_cnt_sh[(32'h0)+:(6)];
-        cnt_inc = slot_cnt$q;
-        drained = 1'b0;
-        issued = 1'b0;
-        rob$write_clock = clock;
-        rob$write_address = (((cpl_sub) & 8'hff) << 32'h5) + ((cpl_cnt) & 8'hff);
-        rob$write_data = cpl_data;
-        rob$write_enable = 1'b0;
-        rob$read_address = (((slot_rd$q) & 8'hff) << 32'h5) + ((di$q) & 8'hff);
-        free = ~(s_out$q | s_done$q | s_park$q);
-        free_oh = free & ((~free) + 32'h1);
-        free_tag = 32'h1;
-        if (free_oh[32'h1]) begin
-            free_tag = 32'h2;
-        end
-        if (free_oh[32'h2]) begin
-            free_tag = 32'h3;
-        end
-        if (free_oh[32'h3]) begin
-            free_tag = 32'h4;
-        end
-        ready_oh = s_done$q & s_park$q;
-        rdy_oh = ready_oh & ((~ready_oh) + 32'h1);
-        cpl_oh = 32'h0;
-        if (scpl_tag == 32'h1) begin
-            cpl_oh = 32'h1;
-        end
-        if (scpl_tag == 32'h2) begin
-            cpl_oh = 32'h2;
-        end
-        if (scpl_tag == 32'h3) begin
-            cpl_oh = 32'h4;
-        end
-        if (scpl_tag == 32'h4) begin
-            cpl_oh = 32'h8;
-        end
-        set_out = 32'h0;
-        set_done = 32'h0;
-        set_park = 32'h0;
-        clr_slot = 32'h0;
-        r_addr = pa0$q;
-        r_head = ph0$q;
-        r_q = pq$q[(32'h0)+:(1)];
-        r_stat = pst0$q;
-        if (rsel$q[32'h1]) begin
-            r_addr = pa1$q;
-            r_head = ph1$q;
-            r_q = pq$q[(32'h1)+:(1)];
-            r_stat = pst1$q;
-        end
-        if (rsel$q[32'h2]) begin
-            r_addr = pa2$q;
-            r_head = ph2$q;
-            r_q = pq$q[(32'h2)+:(1)];
-            r_stat = pst2$q;
-        end
-        if (rsel$q[32'h3]) begin
-            r_addr = pa3$q;
-            r_head = ph3$q;
-            r_q = pq$q[(32'h3)+:(1)];
-            r_stat = pst3$q;
-        end
-        busy = ((state$q != BlkState$Idle) && (state$q != BlkState$Halted)) || sto_busy$q || |s_out$q || ((state$q != BlkState$Halted) && |(s_done$q | s_park$q));
-        cur_queue = q$q;
-        storage_busy = sto_busy$q || |s_out$q;
-        chain_pop = 1'b0;
-        seg_pop = 1'b0;
-        done_push = 1'b0;
-        done_queue = q$q;
-        done_head = head$q;
-        done_len = used$q;
-        rd_addr = cur_addr$q;
-        rd_len = ((chunk_r) & 13'h1fff);
-        rd_sub = slot_wr$q;
-        cpl_ready = 1'b0;
-        wr_addr = wa$q;
-        wr_len = wl$q;
-        wr_data = gb$out_data;
-        wr_last = beat_left$q <= 32'h10;
+    end
+    always @(*) begin
         cmd_valid = 1'b0;
-        cmd_tag = 32'h0;
-        cmd_op = 32'h0;
-        cmd_sector = sector$q;
-        cmd_len = dlen$q;
-        wdata_valid = 1'b0;
-        wdata_tag = ctag$q;
-        wdata_data = gb$out_data;
-        wdata_last = sto_left$q <= 32'h10;
-        rdata_ready = 1'b0;
-        scpl_ready = 1'b0;
-        cnt_read = 32'h0;
-        cnt_written = 32'h0;
-        gb$clear = 1'b0;
-        gb$in_valid = 1'b0;
-        gb$in_data = rdata_data;
-        gb$in_bytes = 32'h10;
-        gb$out_pop = 1'b0;
-        gb$out_take = take;
-        case (state$q)
-            BlkState$Idle:
-                begin
-                    if (|ready_oh) begin
-                        rsel$d = rdy_oh;
-                        rback$d = 1'b0;
-                        state$d = BlkState$RetWr;
-                    end
-                    else if (chain_valid && seg_valid) begin
-                        chain_pop = 1'b1;
-                        q$d = chain_queue;
-                        head$d = chain_head;
-                        rlen$d = chain_rlen;
-                        wlen$d = chain_wlen;
-                        sector$d = hsector;
-                        stat$d = 32'h0;
-                        used$d = 32'h1;
-                        dlen$d = 32'h0;
-                        sto_left$d = 32'h0;
-                        idn$d = 32'h0;
-                        gb$clear = 1'b1;
-                        seg_pop = 1'b1;
-                        cur_addr$d = seg_addr + ((h1) & 64'hffffffffffffffff);
-                        cur_len$d = seg_len - h1;
-                        hskip$d = ((((32'h10) & 32'hffffffff) - h1) & 5'h1f);
-                        todo$d = 32'h0;
-                        skip$d = out_len;
-                        op$d = 32'h0;
-                        if (typ == 32'h0) begin
-                            if (in_bad) begin
-                                stat$d = 32'h1;
-                            end
-                            else if (in_len != 32'h0) begin
-                                op$d = 32'h1;
-                                dlen$d = in_len;
-                                used$d = chain_wlen;
-                            end
-                        end
-                        else if (typ == 32'h1) begin
-                            if (out_bad) begin
-                                stat$d = 32'h1;
-                            end
-                            else if (out_len != 32'h0) begin
-                                op$d = 32'h2;
-                                dlen$d = out_len;
-                                sto_left$d = out_len;
-                                todo$d = out_len;
-                                skip$d = 32'h0;
-                            end
-                        end
-                        else if (typ == 32'h4) begin
-                            op$d = 32'h3;
-                        end
-                        else if (typ == 32'h8) begin
-                            op$d = 32'h4;
-                            used$d = id_len + 32'h1;
-                        end
-                        else begin
-                            stat$d = 32'h2;
-                        end
-                        state$d = BlkState$Decode;
-                    end
+        cmd_tag = 5'd0;
+        cmd_op = 2'd0;
+        cmd_sector = sector;
+        cmd_len = dlen;
+        if (state == S_CMD) begin
+            if (op == 3'd1) begin
+                cmd_valid = 1'b1;
+            end else if (free != 4'd0) begin
+                cmd_valid = 1'b1;
+                cmd_tag = free_tag;
+                if (op == 3'd2) begin
+                    cmd_op = 2'd1;
+                end else begin
+                    cmd_op = 2'd2;
+                    cmd_sector = 64'd0;
+                    cmd_len = 32'd0;
                 end
-            BlkState$Decode:
-                begin
-                    if (hskip$q != 32'h0) begin
-                        seg_pop = 1'b1;
-                        cur_addr$d = seg_addr + ((hskip$q) & 64'hffffffffffffffff);
-                        cur_len$d = seg_len - ((hskip$q) & 32'hffffffff);
-                        hskip$d = 32'h0;
-                    end
-                    else if ((op$q == 32'h1) || (op$q == 32'h2) || (op$q == 32'h3)) begin
-                        state$d = BlkState$Cmd;
-                    end
-                    else begin
-                        state$d = BlkState$RPhase;
-                    end
-                end
-            BlkState$Cmd:
-                begin
-                    if (op$q == 32'h1) begin
-                        cmd_valid = 1'b1;
-                        cmd_op = 32'h0;
-                        if (cmd_ready) begin
-                            ctag$d = 32'h0;
-                            state$d = BlkState$RPhase;
-                        end
-                    end
-                    else if (|free) begin
-                        cmd_valid = 1'b1;
-                        cmd_tag = free_tag;
-                        if (op$q == 32'h2) begin
-                            cmd_op = 32'h1;
-                        end
-                        else begin
-                            cmd_op = 32'h2;
-                            cmd_sector = 32'h0;
-                            cmd_len = 32'h0;
-                        end
-                        if (cmd_ready) begin
-                            set_out = free_oh;
-                            my_oh$d = free_oh;
-                            ctag$d = free_tag;
-                            state$d = BlkState$RPhase;
-                        end
-                    end
-                    else if (|ready_oh) begin
-                        rsel$d = rdy_oh;
-                        rback$d = 1'b1;
-                        state$d = BlkState$RetWr;
-                    end
-                end
-            BlkState$RPhase:
-                begin
-                    if ((todo$q != 32'h0) && (inflight$q < 32'h8)) begin
-                        if (cur_len$q == 32'h0) begin
-                            seg_pop = 1'b1;
-                            cur_addr$d = seg_addr;
-                            cur_len$d = seg_len;
-                        end
-                        else begin
-                            if (rd_ready) begin
-                                issued = 1'b1;
-                                cnt_read = ((chunk_r) & 13'h1fff);
-                                slot_len$d = (slot_len$q & ~(((32'h3ff) & 80'hffffffffffffffffffff) << ((((slot_wr$q) & 8'hff) << 32'h3) + (((slot_wr$q) & 8'hff) << 32'h1)))) | (((chunk_r) & 80'hffffffffffffffffffff) << ((((slot_wr$q) & 8'hff) << 32'h3) + (((slot_wr$q) & 8'hff) << 32'h1)));
-                                slot_wr$d = slot_wr$q + 32'h1;
-                                cur_addr$d = cur_addr$q + ((chunk_r) & 64'hffffffffffffffff);
-                                cur_len$d = cur_len$q - chunk_r;
-                                todo$d = todo$q - chunk_r;
-                            end
-                        end
-                    end
-                    else if ((todo$q == 32'h0) && (skip$q != 32'h0)) begin
-                        if (cur_len$q == 32'h0) begin
-                            seg_pop = 1'b1;
-                            cur_addr$d = seg_addr;
-                            cur_len$d = seg_len;
-                        end
-                        else begin
-                            cur_addr$d = cur_addr$q + ((s1) & 64'hffffffffffffffff);
-                            cur_len$d = cur_len$q - s1;
-                            skip$d = skip$q - s1;
-                        end
-                    end
-                    cpl_ready = 1'b1;
-                    if (cpl_valid) begin
-                        rob$write_enable = 1'b1;
-                        cnt_inc = slot_cnt$q + (((32'h1) & 48'hffffffffffff) << ((((cpl_sub) & 8'hff) << 32'h2) + (((cpl_sub) & 8'hff) << 32'h1)));
-                    end
-                    if ((inflight$q != 32'h0) && (di$q < rd_cnt)) begin
-                        gb$in_valid = 1'b1;
-                        gb$in_data = rob$read_data;
-                        gb$in_bytes = 32'h10;
-                        if (rd_take < 32'h10) begin
-                            gb$in_bytes = ((rd_take) & 5'h1f);
-                        end
-                        if (gb$in_ready) begin
-                            di$d = di$q + 32'h1;
-                            if ((di$q + 32'h1) == rd_beats) begin
-                                drained = 1'b1;
-                                di$d = 32'h0;
-                                slot_rd$d = slot_rd$q + 32'h1;
-                            end
-                        end
-                    end
-                    slot_cnt$d = cnt_inc;
-                    if (drained) begin
-                        slot_cnt$d = cnt_inc & ~(((32'h3f) & 48'hffffffffffff) << ((((slot_rd$q) & 8'hff) << 32'h2) + (((slot_rd$q) & 8'hff) << 32'h1)));
-                    end
-                    if (issued && ~drained) begin
-                        inflight$d = inflight$q + 32'h1;
-                    end
-                    else if (~issued && drained) begin
-                        inflight$d = inflight$q - 32'h1;
-                    end
-                    if ((sto_left$q != 32'h0) && (((gb$fill) & 32'hffffffff) >= ((sto_take) & 32'hffffffff))) begin
-                        wdata_valid = 1'b1;
-                        if (wdata_ready) begin
-                            gb$out_pop = 1'b1;
-                            gb$out_take = sto_take;
-                            sto_left$d = sto_left$q - ((sto_take) & 32'hffffffff);
-                        end
-                    end
-                    if ((todo$q == 32'h0) && (skip$q == 32'h0) && (inflight$q == 32'h0) && (sto_left$q == 32'h0)) begin
-                        gb$clear = 1'b1;
-                        todo$d = 32'h0;
-                        skip$d = wlen$q - 32'h1;
-                        if (op$q == 32'h1) begin
-                            todo$d = wlen$q - 32'h1;
-                            skip$d = 32'h0;
-                        end
-                        if (op$q == 32'h4) begin
-                            todo$d = used$q - 32'h1;
-                            skip$d = wlen$q - used$q;
-                        end
-                        state$d = BlkState$WPhase;
-                    end
-                end
-            BlkState$WPhase:
-                begin
-                    if (todo$q != 32'h0) begin
-                        if (cur_len$q == 32'h0) begin
-                            seg_pop = 1'b1;
-                            cur_addr$d = seg_addr;
-                            cur_len$d = seg_len;
-                        end
-                        else begin
-                            wa$d = cur_addr$q;
-                            wl$d = ((chunk) & 13'h1fff);
-                            beat_left$d = ((chunk) & 13'h1fff);
-                            cur_addr$d = cur_addr$q + ((chunk) & 64'hffffffffffffffff);
-                            cur_len$d = cur_len$q - chunk;
-                            todo$d = todo$q - chunk;
-                            state$d = BlkState$WBurst;
-                        end
-                    end
-                    else if (skip$q != 32'h0) begin
-                        if (cur_len$q == 32'h0) begin
-                            seg_pop = 1'b1;
-                            cur_addr$d = seg_addr;
-                            cur_len$d = seg_len;
-                        end
-                        else begin
-                            cur_addr$d = cur_addr$q + ((s1) & 64'hffffffffffffffff);
-                            cur_len$d = cur_len$q - s1;
-                            skip$d = skip$q - s1;
-                        end
-                    end
-                    else begin
-                        state$d = BlkState$Cpl;
-                    end
-                end
-            BlkState$WBurst:
-                begin
-                    if ((((gb$fill) & 13'h1fff) >= ((take) & 13'h1fff)) && (take != 32'h0) && wr_ready) begin
-                        if (beat_left$q == wl$q) begin
-                            cnt_written = wl$q;
-                        end
-                        gb$out_pop = 1'b1;
-                        beat_left$d = beat_left$q - ((take) & 13'h1fff);
-                        if (beat_left$q <= 32'h10) begin
-                            state$d = BlkState$WPhase;
-                        end
-                    end
-                end
-            BlkState$Cpl:
-                begin
-                    if (sto_busy$q) begin
-                        scpl_ready = 1'b1;
-                        if (scpl_valid && (scpl_tag == 32'h0)) begin
-                            stat$d = scpl_status;
-                            state$d = BlkState$Status;
-                        end
-                    end
-                    else begin
-                        state$d = BlkState$Status;
-                    end
-                end
-            BlkState$Status:
-                begin
-                    if (cur_len$q == 32'h0) begin
-                        seg_pop = 1'b1;
-                        cur_addr$d = seg_addr;
-                        cur_len$d = seg_len;
-                    end
-                    else if ((op$q == 32'h2) || (op$q == 32'h3)) begin
-                        set_park = my_oh$q;
-                        if (my_oh$q[32'h0]) begin
-                            pa0$d = cur_addr$q;
-                            ph0$d = head$q;
-                        end
-                        if (my_oh$q[32'h1]) begin
-                            pa1$d = cur_addr$q;
-                            ph1$d = head$q;
-                        end
-                        if (my_oh$q[32'h2]) begin
-                            pa2$d = cur_addr$q;
-                            ph2$d = head$q;
-                        end
-                        if (my_oh$q[32'h3]) begin
-                            pa3$d = cur_addr$q;
-                            ph3$d = head$q;
-                        end
-                        pq$d = (pq$q & ~my_oh$q) | (my_oh$q & (((32'h0) & 4'hf) - ((q$q) & 4'hf)));
-                        cur_len$d = 32'h0;
-                        state$d = BlkState$Idle;
-                    end
-                    else begin
-                        wr_addr = cur_addr$q;
-                        wr_len = 32'h1;
-                        wr_data = ((stat$q) & 128'hffffffffffffffffffffffffffffffff);
-                        wr_last = 1'b1;
-                        if (wr_ready) begin
-                            cnt_written = 32'h1;
-                            cur_len$d = 32'h0;
-                            state$d = BlkState$Done;
-                        end
-                    end
-                end
-            BlkState$Done:
-                begin
-                    if (done_room != 32'h0) begin
-                        done_push = 1'b1;
-                        state$d = BlkState$Idle;
-                    end
-                end
-            BlkState$RetWr:
-                begin
-                    wr_addr = r_addr;
-                    wr_len = 32'h1;
-                    wr_data = ((r_stat) & 128'hffffffffffffffffffffffffffffffff);
-                    wr_last = 1'b1;
-                    if (wr_ready) begin
-                        cnt_written = 32'h1;
-                        state$d = BlkState$RetDone;
-                    end
-                end
-            BlkState$RetDone:
-                begin
-                    if (done_room != 32'h0) begin
-                        done_push = 1'b1;
-                        done_queue = r_q;
-                        done_head = r_head;
-                        done_len = 32'h1;
-                        clr_slot = rsel$q;
-                        state$d = BlkState$Idle;
-                        if (rback$q) begin
-                            state$d = BlkState$Cmd;
-                        end
-                    end
-                end
-            default:
-                begin
-                end
+            end
+        end
+    end
+    always @(*) begin
+        wdata_tag = ctag;
+        wdata_last = sto_left <= 32'd16;
+        if (state == S_HALTED) begin
+            wdata_valid = sto_left != 32'd0;
+            wdata_data = 128'd0;
+        end else begin
+            wdata_valid = (state == S_RPHASE) && wd_go;
+            wdata_data = hold[127:0];
+        end
+    end
+    always @(*) rdata_ready = ((op == 3'd1) && ((state == S_WPHASE) || (state == S_WBURST)) && gb_in_ready)
+                              || (state == S_HALTED);
+    
+    // Outputs that follow this cycle's inputs.
+    always @(*) chain_pop = (state == S_IDLE) && (ready_oh == 4'd0) && chain_valid && seg_valid;
+    always @(*) begin
+        case (state)
+            S_IDLE: seg_pop = (ready_oh == 4'd0) && chain_valid && seg_valid;
+            S_DECODE: seg_pop = hskip != 5'd0;
+            S_RPHASE: seg_pop = (cur_len == 32'd0) && (rp_a || ((todo == 32'd0) && (skip != 32'd0)));
+            S_WPHASE: seg_pop = (cur_len == 32'd0) && ((todo != 32'd0) || (skip != 32'd0));
+            S_STATUS: seg_pop = cur_len == 32'd0;
+            default: seg_pop = 1'b0;
         endcase
-        if ((op$q == 32'h1) && ((state$q == BlkState$WPhase) || (state$q == BlkState$WBurst))) begin
-            gb$in_valid = rdata_valid;
-            rdata_ready = gb$in_ready;
+    end
+    always @(*) begin
+        if ((state == S_RETDONE) && (done_room != 8'd0)) begin
+            done_push = 1'b1;
+            done_queue = r_q;
+            done_head = r_head;
+            done_len = 32'd1;
+        end else begin
+            done_push = (state == S_DONE) && (done_room != 8'd0);
+            done_queue = q;
+            done_head = head;
+            done_len = used;
         end
-        if ((op$q == 32'h4) && ((state$q == BlkState$WPhase) || (state$q == BlkState$WBurst)) && (idn$q < 32'h2)) begin
-            gb$in_valid = 1'b1;
-            if (idn$q == 32'h0) begin
-                gb$in_data = ((((64'h6c622d6167706676) & 64'hffffffffffffffff)) & 128'hffffffffffffffffffffffffffffffff) | (((((32'h6b) & 64'hffffffffffffffff)) & 128'hffffffffffffffffffffffffffffffff) << 32'h40);
-            end
-            else begin
-                gb$in_data = 32'h0;
-                gb$in_bytes = 32'h4;
-            end
-            if (gb$in_ready) begin
-                idn$d = idn$q + 32'h1;
-            end
-        end
-        if (halt) begin
-            state$d = BlkState$Halted;
-        end
-        if (state$q == BlkState$Halted) begin
-            wdata_valid = sto_left$q != 32'h0;
-            wdata_data = 32'h0;
-            wdata_last = sto_left$q <= 32'h10;
-            if (wdata_ready && (sto_left$q != 32'h0)) begin
-                sto_left$d = sto_left$q - ((sto_take) & 32'hffffffff);
-            end
-            rdata_ready = 1'b1;
-            scpl_ready = 1'b1;
-        end
-        if (cmd_valid && cmd_ready && (cmd_tag == 32'h0)) begin
-            sto_busy$d = 1'b1;
-        end
-        if (scpl_valid && scpl_ready && (scpl_tag == 32'h0)) begin
-            sto_busy$d = 1'b0;
-        end
-        if (scpl_tag != 32'h0) begin
-            scpl_ready = 1'b1;
-            if (scpl_valid) begin
-                set_done = cpl_oh;
-                if (cpl_oh[32'h0]) begin
-                    pst0$d = scpl_status;
+    end
+    always @(*) cnt_read = issued ? chunk_r[12:0] : 13'd0;
+    always @(*) begin
+        cnt_written = 13'd0;
+        if ((state == S_WBURST) && wb_go && wr_ready && (beat_left == wl)) cnt_written = wl;
+        if ((st_write || (state == S_RETWR)) && wr_ready) cnt_written = 13'd1;
+    end
+    always @(*) scpl_ready = ((state == S_CPL) && sto_busy) || (state == S_HALTED) || (scpl_tag != 5'd0);
+    
+    // Gearbox controls.
+    always @(*) begin
+        gb_clear = 1'b0;
+        gb_in_valid = 1'b0;
+        gb_src = G_RDATA;
+        gb_bytes = 5'd16;
+        gb_pop = 1'b0;
+        gb_take = take;
+        case (state)
+            S_IDLE: gb_clear = (ready_oh == 4'd0) && chain_valid && seg_valid;
+            S_RPHASE: begin
+                // The oldest slot drains into the gearbox as its beats arrive.
+                if (drain_go) begin
+                    gb_in_valid = 1'b1;
+                    gb_src = G_ROB;
+                    if (rd_take < 10'd16) gb_bytes = rd_take[4:0];
                 end
-                if (cpl_oh[32'h1]) begin
-                    pst1$d = scpl_status;
+                if (wd_go && wdata_ready) begin
+                    gb_pop = 1'b1;
+                    gb_take = sto_take;
                 end
-                if (cpl_oh[32'h2]) begin
-                    pst2$d = scpl_status;
-                end
-                if (cpl_oh[32'h3]) begin
-                    pst3$d = scpl_status;
+                if ((todo == 32'd0) && (skip == 32'd0) && (inflight == 4'd0) && (sto_left == 32'd0)) gb_clear = 1'b1;
+            end
+            S_WPHASE, S_WBURST: begin
+                if ((state == S_WBURST) && wb_go && wr_ready) gb_pop = 1'b1;
+                // IN data from storage; GET_ID's string as two beats (16 + 4 bytes).
+                if (op == 3'd1) gb_in_valid = rdata_valid;
+                if ((op == 3'd4) && (idn < 2'd2)) begin
+                    gb_in_valid = 1'b1;
+                    if (idn == 2'd0) begin
+                        gb_src = G_ID0;
+                    end else begin
+                        gb_src = G_ZERO;
+                        gb_bytes = 5'd4;
+                    end
                 end
             end
+            default: ;
+        endcase
+        if (reset) gb_clear = 1'b1;
+    end
+    
+    // Parked-slot bit changes.
+    always @(*) set_out = ((state == S_CMD) && (op != 3'd1) && (free != 4'd0) && cmd_ready) ? free_oh : 4'd0;
+    always @(*) set_park = (state == S_STATUS) && (cur_len != 32'd0) && ((op == 3'd2) || (op == 3'd3)) ? my_oh : 4'd0;
+    always @(*) set_done = ((scpl_tag != 5'd0) && scpl_valid) ? cpl_oh : 4'd0;
+    always @(*) clr_slot = (state == S_HALTED) ? s_done : ((state == S_RETDONE) && (done_room != 8'd0)) ? rsel : 4'd0;
+    
+    // The gearbox registers.
+    wire gb_push = gb_in_valid && gb_in_ready;
+    always @(posedge clock) begin
+        if (gb_clear) begin
+            hold <= 256'd0;
+            cnt <= 6'd0;
+        end else if (gb_pop || gb_push) begin
+            hold <= gb_next(hold, gb_pop, gb_take, gb_push,
+                            (gb_src == G_RDATA) ? rdata_data
+                            : (gb_src == G_ROB) ? rob[rob_ra]
+                            : (gb_src == G_ID0) ? {64'h000000000000006b, 64'h6c622d6167706676} : 128'd0,
+                            gb_bytes, gb_pop ? cnt - {1'b0, gb_take} : cnt);
+            cnt <= (gb_pop ? cnt - {1'b0, gb_take} : cnt) + (gb_push ? {1'b0, gb_bytes} : 6'd0);
         end
-        if (state$q == BlkState$Halted) begin
-            clr_slot = s_done$q;
+    end
+    
+    // The reorder RAM: completions land in their slot, whatever the order.
+    always @(posedge clock) begin
+        if ((state == S_RPHASE) && cpl_valid) rob[rob_wa] <= cpl_data;
+    end
+    
+    // The request state machine.
+    always @(posedge clock) begin
+        case (state)
+            S_IDLE: begin
+                if (ready_oh != 4'd0) begin
+                    // A parked request's completion is in: finish it first.
+                    rsel <= rdy_oh;
+                    rback <= 1'b0;
+                    state <= S_RETWR;
+                end else if (chain_valid && seg_valid) begin
+                    q <= chain_queue;
+                    head <= chain_head;
+                    wlen <= chain_wlen;
+                    sector <= chain_hdr[127:64];
+                    stat <= 8'd0;
+                    used <= 32'd1;
+                    dlen <= 32'd0;
+                    sto_left <= 32'd0;
+                    idn <= 2'd0;
+                    // The first buffer starts the header.
+                    cur_addr <= seg_addr + {32'd0, min32(seg_len, 32'd16)};
+                    cur_len <= seg_len - min32(seg_len, 32'd16);
+                    hskip <= (seg_len > 32'd16) ? 5'd0 : 5'd16 - seg_len[4:0];
+                    todo <= 32'd0;
+                    skip <= chain_rlen - 32'd16;
+                    op <= 3'd0;
+                    if (chain_hdr[31:0] == 32'd0) begin
+                        if (bad_range(chain_wlen - 32'd1, chain_hdr[127:64], capacity)) begin
+                            stat <= 8'd1;
+                        end else if (chain_wlen != 32'd1) begin
+                            op <= 3'd1;
+                            dlen <= chain_wlen - 32'd1;
+                            used <= chain_wlen;
+                        end
+                    end else if (chain_hdr[31:0] == 32'd1) begin
+                        if (bad_range(chain_rlen - 32'd16, chain_hdr[127:64], capacity)) begin
+                            stat <= 8'd1;
+                        end else if (chain_rlen != 32'd16) begin
+                            op <= 3'd2;
+                            dlen <= chain_rlen - 32'd16;
+                            sto_left <= chain_rlen - 32'd16;
+                            todo <= chain_rlen - 32'd16;
+                            skip <= 32'd0;
+                        end
+                    end else if (chain_hdr[31:0] == 32'd4) begin
+                        op <= 3'd3;
+                    end else if (chain_hdr[31:0] == 32'd8) begin
+                        op <= 3'd4;
+                        used <= min32(chain_wlen - 32'd1, 32'd20) + 32'd1;
+                    end else begin
+                        stat <= 8'd2;
+                    end
+                    state <= S_DECODE;
+                end
+            end
+            S_DECODE: begin
+                if (hskip != 5'd0) begin
+                    // The rest of the header is at the start of the second buffer.
+                    cur_addr <= seg_addr + {59'd0, hskip};
+                    cur_len <= seg_len - {27'd0, hskip};
+                    hskip <= 5'd0;
+                end else if ((op == 3'd1) || (op == 3'd2) || (op == 3'd3)) begin
+                    state <= S_CMD;
+                end else begin
+                    state <= S_RPHASE;
+                end
+            end
+            S_CMD: begin
+                if (op == 3'd1) begin
+                    if (cmd_ready) begin
+                        ctag <= 5'd0;
+                        state <= S_RPHASE;
+                    end
+                end else if (free != 4'd0) begin
+                    if (cmd_ready) begin
+                        my_oh <= free_oh;
+                        ctag <= free_tag;
+                        state <= S_RPHASE;
+                    end
+                end else if (ready_oh != 4'd0) begin
+                    rsel <= rdy_oh;
+                    rback <= 1'b1;
+                    state <= S_RETWR;
+                end
+            end
+            S_RPHASE: begin
+                if (rp_a) begin
+                    if (cur_len == 32'd0) begin
+                        cur_addr <= seg_addr;
+                        cur_len <= seg_len;
+                    end else if (rd_ready) begin
+                        slot_len <= (slot_len & ~(80'h3ff << (slot_wr * 10)))
+                                    | ({48'd0, chunk_r} << (slot_wr * 10));
+                        slot_wr <= slot_wr + 3'd1;
+                        cur_addr <= cur_addr + {32'd0, chunk_r};
+                        cur_len <= cur_len - chunk_r;
+                        todo <= todo - chunk_r;
+                    end
+                end else if ((todo == 32'd0) && (skip != 32'd0)) begin
+                    if (cur_len == 32'd0) begin
+                        cur_addr <= seg_addr;
+                        cur_len <= seg_len;
+                    end else begin
+                        cur_addr <= cur_addr + {32'd0, min32(skip, cur_len)};
+                        cur_len <= cur_len - min32(skip, cur_len);
+                        skip <= skip - min32(skip, cur_len);
+                    end
+                end
+                if (drain_go && gb_in_ready) begin
+                    di <= di_p1;
+                    if (di_p1 == rd_beats) begin
+                        di <= 6'd0;
+                        slot_rd <= slot_rd + 3'd1;
+                    end
+                end
+                if (cpl_valid || drained) begin
+                    slot_cnt <= (slot_cnt + (cpl_valid ? (48'd1 << (cpl_sub * 6)) : 48'd0))
+                                & ~(drained ? (48'h3f << (slot_rd * 6)) : 48'd0);
+                end
+                if (issued && !drained) inflight <= inflight + 4'd1;
+                else if (!issued && drained) inflight <= inflight - 4'd1;
+                if (wd_go && wdata_ready) sto_left <= sto_left - {27'd0, sto_take};
+                if ((todo == 32'd0) && (skip == 32'd0) && (inflight == 4'd0) && (sto_left == 32'd0)) begin
+                    // Writable bytes before the status byte.
+                    todo <= 32'd0;
+                    skip <= wlen - 32'd1;
+                    if (op == 3'd1) begin
+                        todo <= wlen - 32'd1;
+                        skip <= 32'd0;
+                    end
+                    if (op == 3'd4) begin
+                        todo <= used - 32'd1;
+                        skip <= wlen - used;
+                    end
+                    state <= S_WPHASE;
+                end
+            end
+            S_WPHASE: begin
+                if (todo != 32'd0) begin
+                    if (cur_len == 32'd0) begin
+                        cur_addr <= seg_addr;
+                        cur_len <= seg_len;
+                    end else begin
+                        // Start a write of the next piece of the buffer.
+                        wa <= cur_addr;
+                        wl <= chunk[12:0];
+                        beat_left <= chunk[12:0];
+                        cur_addr <= cur_addr + {32'd0, chunk};
+                        cur_len <= cur_len - chunk;
+                        todo <= todo - chunk;
+                        state <= S_WBURST;
+                    end
+                end else if (skip != 32'd0) begin
+                    if (cur_len == 32'd0) begin
+                        cur_addr <= seg_addr;
+                        cur_len <= seg_len;
+                    end else begin
+                        cur_addr <= cur_addr + {32'd0, min32(skip, cur_len)};
+                        cur_len <= cur_len - min32(skip, cur_len);
+                        skip <= skip - min32(skip, cur_len);
+                    end
+                end else begin
+                    state <= S_CPL;
+                end
+            end
+            S_WBURST: begin
+                if (wb_go && wr_ready) begin
+                    beat_left <= beat_left - {8'd0, take};
+                    if (beat_left <= 13'd16) state <= S_WPHASE;
+                end
+            end
+            S_CPL: begin
+                if (sto_busy) begin
+                    if (scpl_valid && (scpl_tag == 5'd0)) begin
+                        stat <= scpl_status;
+                        state <= S_STATUS;
+                    end
+                end else begin
+                    state <= S_STATUS;
+                end
+            end
+            S_STATUS: begin
+                if (cur_len == 32'd0) begin
+                    cur_addr <= seg_addr;
+                    cur_len <= seg_len;
+                end else if ((op == 3'd2) || (op == 3'd3)) begin
+                    // Park: the status byte waits for the storage completion.
+                    if (my_oh[0]) begin
+                        pa0 <= cur_addr;
+                        ph0 <= head;
+                    end
+                    if (my_oh[1]) begin
+                        pa1 <= cur_addr;
+                        ph1 <= head;
+                    end
+                    if (my_oh[2]) begin
+                        pa2 <= cur_addr;
+                        ph2 <= head;
+                    end
+                    if (my_oh[3]) begin
+                        pa3 <= cur_addr;
+                        ph3 <= head;
+                    end
+                    pq <= (pq & ~my_oh) | (my_oh & {4{q[0]}});
+                    cur_len <= 32'd0;
+                    state <= S_IDLE;
+                end else if (wr_ready) begin
+                    cur_len <= 32'd0;
+                    state <= S_DONE;
+                end
+            end
+            S_DONE: begin
+                if (done_room != 8'd0) state <= S_IDLE;
+            end
+            S_RETWR: begin
+                if (wr_ready) state <= S_RETDONE;
+            end
+            S_RETDONE: begin
+                if (done_room != 8'd0) state <= rback ? S_CMD : S_IDLE;
+            end
+            default: ;
+        endcase
+        if ((op == 3'd4) && ((state == S_WPHASE) || (state == S_WBURST)) && (idn < 2'd2) && gb_in_ready) begin
+            idn <= idn + 2'd1;
         end
-        s_out$d = (s_out$q | set_out) & ~set_done;
-        s_done$d = (s_done$q | set_done) & ~clr_slot;
-        s_park$d = (s_park$q | set_park) & ~clr_slot;
+        if (halt) state <= S_HALTED;
+        if ((state == S_HALTED) && wdata_ready && (sto_left != 32'd0)) begin
+            // Stopped by a fault: finish the storage write in flight.
+            sto_left <= sto_left - {27'd0, sto_take};
+        end
+        // Storage command outstanding until its completion.
+        if (cmd_valid && cmd_ready && (cmd_tag == 5'd0)) sto_busy <= 1'b1;
+        if (scpl_valid && (scpl_tag == 5'd0) && (((state == S_CPL) && sto_busy) || (state == S_HALTED))) begin
+            sto_busy <= 1'b0;
+        end
+        // Completions of parked slots are always taken, in any order.
+        if ((scpl_tag != 5'd0) && scpl_valid) begin
+            if (cpl_oh[0]) pst0 <= scpl_status;
+            if (cpl_oh[1]) pst1 <= scpl_status;
+            if (cpl_oh[2]) pst2 <= scpl_status;
+            if (cpl_oh[3]) pst3 <= scpl_status;
+        end
+        if ((set_out | set_done) != 4'd0) s_out <= (s_out | set_out) & ~set_done;
+        if ((set_done | clr_slot) != 4'd0) s_done <= (s_done | set_done) & ~clr_slot;
+        if ((set_park | clr_slot) != 4'd0) s_park <= (s_park | set_park) & ~clr_slot;
         if (reset) begin
-            state$d = BlkState$Idle;
-            sto_busy$d = 1'b0;
-            s_out$d = 32'h0;
-            s_done$d = 32'h0;
-            s_park$d = 32'h0;
-            sto_left$d = 32'h0;
-            inflight$d = 32'h0;
-            slot_cnt$d = 32'h0;
-            slot_rd$d = 32'h0;
-            slot_wr$d = 32'h0;
-            di$d = 32'h0;
-            gb$clear = 1'b1;
+            state <= S_IDLE;
+            sto_busy <= 1'b0;
+            s_out <= 4'd0;
+            s_done <= 4'd0;
+            s_park <= 4'd0;
+            sto_left <= 32'd0;
+            inflight <= 4'd0;
+            slot_cnt <= 48'd0;
+            slot_rd <= 3'd0;
+            slot_wr <= 3'd0;
+            di <= 6'd0;
         end
     end
-    
 endmodule // top$engine$blk
-
-
-module vfpga_blk$engine$blk$beat_left(d,q,clock);
-    
-    // Module arguments
-    input wire  [12:0] d;
-    output reg  [12:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 13'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$beat_left
-
-
-module vfpga_blk$engine$blk$ctag(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$ctag
-
-
-module vfpga_blk$engine$blk$cur_addr(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$cur_addr
-
-
-module vfpga_blk$engine$blk$cur_len(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$cur_len
-
-
-module vfpga_blk$engine$blk$di(d,q,clock);
-    
-    // Module arguments
-    input wire  [5:0] d;
-    output reg  [5:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 6'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$di
-
-
-module vfpga_blk$engine$blk$dlen(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$dlen
-
-
-module vfpga_blk$engine$blk$gb(clock,clear,in_valid,in_ready,in_data,in_bytes,out_data,fill,out_pop,out_take);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  clear;
-    input wire  in_valid;
-    output reg  in_ready;
-    input wire  [127:0] in_data;
-    input wire  [4:0] in_bytes;
-    output reg  [127:0] out_data;
-    output reg  [5:0] fill;
-    input wire  out_pop;
-    input wire  [4:0] out_take;
-    
-    // Stub signals
-    reg  [255:0] hold$d;
-    wire  [255:0] hold$q;
-    reg  hold$clock;
-    reg  [5:0] cnt$d;
-    wire  [5:0] cnt$q;
-    reg  cnt$clock;
-    
-    // Local signals
-    reg  [255:0] kept;
-    reg  [5:0] kept_fill;
-    reg  [127:0] clean;
-    reg  [7:0] drop_bits;
-    
-    // Sub module instances
-    vfpga_blk$engine$blk$gb$hold hold(
-        .d(hold$d),
-        .q(hold$q),
-        .clock(hold$clock)
-    );
-    vfpga_blk$engine$blk$gb$cnt cnt(
-        .d(cnt$d),
-        .q(cnt$q),
-        .clock(cnt$clock)
-    );
-    
-    // Update code (custom)
-    always @(*) begin
-        out_data = hold$q[(32'h0)+:(128)];
-        fill = cnt$q;
-        in_ready = cnt$q <= 32'h10;
-    end
-    
-    always @(*) begin
-        hold$clock = clock;
-        cnt$clock = clock;
-        hold$d = hold$q;
-        cnt$d = cnt$q;
-        kept = hold$q;
-        kept_fill = cnt$q;
-        if (out_pop) begin
-            kept = hold$q >> (((out_take) & 9'h1ff) << 32'h3);
-            kept_fill = cnt$q - ((out_take) & 6'h3f);
-        end
-        drop_bits = ((((32'h10) & 5'h1f) - in_bytes) & 8'hff) << 32'h3;
-        clean = (in_data << drop_bits) >> drop_bits;
-        hold$d = kept;
-        cnt$d = kept_fill;
-        if (in_valid && (cnt$q <= 32'h10)) begin
-            hold$d = kept | (((clean) & 256'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << (((kept_fill) & 9'h1ff) << 32'h3));
-            cnt$d = kept_fill + ((in_bytes) & 6'h3f);
-        end
-        if (clear) begin
-            hold$d = 32'h0;
-            cnt$d = 32'h0;
-        end
-    end
-    
-endmodule // top$engine$blk$gb
-
-
-module vfpga_blk$engine$blk$gb$cnt(d,q,clock);
-    
-    // Module arguments
-    input wire  [5:0] d;
-    output reg  [5:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 6'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$gb$cnt
-
-
-module vfpga_blk$engine$blk$gb$hold(d,q,clock);
-    
-    // Module arguments
-    input wire  [255:0] d;
-    output reg  [255:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 256'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$gb$hold
-
-
-module vfpga_blk$engine$blk$head(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$head
-
-
-module vfpga_blk$engine$blk$hskip(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$hskip
-
-
-module vfpga_blk$engine$blk$idn(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$idn
-
-
-module vfpga_blk$engine$blk$inflight(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$inflight
-
-
-module vfpga_blk$engine$blk$my_oh(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$my_oh
-
-
-module vfpga_blk$engine$blk$op(d,q,clock);
-    
-    // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 3'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$op
-
-
-module vfpga_blk$engine$blk$pa0(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pa0
-
-
-module vfpga_blk$engine$blk$pa1(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pa1
-
-
-module vfpga_blk$engine$blk$pa2(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pa2
-
-
-module vfpga_blk$engine$blk$pa3(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pa3
-
-
-module vfpga_blk$engine$blk$ph0(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$ph0
-
-
-module vfpga_blk$engine$blk$ph1(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$ph1
-
-
-module vfpga_blk$engine$blk$ph2(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$ph2
-
-
-module vfpga_blk$engine$blk$ph3(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$ph3
-
-
-module vfpga_blk$engine$blk$pq(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pq
-
-
-module vfpga_blk$engine$blk$pst0(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pst0
-
-
-module vfpga_blk$engine$blk$pst1(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pst1
-
-
-module vfpga_blk$engine$blk$pst2(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pst2
-
-
-module vfpga_blk$engine$blk$pst3(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$pst3
-
-
-module vfpga_blk$engine$blk$q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$q
-
-
-module vfpga_blk$engine$blk$rback(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$rback
-
-
-module vfpga_blk$engine$blk$rlen(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$rlen
-
-
-module vfpga_blk$engine$blk$rob(read_address,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [7:0] read_address;
-    output reg  [127:0] read_data;
-    input wire  [7:0] write_address;
-    input wire  write_clock;
-    input wire  [127:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[127:0] mem[255:0];
-    
-    always @(*) begin
-       read_data = mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-endmodule // top$engine$blk$rob
-
-
-module vfpga_blk$engine$blk$rsel(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$rsel
-
-
-module vfpga_blk$engine$blk$s_done(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$s_done
-
-
-module vfpga_blk$engine$blk$s_out(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$s_out
-
-
-module vfpga_blk$engine$blk$s_park(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$s_park
-
-
-module vfpga_blk$engine$blk$sector(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$sector
-
-
-module vfpga_blk$engine$blk$skip(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$skip
-
-
-module vfpga_blk$engine$blk$slot_cnt(d,q,clock);
-    
-    // Module arguments
-    input wire  [47:0] d;
-    output reg  [47:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 48'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$slot_cnt
-
-
-module vfpga_blk$engine$blk$slot_len(d,q,clock);
-    
-    // Module arguments
-    input wire  [79:0] d;
-    output reg  [79:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 80'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$slot_len
-
-
-module vfpga_blk$engine$blk$slot_rd(d,q,clock);
-    
-    // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 3'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$slot_rd
-
-
-module vfpga_blk$engine$blk$slot_wr(d,q,clock);
-    
-    // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 3'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$slot_wr
-
-
-module vfpga_blk$engine$blk$stat(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$stat
-
-
-module vfpga_blk$engine$blk$state(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Enums
-    localparam BlkState$Idle = 0;
-    localparam BlkState$Decode = 1;
-    localparam BlkState$Cmd = 2;
-    localparam BlkState$RPhase = 3;
-    localparam BlkState$WPhase = 4;
-    localparam BlkState$WBurst = 5;
-    localparam BlkState$Cpl = 6;
-    localparam BlkState$Status = 7;
-    localparam BlkState$Done = 8;
-    localparam BlkState$RetWr = 9;
-    localparam BlkState$RetDone = 10;
-    localparam BlkState$Halted = 11;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$state
-
-
-module vfpga_blk$engine$blk$sto_busy(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$sto_busy
-
-
-module vfpga_blk$engine$blk$sto_left(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$sto_left
-
-
-module vfpga_blk$engine$blk$todo(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$todo
-
-
-module vfpga_blk$engine$blk$used(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$used
-
-
-module vfpga_blk$engine$blk$wa(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$wa
-
-
-module vfpga_blk$engine$blk$wl(d,q,clock);
-    
-    // Module arguments
-    input wire  [12:0] d;
-    output reg  [12:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 13'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$wl
-
-
-module vfpga_blk$engine$blk$wlen(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$engine$blk$wlen
 
 
 module vfpga_blk$engine$c_db(d,q,clock);

@@ -2,6 +2,7 @@
 //! virtqueue engine and the block-storage port.
 
 pub mod request;
+mod rtl;
 
 pub use request::BlkRequest;
 

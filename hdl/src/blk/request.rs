@@ -50,9 +50,9 @@ const _: () = {
     assert!(id[9] == 0 && id[19] == 0);
 };
 /// Bytes 0..8 of the id string, little-endian.
-const ID_LO: u64 = 0x6c62_2d61_6770_6676;
+pub(super) const ID_LO: u64 = 0x6c62_2d61_6770_6676;
 /// Byte 8 of the id string (the rest is zero).
-const ID_HI: u64 = 0x6b;
+pub(super) const ID_HI: u64 = 0x6b;
 
 /// OUT / FLUSH storage commands that may wait for their completion while
 /// later requests run (storage tags 1..=PARKED).
@@ -85,9 +85,12 @@ enum BlkState {
 // What a request does with its data.
 // 0: nothing (status only), 1: IN, 2: OUT, 3: FLUSH, 4: GET_ID.
 
-/// virtio-blk request processor.
+/// The simulation model of [`BlkRequest`]: the request engine written
+/// in rust-hdl (its registers are `DFF`s, as rust-hdl would emit them).
+/// `BlkRequest::update` runs it; `BlkRequest::hdl` is the same logic
+/// written by hand (see [`super::rtl`]).
 #[derive(LogicBlock, Default, Debug)]
-pub struct BlkRequest {
+struct BlkModel {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// engine_reset.
@@ -298,11 +301,7 @@ pub struct BlkRequest {
     issued: Signal<Local, Bit>,
 }
 
-/// Top-level statements at the start of `logic` that compute `rd_valid`
-/// and `wr_valid` from registers only (see [`crate::vq::split::hoist`]).
-const HOISTED: usize = 4;
-
-impl BlkRequest {
+impl BlkModel {
     #[hdl_gen]
     fn logic(&mut self) {
         // The DMA requests: from registers (and the gearbox's registered
@@ -950,20 +949,208 @@ impl BlkRequest {
     }
 }
 
-impl Logic for BlkRequest {
+impl Logic for BlkModel {
     fn update(&mut self) {
         self.logic();
     }
 
     fn connect(&mut self) {
-        BlkRequest::connect(self);
+        BlkModel::connect(self);
     }
 
-    /// rust-hdl's Verilog of `logic`, with the DMA requests' `valid` in an
-    /// `always` block of their own: in one block with the state machine,
-    /// which reads the DMA master's `ready`, they would close a false
-    /// combinational loop through the master's arbiters.
+    /// rust-hdl's Verilog of `logic`: not emitted (the model is a hidden
+    /// field of [`BlkRequest`]), kept so that `#[hdl_gen]` still checks
+    /// that `logic` is synthesizable.
     fn hdl(&self) -> Verilog {
-        crate::vq::split::hoist(BlkRequest::hdl(self), HOISTED)
+        BlkModel::hdl(self)
+    }
+}
+
+// Forwarding between `BlkRequest`'s ports and its model's.
+macro_rules! port_in {
+    (In, $s:ident, $n:ident) => {
+        $s._model.$n.next = $s.$n.val();
+    };
+    (Out, $s:ident, $n:ident) => {};
+}
+macro_rules! port_out {
+    (In, $s:ident, $n:ident) => {};
+    (Out, $s:ident, $n:ident) => {
+        $s.$n.next = $s._model.$n.val();
+    };
+}
+macro_rules! port_connect {
+    (In, $s:ident, $n:ident) => {};
+    (Out, $s:ident, $n:ident) => {
+        $s.$n.connect();
+    };
+}
+
+macro_rules! blk_request {
+    ($($(#[$doc:meta])* $name:ident: $dir:ident $ty:ty,)*) => {
+        /// virtio-blk request processor.
+        ///
+        /// Its Verilog is written by hand ([`super::rtl`]): registers in
+        /// enable style, so that a streaming cycle evaluates only what a
+        /// beat needs. `update` runs the rust-hdl model of the same logic
+        /// (`BlkModel`); `tests/blk_request_verilog.rs` compares the two
+        /// cycle by cycle in Icarus Verilog.
+        #[derive(LogicBlock, Default, Debug)]
+        pub struct BlkRequest {
+            $($(#[$doc])* pub $name: Signal<$dir, $ty>,)*
+            _model: BlkModel,
+        }
+
+        impl BlkRequest {
+            /// Inputs into the model, the model settled, its outputs out.
+            fn step_model(&mut self) {
+                $(port_in!($dir, self, $name);)*
+                assert!(
+                    simulate(&mut self._model, 100),
+                    "the blk request model did not settle"
+                );
+                $(port_out!($dir, self, $name);)*
+            }
+
+            fn connect_outputs(&mut self) {
+                $(port_connect!($dir, self, $name);)*
+            }
+        }
+    };
+}
+
+blk_request! {
+    /// Clock.
+    clock: In Clock,
+    /// engine_reset.
+    reset: In Bit,
+    /// The device is stopped by a fault.
+    halt: In Bit,
+    /// Capacity in sectors.
+    capacity: In Bits<64>,
+    /// A walked chain is waiting.
+    chain_valid: In Bit,
+    /// Take it.
+    chain_pop: Out Bit,
+    /// Its queue.
+    chain_queue: In Bits<QUEUE_BITS>,
+    /// Its head.
+    chain_head: In Bits<16>,
+    /// Readable bytes.
+    chain_rlen: In Bits<32>,
+    /// Writable bytes.
+    chain_wlen: In Bits<32>,
+    /// Request header.
+    chain_hdr: In Bits<128>,
+    /// A segment is waiting.
+    seg_valid: In Bit,
+    /// Take it.
+    seg_pop: Out Bit,
+    /// Segment address.
+    seg_addr: In Bits<64>,
+    /// Segment length.
+    seg_len: In Bits<32>,
+    /// Completed chain: push.
+    done_push: Out Bit,
+    /// Room in the completion FIFO.
+    done_room: In Bits<8>,
+    /// Completed chain's queue.
+    done_queue: Out Bits<QUEUE_BITS>,
+    /// Completed chain's head.
+    done_head: Out Bits<16>,
+    /// Bytes written into the chain's writable buffers.
+    done_len: Out Bits<32>,
+    /// DMA read request valid.
+    rd_valid: Out Bit,
+    /// DMA read request ready.
+    rd_ready: In Bit,
+    /// DMA read address.
+    rd_addr: Out Bits<64>,
+    /// DMA read length.
+    rd_len: Out Bits<13>,
+    /// DMA read tag within this client's range (the reorder slot).
+    rd_sub: Out Bits<3>,
+    /// Completion's tag within this client's range.
+    cpl_sub: In Bits<3>,
+    /// Completion valid.
+    cpl_valid: In Bit,
+    /// Completion ready.
+    cpl_ready: Out Bit,
+    /// Completion data.
+    cpl_data: In Bits<128>,
+    /// DMA write valid.
+    wr_valid: Out Bit,
+    /// DMA write ready.
+    wr_ready: In Bit,
+    /// DMA write address.
+    wr_addr: Out Bits<64>,
+    /// DMA write length.
+    wr_len: Out Bits<13>,
+    /// DMA write data.
+    wr_data: Out Bits<128>,
+    /// DMA write last beat.
+    wr_last: Out Bit,
+    /// Storage command valid.
+    cmd_valid: Out Bit,
+    /// Storage command ready.
+    cmd_ready: In Bit,
+    /// Storage command tag.
+    cmd_tag: Out Bits<5>,
+    /// Storage operation (BlkOp).
+    cmd_op: Out Bits<2>,
+    /// First sector.
+    cmd_sector: Out Bits<64>,
+    /// Length in bytes.
+    cmd_len: Out Bits<32>,
+    /// Storage write data valid.
+    wdata_valid: Out Bit,
+    /// Storage write data ready.
+    wdata_ready: In Bit,
+    /// Storage write data tag.
+    wdata_tag: Out Bits<5>,
+    /// Storage write data.
+    wdata_data: Out Bits<128>,
+    /// Storage write data last beat.
+    wdata_last: Out Bit,
+    /// Storage read data valid.
+    rdata_valid: In Bit,
+    /// Storage read data ready.
+    rdata_ready: Out Bit,
+    /// Storage read data.
+    rdata_data: In Bits<128>,
+    /// Storage completion valid.
+    scpl_valid: In Bit,
+    /// Storage completion ready.
+    scpl_ready: Out Bit,
+    /// Storage completion status.
+    scpl_status: In Bits<8>,
+    /// Storage completion tag (0: the request in progress; 1..=PARKED: a
+    /// parked slot).
+    scpl_tag: In Bits<5>,
+    /// Working on a request or waiting for storage.
+    busy: Out Bit,
+    /// A storage command is outstanding.
+    storage_busy: Out Bit,
+    /// Queue of the request.
+    cur_queue: Out Bits<QUEUE_BITS>,
+    /// Data bytes requested from host memory this cycle.
+    cnt_read: Out Bits<13>,
+    /// Bytes written to host memory this cycle (first beat of a write).
+    cnt_written: Out Bits<13>,
+}
+
+impl Logic for BlkRequest {
+    fn update(&mut self) {
+        self.step_model();
+    }
+
+    fn connect(&mut self) {
+        self.connect_outputs();
+        self._model.connect_all();
+    }
+
+    /// The hand-written Verilog (see [`super::rtl`]).
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(super::rtl::verilog())
     }
 }
