@@ -223,25 +223,27 @@ impl Traffic {
             self.reads
                 .push((o[O_RD_SUB] as u64, (o[O_RD_LEN] as u64).div_ceil(16)));
         }
-        if s[CPL_VALID] == 1 && o[O_CPL_READY] == 1 {
-            if let Some(k) = self
+        if s[CPL_VALID] == 1
+            && o[O_CPL_READY] == 1
+            && let Some(k) = self
                 .reads
                 .iter()
                 .position(|r| u128::from(r.0) == s[CPL_SUB])
-            {
-                self.reads[k].1 -= 1;
-                if self.reads[k].1 == 0 {
-                    self.reads.remove(k);
-                }
+        {
+            self.reads[k].1 -= 1;
+            if self.reads[k].1 == 0 {
+                self.reads.remove(k);
             }
         }
         if o[O_CMD_VALID] == 1 && s[CMD_READY] == 1 && o[O_CMD_TAG] != 0 {
             self.tags.push(o[O_CMD_TAG] as u64);
         }
-        if s[SCPL_VALID] == 1 && o[O_SCPL_READY] == 1 && s[SCPL_TAG] != 0 {
-            if let Some(k) = self.tags.iter().position(|&t| u128::from(t) == s[SCPL_TAG]) {
-                self.tags.remove(k);
-            }
+        if s[SCPL_VALID] == 1
+            && o[O_SCPL_READY] == 1
+            && s[SCPL_TAG] != 0
+            && let Some(k) = self.tags.iter().position(|&t| u128::from(t) == s[SCPL_TAG])
+        {
+            self.tags.remove(k);
         }
     }
 }
@@ -425,7 +427,7 @@ fn trace(uut: &mut BlkRequest, cycles: usize) -> Trace {
     for i in 0..fixed + cycles {
         if i >= fixed {
             let k = i - fixed;
-            if k % 600 == 0 {
+            if k.is_multiple_of(600) {
                 // New pressure on each channel.
                 for x in p.iter_mut() {
                     *x = 30 + rng.below(71) as u32;

@@ -109,6 +109,11 @@ reg [3:0] set_out;
 reg [3:0] set_done;
 reg [3:0] set_park;
 reg [3:0] clr_slot;
+// OUT reads (combinational, see below).
+reg rp_drain;
+reg [5:0] rp_beats;
+reg [9:0] rp_take;
+reg rp_drained;
 integer k;
 
 initial begin
@@ -167,6 +172,30 @@ function [31:0] min32(input [31:0] a, input [31:0] b);
     min32 = (b < a) ? b : a;
 endfunction
 
+// The lowest set bit.
+function [3:0] lowest(input [3:0] v);
+    lowest = v & (~v + 4'd1);
+endfunction
+
+// The storage tag of a parked slot (one-hot; 1 when none).
+function [4:0] tag_of(input [3:0] oh);
+    tag_of = oh[3] ? 5'd4 : oh[2] ? 5'd3 : oh[1] ? 5'd2 : 5'd1;
+endfunction
+
+// The parked slot a storage tag names (none for 0 and past PARKED).
+function [3:0] tag_oh(input [4:0] tag);
+    tag_oh = (tag == 5'd1) ? 4'd1 : (tag == 5'd2) ? 4'd2 : (tag == 5'd3) ? 4'd4 : (tag == 5'd4) ? 4'd8 : 4'd0;
+endfunction
+
+// Beats of a read of `len` bytes.
+function [5:0] beats_of(input [9:0] len);
+    reg [9:0] t;
+    begin
+        t = len + 10'd15;
+        beats_of = t[9:4];
+    end
+endfunction
+
 // A data length that is not whole sectors, or a range past the capacity.
 function bad_range(input [31:0] len, input [63:0] sec, input [63:0] cap);
     bad_range = (len[8:0] != 9'd0) || (sec > cap) || ({32'd0, len >> 9} > (cap - sec));
@@ -210,39 +239,30 @@ wire gb_in_ready = cnt <= 6'd16;
 // Largest piece of the current buffer one DMA request may cover.
 wire [31:0] chunk = min32(min32(todo, cur_len), 32'd4096 - {20'd0, cur_addr[11:0]});
 wire [31:0] chunk_r = min32(chunk, 32'd512);
-// Parked slots: free, ready to retire, named by a completion.
+// Parked slots: free, ready to retire.
 wire [3:0] free = ~(s_out | s_done | s_park);
-wire [3:0] free_oh = free & (~free + 4'd1);
-wire [4:0] free_tag = free_oh[3] ? 5'd4 : free_oh[2] ? 5'd3 : free_oh[1] ? 5'd2 : 5'd1;
 wire [3:0] ready_oh = s_done & s_park;
-wire [3:0] rdy_oh = ready_oh & (~ready_oh + 4'd1);
-wire [3:0] cpl_oh = (scpl_tag == 5'd1) ? 4'd1 : (scpl_tag == 5'd2) ? 4'd2
-                  : (scpl_tag == 5'd3) ? 4'd4 : (scpl_tag == 5'd4) ? 4'd8 : 4'd0;
-// OUT reads: a new one may be asked for; the slot being drained.
+// OUT: a new read may be asked for.
 wire rp_a = (todo != 32'd0) && (inflight < 4'd8);
-wire issued = (state == S_RPHASE) && rp_a && (cur_len != 32'd0) && rd_ready;
-wire [5:0] rd_cnt = slot_cnt[slot_rd * 6 +: 6];
-wire [9:0] rd_len_b = slot_len[slot_rd * 10 +: 10];
-wire [9:0] rd_len_15 = rd_len_b + 10'd15;
-wire [5:0] rd_beats = rd_len_15[9:4];
-wire [9:0] rd_take = rd_len_b - {di, 4'd0};
-wire [5:0] di_p1 = di + 6'd1;
-wire drain_go = (inflight != 4'd0) && (di < rd_cnt);
-wire drained = (state == S_RPHASE) && drain_go && gb_in_ready && (di_p1 == rd_beats);
-wire [5:0] cpl_cnt = slot_cnt[cpl_sub * 6 +: 6];
-wire [7:0] rob_wa = {cpl_sub, 5'd0} + {2'd0, cpl_cnt};
-wire [7:0] rob_ra = {slot_rd, 5'd0} + {2'd0, di};
-// The slot being retired.
-wire [63:0] r_addr = rsel[3] ? pa3 : rsel[2] ? pa2 : rsel[1] ? pa1 : pa0;
-wire [15:0] r_head = rsel[3] ? ph3 : rsel[2] ? ph2 : rsel[1] ? ph1 : ph0;
-wire r_q = rsel[3] ? pq[3] : rsel[2] ? pq[2] : rsel[1] ? pq[1] : pq[0];
-wire [7:0] r_stat = rsel[3] ? pst3 : rsel[2] ? pst2 : rsel[1] ? pst1 : pst0;
-// The status byte of this request goes out (not parked).
-wire st_write = (state == S_STATUS) && (cur_len != 32'd0) && (op != 3'd2) && (op != 3'd3);
 
-// Outputs from the registers only.
-always @(*) rd_valid = (state == S_RPHASE) && rp_a && (cur_len != 32'd0);
-always @(*) wr_valid = ((state == S_WBURST) && wb_go) || st_write || (state == S_RETWR);
+// OUT reads in state RPHASE only (zero elsewhere, so that other cycles
+// skip the work): the oldest slot drains, its beats, the bytes of its
+// next beat, and whether this beat is its last.
+always @(*) begin
+    rp_drain = 1'b0;
+    rp_beats = 6'd0;
+    rp_take = 10'd0;
+    rp_drained = 1'b0;
+    if (state == S_RPHASE) begin
+        rp_drain = (inflight != 4'd0) && (di < slot_cnt[slot_rd * 6 +: 6]);
+        rp_beats = beats_of(slot_len[slot_rd * 10 +: 10]);
+        rp_take = slot_len[slot_rd * 10 +: 10] - {di, 4'd0};
+        rp_drained = rp_drain && gb_in_ready && ((di + 6'd1) == rp_beats);
+    end
+end
+
+// Outputs from the registers only (so that a `valid` here never waits
+// for a `ready` through a combinational path).
 always @(*) busy = ((state != S_IDLE) && (state != S_HALTED)) || sto_busy || (s_out != 4'd0)
                    || ((state != S_HALTED) && ((s_done | s_park) != 4'd0));
 always @(*) storage_busy = sto_busy || (s_out != 4'd0);
@@ -250,93 +270,128 @@ always @(*) cur_queue = q;
 always @(*) rd_addr = cur_addr;
 always @(*) rd_len = chunk_r[12:0];
 always @(*) rd_sub = slot_wr;
-always @(*) cpl_ready = state == S_RPHASE;
+always @(*) wdata_tag = ctag;
+always @(*) wdata_last = sto_left <= 32'd16;
 always @(*) begin
-    if (st_write) begin
-        wr_addr = cur_addr;
-        wr_len = 13'd1;
-        wr_data = {120'd0, stat};
-        wr_last = 1'b1;
-    end else if (state == S_RETWR) begin
-        wr_addr = r_addr;
-        wr_len = 13'd1;
-        wr_data = {120'd0, r_stat};
-        wr_last = 1'b1;
-    end else begin
-        wr_addr = wa;
-        wr_len = wl;
-        wr_data = hold[127:0];
-        wr_last = beat_left <= 13'd16;
-    end
-end
-always @(*) begin
+    rd_valid = 1'b0;
+    wr_valid = 1'b0;
+    cpl_ready = 1'b0;
+    rdata_ready = 1'b0;
+    wr_addr = wa;
+    wr_len = wl;
+    wr_data = hold[127:0];
+    wr_last = beat_left <= 13'd16;
     cmd_valid = 1'b0;
     cmd_tag = 5'd0;
     cmd_op = 2'd0;
     cmd_sector = sector;
     cmd_len = dlen;
-    if (state == S_CMD) begin
-        if (op == 3'd1) begin
-            cmd_valid = 1'b1;
-        end else if (free != 4'd0) begin
-            cmd_valid = 1'b1;
-            cmd_tag = free_tag;
-            if (op == 3'd2) begin
-                cmd_op = 2'd1;
-            end else begin
-                cmd_op = 2'd2;
-                cmd_sector = 64'd0;
-                cmd_len = 32'd0;
+    wdata_valid = 1'b0;
+    wdata_data = hold[127:0];
+    case (state)
+        S_CMD: begin
+            if (op == 3'd1) begin
+                cmd_valid = 1'b1;
+            end else if (free != 4'd0) begin
+                cmd_valid = 1'b1;
+                cmd_tag = tag_of(lowest(free));
+                if (op == 3'd2) begin
+                    cmd_op = 2'd1;
+                end else begin
+                    cmd_op = 2'd2;
+                    cmd_sector = 64'd0;
+                    cmd_len = 32'd0;
+                end
             end
         end
-    end
-end
-always @(*) begin
-    wdata_tag = ctag;
-    wdata_last = sto_left <= 32'd16;
-    if (state == S_HALTED) begin
-        wdata_valid = sto_left != 32'd0;
-        wdata_data = 128'd0;
-    end else begin
-        wdata_valid = (state == S_RPHASE) && wd_go;
-        wdata_data = hold[127:0];
-    end
-end
-always @(*) rdata_ready = ((op == 3'd1) && ((state == S_WPHASE) || (state == S_WBURST)) && gb_in_ready)
-                          || (state == S_HALTED);
-
-// Outputs that follow this cycle's inputs.
-always @(*) chain_pop = (state == S_IDLE) && (ready_oh == 4'd0) && chain_valid && seg_valid;
-always @(*) begin
-    case (state)
-        S_IDLE: seg_pop = (ready_oh == 4'd0) && chain_valid && seg_valid;
-        S_DECODE: seg_pop = hskip != 5'd0;
-        S_RPHASE: seg_pop = (cur_len == 32'd0) && (rp_a || ((todo == 32'd0) && (skip != 32'd0)));
-        S_WPHASE: seg_pop = (cur_len == 32'd0) && ((todo != 32'd0) || (skip != 32'd0));
-        S_STATUS: seg_pop = cur_len == 32'd0;
-        default: seg_pop = 1'b0;
+        S_RPHASE: begin
+            rd_valid = rp_a && (cur_len != 32'd0);
+            cpl_ready = 1'b1;
+            wdata_valid = wd_go;
+        end
+        S_WPHASE: rdata_ready = (op == 3'd1) && gb_in_ready;
+        S_WBURST: begin
+            wr_valid = wb_go;
+            rdata_ready = (op == 3'd1) && gb_in_ready;
+        end
+        S_STATUS: begin
+            // The status byte is the last writable byte, after the data.
+            if ((cur_len != 32'd0) && (op != 3'd2) && (op != 3'd3)) begin
+                wr_valid = 1'b1;
+                wr_addr = cur_addr;
+                wr_len = 13'd1;
+                wr_data = {120'd0, stat};
+                wr_last = 1'b1;
+            end
+        end
+        S_RETWR: begin
+            // A parked request's status byte.
+            wr_valid = 1'b1;
+            wr_addr = rsel[3] ? pa3 : rsel[2] ? pa2 : rsel[1] ? pa1 : pa0;
+            wr_len = 13'd1;
+            wr_data = {120'd0, rsel[3] ? pst3 : rsel[2] ? pst2 : rsel[1] ? pst1 : pst0};
+            wr_last = 1'b1;
+        end
+        S_HALTED: begin
+            // Stopped by a fault: finish the storage write in flight with
+            // zero data and drop what storage returns.
+            rdata_ready = 1'b1;
+            wdata_valid = sto_left != 32'd0;
+            wdata_data = 128'd0;
+        end
+        default: ;
     endcase
 end
+
+// Outputs that follow this cycle's inputs.
 always @(*) begin
-    if ((state == S_RETDONE) && (done_room != 8'd0)) begin
-        done_push = 1'b1;
-        done_queue = r_q;
-        done_head = r_head;
-        done_len = 32'd1;
-    end else begin
-        done_push = (state == S_DONE) && (done_room != 8'd0);
-        done_queue = q;
-        done_head = head;
-        done_len = used;
-    end
-end
-always @(*) cnt_read = issued ? chunk_r[12:0] : 13'd0;
-always @(*) begin
+    chain_pop = 1'b0;
+    seg_pop = 1'b0;
+    done_push = 1'b0;
+    done_queue = q;
+    done_head = head;
+    done_len = used;
+    cnt_read = 13'd0;
     cnt_written = 13'd0;
-    if ((state == S_WBURST) && wb_go && wr_ready && (beat_left == wl)) cnt_written = wl;
-    if ((st_write || (state == S_RETWR)) && wr_ready) cnt_written = 13'd1;
+    // Completions of parked slots are always taken, in any order.
+    scpl_ready = scpl_tag != 5'd0;
+    case (state)
+        S_IDLE: begin
+            chain_pop = (ready_oh == 4'd0) && chain_valid && seg_valid;
+            seg_pop = (ready_oh == 4'd0) && chain_valid && seg_valid;
+        end
+        S_DECODE: seg_pop = hskip != 5'd0;
+        S_RPHASE: begin
+            seg_pop = (cur_len == 32'd0) && (rp_a || ((todo == 32'd0) && (skip != 32'd0)));
+            if (rp_a && (cur_len != 32'd0) && rd_ready) cnt_read = chunk_r[12:0];
+        end
+        S_WPHASE: seg_pop = (cur_len == 32'd0) && ((todo != 32'd0) || (skip != 32'd0));
+        S_WBURST: begin
+            if (wb_go && wr_ready && (beat_left == wl)) cnt_written = wl;
+        end
+        S_CPL: begin
+            if (sto_busy) scpl_ready = 1'b1;
+        end
+        S_STATUS: begin
+            seg_pop = cur_len == 32'd0;
+            if ((cur_len != 32'd0) && (op != 3'd2) && (op != 3'd3) && wr_ready) cnt_written = 13'd1;
+        end
+        S_DONE: done_push = done_room != 8'd0;
+        S_RETWR: begin
+            if (wr_ready) cnt_written = 13'd1;
+        end
+        S_RETDONE: begin
+            if (done_room != 8'd0) begin
+                done_push = 1'b1;
+                done_queue = rsel[3] ? pq[3] : rsel[2] ? pq[2] : rsel[1] ? pq[1] : pq[0];
+                done_head = rsel[3] ? ph3 : rsel[2] ? ph2 : rsel[1] ? ph1 : ph0;
+                done_len = 32'd1;
+            end
+        end
+        S_HALTED: scpl_ready = 1'b1;
+        default: ;
+    endcase
 end
-always @(*) scpl_ready = ((state == S_CPL) && sto_busy) || (state == S_HALTED) || (scpl_tag != 5'd0);
 
 // Gearbox controls.
 always @(*) begin
@@ -350,10 +405,10 @@ always @(*) begin
         S_IDLE: gb_clear = (ready_oh == 4'd0) && chain_valid && seg_valid;
         S_RPHASE: begin
             // The oldest slot drains into the gearbox as its beats arrive.
-            if (drain_go) begin
+            if (rp_drain) begin
                 gb_in_valid = 1'b1;
                 gb_src = G_ROB;
-                if (rd_take < 10'd16) gb_bytes = rd_take[4:0];
+                if (rp_take < 10'd16) gb_bytes = rp_take[4:0];
             end
             if (wd_go && wdata_ready) begin
                 gb_pop = 1'b1;
@@ -381,10 +436,25 @@ always @(*) begin
 end
 
 // Parked-slot bit changes.
-always @(*) set_out = ((state == S_CMD) && (op != 3'd1) && (free != 4'd0) && cmd_ready) ? free_oh : 4'd0;
-always @(*) set_park = (state == S_STATUS) && (cur_len != 32'd0) && ((op == 3'd2) || (op == 3'd3)) ? my_oh : 4'd0;
-always @(*) set_done = ((scpl_tag != 5'd0) && scpl_valid) ? cpl_oh : 4'd0;
-always @(*) clr_slot = (state == S_HALTED) ? s_done : ((state == S_RETDONE) && (done_room != 8'd0)) ? rsel : 4'd0;
+always @(*) begin
+    set_out = 4'd0;
+    set_park = 4'd0;
+    clr_slot = 4'd0;
+    case (state)
+        S_CMD: begin
+            if ((op != 3'd1) && (free != 4'd0) && cmd_ready) set_out = lowest(free);
+        end
+        S_STATUS: begin
+            if ((cur_len != 32'd0) && ((op == 3'd2) || (op == 3'd3))) set_park = my_oh;
+        end
+        S_RETDONE: begin
+            if (done_room != 8'd0) clr_slot = rsel;
+        end
+        S_HALTED: clr_slot = s_done;
+        default: ;
+    endcase
+end
+always @(*) set_done = ((scpl_tag != 5'd0) && scpl_valid) ? tag_oh(scpl_tag) : 4'd0;
 
 // The gearbox registers.
 wire gb_push = gb_in_valid && gb_in_ready;
@@ -395,16 +465,11 @@ always @(posedge clock) begin
     end else if (gb_pop || gb_push) begin
         hold <= gb_next(hold, gb_pop, gb_take, gb_push,
                         (gb_src == G_RDATA) ? rdata_data
-                        : (gb_src == G_ROB) ? rob[rob_ra]
+                        : (gb_src == G_ROB) ? rob[{slot_rd, 5'd0} + {2'd0, di}]
                         : (gb_src == G_ID0) ? {64'h@ID_HI@, 64'h@ID_LO@} : 128'd0,
                         gb_bytes, gb_pop ? cnt - {1'b0, gb_take} : cnt);
         cnt <= (gb_pop ? cnt - {1'b0, gb_take} : cnt) + (gb_push ? {1'b0, gb_bytes} : 6'd0);
     end
-end
-
-// The reorder RAM: completions land in their slot, whatever the order.
-always @(posedge clock) begin
-    if ((state == S_RPHASE) && cpl_valid) rob[rob_wa] <= cpl_data;
 end
 
 // The request state machine.
@@ -413,7 +478,7 @@ always @(posedge clock) begin
         S_IDLE: begin
             if (ready_oh != 4'd0) begin
                 // A parked request's completion is in: finish it first.
-                rsel <= rdy_oh;
+                rsel <= lowest(ready_oh);
                 rback <= 1'b0;
                 state <= S_RETWR;
             end else if (chain_valid && seg_valid) begin
@@ -482,12 +547,12 @@ always @(posedge clock) begin
                 end
             end else if (free != 4'd0) begin
                 if (cmd_ready) begin
-                    my_oh <= free_oh;
-                    ctag <= free_tag;
+                    my_oh <= lowest(free);
+                    ctag <= tag_of(lowest(free));
                     state <= S_RPHASE;
                 end
             end else if (ready_oh != 4'd0) begin
-                rsel <= rdy_oh;
+                rsel <= lowest(ready_oh);
                 rback <= 1'b1;
                 state <= S_RETWR;
             end
@@ -515,19 +580,22 @@ always @(posedge clock) begin
                     skip <= skip - min32(skip, cur_len);
                 end
             end
-            if (drain_go && gb_in_ready) begin
-                di <= di_p1;
-                if (di_p1 == rd_beats) begin
+            if (rp_drain && gb_in_ready) begin
+                di <= di + 6'd1;
+                if ((di + 6'd1) == rp_beats) begin
                     di <= 6'd0;
                     slot_rd <= slot_rd + 3'd1;
                 end
             end
-            if (cpl_valid || drained) begin
+            // Completions land in their slot, whatever the order.
+            if (cpl_valid) rob[{cpl_sub, 5'd0} + {2'd0, slot_cnt[cpl_sub * 6 +: 6]}] <= cpl_data;
+            if (cpl_valid || rp_drained) begin
                 slot_cnt <= (slot_cnt + (cpl_valid ? (48'd1 << (cpl_sub * 6)) : 48'd0))
-                            & ~(drained ? (48'h3f << (slot_rd * 6)) : 48'd0);
+                            & ~(rp_drained ? (48'h3f << (slot_rd * 6)) : 48'd0);
             end
-            if (issued && !drained) inflight <= inflight + 4'd1;
-            else if (!issued && drained) inflight <= inflight - 4'd1;
+            if ((rp_a && (cur_len != 32'd0) && rd_ready) != rp_drained) begin
+                inflight <= rp_drained ? inflight - 4'd1 : inflight + 4'd1;
+            end
             if (wd_go && wdata_ready) sto_left <= sto_left - {27'd0, sto_take};
             if ((todo == 32'd0) && (skip == 32'd0) && (inflight == 4'd0) && (sto_left == 32'd0)) begin
                 // Writable bytes before the status byte.
@@ -643,12 +711,10 @@ always @(posedge clock) begin
         sto_busy <= 1'b0;
     end
     // Completions of parked slots are always taken, in any order.
-    if ((scpl_tag != 5'd0) && scpl_valid) begin
-        if (cpl_oh[0]) pst0 <= scpl_status;
-        if (cpl_oh[1]) pst1 <= scpl_status;
-        if (cpl_oh[2]) pst2 <= scpl_status;
-        if (cpl_oh[3]) pst3 <= scpl_status;
-    end
+    if (set_done[0]) pst0 <= scpl_status;
+    if (set_done[1]) pst1 <= scpl_status;
+    if (set_done[2]) pst2 <= scpl_status;
+    if (set_done[3]) pst3 <= scpl_status;
     if ((set_out | set_done) != 4'd0) s_out <= (s_out | set_out) & ~set_done;
     if ((set_done | clr_slot) != 4'd0) s_done <= (s_done | set_done) & ~clr_slot;
     if ((set_park | clr_slot) != 4'd0) s_park <= (s_park | set_park) & ~clr_slot;
