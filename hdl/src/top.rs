@@ -194,8 +194,10 @@ pub struct BlkTop {
     s_blk_cpl: RegSlice<BLK_CPL_BITS>,
 }
 
-/// Packed payload widths of the port slices (fields in port order, first
-/// field in the low bits).
+/// Packed payload widths of the port slices. The widest field sits in the
+/// low bits and every field of 32 bits or more starts on a 32-bit boundary:
+/// Verilator then packs and unpacks them as whole words instead of shifting
+/// every word of a 128-bit beat on every evaluation.
 const MMIO_REQ_BITS: usize = MMIO_ADDR_BITS + 1 + 32 + 4;
 const MGMT_REQ_BITS: usize = MGMT_ADDR_BITS + 1 + 32;
 const MSIX_BITS: usize = 64 + 32 + 16;
@@ -263,16 +265,19 @@ impl Logic for BlkTop {
         // MMIO request: host -> slice -> register file.
         self.s_mmio_req.in_valid.next = self.mmio_req_valid.val();
         self.mmio_req_ready.next = self.s_mmio_req.in_ready.val();
-        self.s_mmio_req.in_data.next =
-            bit_cast::<MMIO_REQ_BITS, MMIO_ADDR_BITS>(self.mmio_req_addr.val())
-                | (bit_cast::<MMIO_REQ_BITS, 1>(self.mmio_req_write.val().into()) << 15_u64)
-                | (bit_cast::<MMIO_REQ_BITS, 32>(self.mmio_req_wdata.val()) << 16_u64)
-                | (bit_cast::<MMIO_REQ_BITS, 4>(self.mmio_req_strb.val()) << 48_u64);
+        self.s_mmio_req.in_data.next = bit_cast::<MMIO_REQ_BITS, 32>(self.mmio_req_wdata.val())
+            | (bit_cast::<MMIO_REQ_BITS, MMIO_ADDR_BITS>(self.mmio_req_addr.val()) << 32_u64)
+            | (bit_cast::<MMIO_REQ_BITS, 1>(self.mmio_req_write.val().into()) << 47_u64)
+            | (bit_cast::<MMIO_REQ_BITS, 4>(self.mmio_req_strb.val()) << 48_u64);
         self.bar0.mmio_req_valid.next = self.s_mmio_req.out_valid.val();
         self.s_mmio_req.out_ready.next = self.bar0.mmio_req_ready.val();
-        self.bar0.mmio_req_addr.next = self.s_mmio_req.out_data.val().get_bits::<MMIO_ADDR_BITS>(0);
-        self.bar0.mmio_req_write.next = self.s_mmio_req.out_data.val().get_bit(15);
-        self.bar0.mmio_req_wdata.next = self.s_mmio_req.out_data.val().get_bits::<32>(16);
+        self.bar0.mmio_req_wdata.next = self.s_mmio_req.out_data.val().get_bits::<32>(0);
+        self.bar0.mmio_req_addr.next = self
+            .s_mmio_req
+            .out_data
+            .val()
+            .get_bits::<MMIO_ADDR_BITS>(32);
+        self.bar0.mmio_req_write.next = self.s_mmio_req.out_data.val().get_bit(47);
         self.bar0.mmio_req_strb.next = self.s_mmio_req.out_data.val().get_bits::<4>(48);
         // MMIO read response: register file -> slice -> host.
         self.s_mmio_resp.in_valid.next = self.bar0.mmio_resp_valid.val();
@@ -284,15 +289,18 @@ impl Logic for BlkTop {
         // Management request and response.
         self.s_mgmt_req.in_valid.next = self.mgmt_req_valid.val();
         self.mgmt_req_ready.next = self.s_mgmt_req.in_ready.val();
-        self.s_mgmt_req.in_data.next =
-            bit_cast::<MGMT_REQ_BITS, MGMT_ADDR_BITS>(self.mgmt_req_addr.val())
-                | (bit_cast::<MGMT_REQ_BITS, 1>(self.mgmt_req_write.val().into()) << 8_u64)
-                | (bit_cast::<MGMT_REQ_BITS, 32>(self.mgmt_req_wdata.val()) << 9_u64);
+        self.s_mgmt_req.in_data.next = bit_cast::<MGMT_REQ_BITS, 32>(self.mgmt_req_wdata.val())
+            | (bit_cast::<MGMT_REQ_BITS, MGMT_ADDR_BITS>(self.mgmt_req_addr.val()) << 32_u64)
+            | (bit_cast::<MGMT_REQ_BITS, 1>(self.mgmt_req_write.val().into()) << 40_u64);
         self.bar0.mgmt_req_valid.next = self.s_mgmt_req.out_valid.val();
         self.s_mgmt_req.out_ready.next = self.bar0.mgmt_req_ready.val();
-        self.bar0.mgmt_req_addr.next = self.s_mgmt_req.out_data.val().get_bits::<MGMT_ADDR_BITS>(0);
-        self.bar0.mgmt_req_write.next = self.s_mgmt_req.out_data.val().get_bit(8);
-        self.bar0.mgmt_req_wdata.next = self.s_mgmt_req.out_data.val().get_bits::<32>(9);
+        self.bar0.mgmt_req_wdata.next = self.s_mgmt_req.out_data.val().get_bits::<32>(0);
+        self.bar0.mgmt_req_addr.next = self
+            .s_mgmt_req
+            .out_data
+            .val()
+            .get_bits::<MGMT_ADDR_BITS>(32);
+        self.bar0.mgmt_req_write.next = self.s_mgmt_req.out_data.val().get_bit(40);
         self.s_mgmt_resp.in_valid.next = self.bar0.mgmt_resp_valid.val();
         self.bar0.mgmt_resp_ready.next = self.s_mgmt_resp.in_ready.val();
         self.s_mgmt_resp.in_data.next = self.bar0.mgmt_resp_rdata.val();
@@ -314,39 +322,39 @@ impl Logic for BlkTop {
         // DMA read request.
         self.s_rd_req.in_valid.next = self.engine.dma_rd_req_valid.val();
         self.engine.dma_rd_req_ready.next = self.s_rd_req.in_ready.val();
-        self.s_rd_req.in_data.next = bit_cast::<RD_REQ_BITS, 5>(self.engine.dma_rd_req_tag.val())
-            | (bit_cast::<RD_REQ_BITS, 64>(self.engine.dma_rd_req_addr.val()) << 5)
+        self.s_rd_req.in_data.next = bit_cast::<RD_REQ_BITS, 64>(self.engine.dma_rd_req_addr.val())
+            | (bit_cast::<RD_REQ_BITS, 5>(self.engine.dma_rd_req_tag.val()) << 64)
             | (bit_cast::<RD_REQ_BITS, 13>(self.engine.dma_rd_req_len.val()) << 69);
         self.dma_rd_req_valid.next = self.s_rd_req.out_valid.val();
         self.s_rd_req.out_ready.next = self.dma_rd_req_ready.val();
-        self.dma_rd_req_tag.next = self.s_rd_req.out_data.val().get_bits::<5>(0);
-        self.dma_rd_req_addr.next = self.s_rd_req.out_data.val().get_bits::<64>(5);
+        self.dma_rd_req_addr.next = self.s_rd_req.out_data.val().get_bits::<64>(0);
+        self.dma_rd_req_tag.next = self.s_rd_req.out_data.val().get_bits::<5>(64);
         self.dma_rd_req_len.next = self.s_rd_req.out_data.val().get_bits::<13>(69);
         // DMA read completion.
         self.s_rd_cpl.in_valid.next = self.dma_rd_cpl_valid.val();
         self.dma_rd_cpl_ready.next = self.s_rd_cpl.in_ready.val();
-        self.s_rd_cpl.in_data.next = bit_cast::<RD_CPL_BITS, 5>(self.dma_rd_cpl_tag.val())
-            | (bit_cast::<RD_CPL_BITS, DATA_BITS>(self.dma_rd_cpl_data.val()) << 5)
+        self.s_rd_cpl.in_data.next = bit_cast::<RD_CPL_BITS, DATA_BITS>(self.dma_rd_cpl_data.val())
+            | (bit_cast::<RD_CPL_BITS, 5>(self.dma_rd_cpl_tag.val()) << 128)
             | (bit_cast::<RD_CPL_BITS, 1>(self.dma_rd_cpl_last.val().into()) << 133_u64)
             | (bit_cast::<RD_CPL_BITS, 1>(self.dma_rd_cpl_error.val().into()) << 134_u64);
         self.engine.dma_rd_cpl_valid.next = self.s_rd_cpl.out_valid.val();
         self.s_rd_cpl.out_ready.next = self.engine.dma_rd_cpl_ready.val();
-        self.engine.dma_rd_cpl_tag.next = self.s_rd_cpl.out_data.val().get_bits::<5>(0);
-        self.engine.dma_rd_cpl_data.next = self.s_rd_cpl.out_data.val().get_bits::<DATA_BITS>(5);
+        self.engine.dma_rd_cpl_data.next = self.s_rd_cpl.out_data.val().get_bits::<DATA_BITS>(0);
+        self.engine.dma_rd_cpl_tag.next = self.s_rd_cpl.out_data.val().get_bits::<5>(128);
         self.engine.dma_rd_cpl_last.next = self.s_rd_cpl.out_data.val().get_bit(133);
         self.engine.dma_rd_cpl_error.next = self.s_rd_cpl.out_data.val().get_bit(134);
         // DMA posted write and its response.
         self.s_wr.in_valid.next = self.engine.dma_wr_valid.val();
         self.engine.dma_wr_ready.next = self.s_wr.in_ready.val();
-        self.s_wr.in_data.next = bit_cast::<WR_BITS, 64>(self.engine.dma_wr_addr.val())
-            | (bit_cast::<WR_BITS, 13>(self.engine.dma_wr_len.val()) << 64)
-            | (bit_cast::<WR_BITS, DATA_BITS>(self.engine.dma_wr_data.val()) << 77)
+        self.s_wr.in_data.next = bit_cast::<WR_BITS, DATA_BITS>(self.engine.dma_wr_data.val())
+            | (bit_cast::<WR_BITS, 64>(self.engine.dma_wr_addr.val()) << 128)
+            | (bit_cast::<WR_BITS, 13>(self.engine.dma_wr_len.val()) << 192)
             | (bit_cast::<WR_BITS, 1>(self.engine.dma_wr_last.val().into()) << 205_u64);
         self.dma_wr_valid.next = self.s_wr.out_valid.val();
         self.s_wr.out_ready.next = self.dma_wr_ready.val();
-        self.dma_wr_addr.next = self.s_wr.out_data.val().get_bits::<64>(0);
-        self.dma_wr_len.next = self.s_wr.out_data.val().get_bits::<13>(64);
-        self.dma_wr_data.next = self.s_wr.out_data.val().get_bits::<DATA_BITS>(77);
+        self.dma_wr_data.next = self.s_wr.out_data.val().get_bits::<DATA_BITS>(0);
+        self.dma_wr_addr.next = self.s_wr.out_data.val().get_bits::<64>(128);
+        self.dma_wr_len.next = self.s_wr.out_data.val().get_bits::<13>(192);
         self.dma_wr_last.next = self.s_wr.out_data.val().get_bit(205);
         self.s_wr_rsp.in_valid.next = self.dma_wr_rsp_valid.val();
         self.dma_wr_rsp_ready.next = self.s_wr_rsp.in_ready.val();
@@ -357,37 +365,38 @@ impl Logic for BlkTop {
         // Storage command.
         self.s_blk_cmd.in_valid.next = self.engine.blk_cmd_valid.val();
         self.engine.blk_cmd_ready.next = self.s_blk_cmd.in_ready.val();
-        self.s_blk_cmd.in_data.next = bit_cast::<BLK_CMD_BITS, 5>(self.engine.blk_cmd_tag.val())
-            | (bit_cast::<BLK_CMD_BITS, 2>(self.engine.blk_cmd_op.val()) << 5)
-            | (bit_cast::<BLK_CMD_BITS, 64>(self.engine.blk_cmd_sector.val()) << 7)
-            | (bit_cast::<BLK_CMD_BITS, 32>(self.engine.blk_cmd_len.val()) << 71);
+        self.s_blk_cmd.in_data.next =
+            bit_cast::<BLK_CMD_BITS, 64>(self.engine.blk_cmd_sector.val())
+                | (bit_cast::<BLK_CMD_BITS, 32>(self.engine.blk_cmd_len.val()) << 64)
+                | (bit_cast::<BLK_CMD_BITS, 5>(self.engine.blk_cmd_tag.val()) << 96)
+                | (bit_cast::<BLK_CMD_BITS, 2>(self.engine.blk_cmd_op.val()) << 101);
         self.blk_cmd_valid.next = self.s_blk_cmd.out_valid.val();
         self.s_blk_cmd.out_ready.next = self.blk_cmd_ready.val();
-        self.blk_cmd_tag.next = self.s_blk_cmd.out_data.val().get_bits::<5>(0);
-        self.blk_cmd_op.next = self.s_blk_cmd.out_data.val().get_bits::<2>(5);
-        self.blk_cmd_sector.next = self.s_blk_cmd.out_data.val().get_bits::<64>(7);
-        self.blk_cmd_len.next = self.s_blk_cmd.out_data.val().get_bits::<32>(71);
+        self.blk_cmd_sector.next = self.s_blk_cmd.out_data.val().get_bits::<64>(0);
+        self.blk_cmd_len.next = self.s_blk_cmd.out_data.val().get_bits::<32>(64);
+        self.blk_cmd_tag.next = self.s_blk_cmd.out_data.val().get_bits::<5>(96);
+        self.blk_cmd_op.next = self.s_blk_cmd.out_data.val().get_bits::<2>(101);
         // Storage write data (device -> storage).
         self.s_blk_wr.in_valid.next = self.engine.blk_wr_valid.val();
         self.engine.blk_wr_ready.next = self.s_blk_wr.in_ready.val();
-        self.s_blk_wr.in_data.next = bit_cast::<BLK_DATA_BITS, 5>(self.engine.blk_wr_tag.val())
-            | (bit_cast::<BLK_DATA_BITS, 128>(self.engine.blk_wr_data.val()) << 5)
+        self.s_blk_wr.in_data.next = bit_cast::<BLK_DATA_BITS, 128>(self.engine.blk_wr_data.val())
+            | (bit_cast::<BLK_DATA_BITS, 5>(self.engine.blk_wr_tag.val()) << 128)
             | (bit_cast::<BLK_DATA_BITS, 1>(self.engine.blk_wr_last.val().into()) << 133);
         self.blk_wr_valid.next = self.s_blk_wr.out_valid.val();
         self.s_blk_wr.out_ready.next = self.blk_wr_ready.val();
-        self.blk_wr_tag.next = self.s_blk_wr.out_data.val().get_bits::<5>(0);
-        self.blk_wr_data.next = self.s_blk_wr.out_data.val().get_bits::<128>(5);
+        self.blk_wr_data.next = self.s_blk_wr.out_data.val().get_bits::<128>(0);
+        self.blk_wr_tag.next = self.s_blk_wr.out_data.val().get_bits::<5>(128);
         self.blk_wr_last.next = self.s_blk_wr.out_data.val().get_bit(133);
         // Storage read data (storage -> device).
         self.s_blk_rd.in_valid.next = self.blk_rd_valid.val();
         self.blk_rd_ready.next = self.s_blk_rd.in_ready.val();
-        self.s_blk_rd.in_data.next = bit_cast::<BLK_DATA_BITS, 5>(self.blk_rd_tag.val())
-            | (bit_cast::<BLK_DATA_BITS, 128>(self.blk_rd_data.val()) << 5)
+        self.s_blk_rd.in_data.next = bit_cast::<BLK_DATA_BITS, 128>(self.blk_rd_data.val())
+            | (bit_cast::<BLK_DATA_BITS, 5>(self.blk_rd_tag.val()) << 128)
             | (bit_cast::<BLK_DATA_BITS, 1>(self.blk_rd_last.val().into()) << 133);
         self.engine.blk_rd_valid.next = self.s_blk_rd.out_valid.val();
         self.s_blk_rd.out_ready.next = self.engine.blk_rd_ready.val();
-        self.engine.blk_rd_tag.next = self.s_blk_rd.out_data.val().get_bits::<5>(0);
-        self.engine.blk_rd_data.next = self.s_blk_rd.out_data.val().get_bits::<128>(5);
+        self.engine.blk_rd_data.next = self.s_blk_rd.out_data.val().get_bits::<128>(0);
+        self.engine.blk_rd_tag.next = self.s_blk_rd.out_data.val().get_bits::<5>(128);
         self.engine.blk_rd_last.next = self.s_blk_rd.out_data.val().get_bit(133);
         // Storage completion.
         self.s_blk_cpl.in_valid.next = self.blk_cpl_valid.val();

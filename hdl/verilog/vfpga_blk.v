@@ -764,12 +764,12 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         s_blk_cpl$clear = reset_q$q;
         s_mmio_req$in_valid = mmio_req_valid;
         mmio_req_ready = s_mmio_req$in_ready;
-        s_mmio_req$in_data = ((mmio_req_addr) & 52'hfffffffffffff) | (((mmio_req_write) & 52'hfffffffffffff) << 64'hf) | (((mmio_req_wdata) & 52'hfffffffffffff) << 64'h10) | (((mmio_req_strb) & 52'hfffffffffffff) << 64'h30);
+        s_mmio_req$in_data = ((mmio_req_wdata) & 52'hfffffffffffff) | (((mmio_req_addr) & 52'hfffffffffffff) << 64'h20) | (((mmio_req_write) & 52'hfffffffffffff) << 64'h2f) | (((mmio_req_strb) & 52'hfffffffffffff) << 64'h30);
         bar0$mmio_req_valid = s_mmio_req$out_valid;
         s_mmio_req$out_ready = bar0$mmio_req_ready;
-        bar0$mmio_req_addr = s_mmio_req$out_data[(32'h0)+:(15)];
-        bar0$mmio_req_write = s_mmio_req$out_data[32'hf];
-        bar0$mmio_req_wdata = s_mmio_req$out_data[(32'h10)+:(32)];
+        bar0$mmio_req_wdata = s_mmio_req$out_data[(32'h0)+:(32)];
+        bar0$mmio_req_addr = s_mmio_req$out_data[(32'h20)+:(15)];
+        bar0$mmio_req_write = s_mmio_req$out_data[32'h2f];
         bar0$mmio_req_strb = s_mmio_req$out_data[(32'h30)+:(4)];
         s_mmio_resp$in_valid = bar0$mmio_resp_valid;
         bar0$mmio_resp_ready = s_mmio_resp$in_ready;
@@ -779,12 +779,12 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         mmio_resp_rdata = s_mmio_resp$out_data;
         s_mgmt_req$in_valid = mgmt_req_valid;
         mgmt_req_ready = s_mgmt_req$in_ready;
-        s_mgmt_req$in_data = ((mgmt_req_addr) & 41'h1ffffffffff) | (((mgmt_req_write) & 41'h1ffffffffff) << 64'h8) | (((mgmt_req_wdata) & 41'h1ffffffffff) << 64'h9);
+        s_mgmt_req$in_data = ((mgmt_req_wdata) & 41'h1ffffffffff) | (((mgmt_req_addr) & 41'h1ffffffffff) << 64'h20) | (((mgmt_req_write) & 41'h1ffffffffff) << 64'h28);
         bar0$mgmt_req_valid = s_mgmt_req$out_valid;
         s_mgmt_req$out_ready = bar0$mgmt_req_ready;
-        bar0$mgmt_req_addr = s_mgmt_req$out_data[(32'h0)+:(8)];
-        bar0$mgmt_req_write = s_mgmt_req$out_data[32'h8];
-        bar0$mgmt_req_wdata = s_mgmt_req$out_data[(32'h9)+:(32)];
+        bar0$mgmt_req_wdata = s_mgmt_req$out_data[(32'h0)+:(32)];
+        bar0$mgmt_req_addr = s_mgmt_req$out_data[(32'h20)+:(8)];
+        bar0$mgmt_req_write = s_mgmt_req$out_data[32'h28];
         s_mgmt_resp$in_valid = bar0$mgmt_resp_valid;
         bar0$mgmt_resp_ready = s_mgmt_resp$in_ready;
         s_mgmt_resp$in_data = bar0$mgmt_resp_rdata;
@@ -802,29 +802,29 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         msix_vector = s_msix$out_data[(32'h60)+:(16)];
         s_rd_req$in_valid = engine$dma_rd_req_valid;
         engine$dma_rd_req_ready = s_rd_req$in_ready;
-        s_rd_req$in_data = ((engine$dma_rd_req_tag) & 82'h3ffffffffffffffffffff) | (((engine$dma_rd_req_addr) & 82'h3ffffffffffffffffffff) << 32'h5) | (((engine$dma_rd_req_len) & 82'h3ffffffffffffffffffff) << 32'h45);
+        s_rd_req$in_data = ((engine$dma_rd_req_addr) & 82'h3ffffffffffffffffffff) | (((engine$dma_rd_req_tag) & 82'h3ffffffffffffffffffff) << 32'h40) | (((engine$dma_rd_req_len) & 82'h3ffffffffffffffffffff) << 32'h45);
         dma_rd_req_valid = s_rd_req$out_valid;
         s_rd_req$out_ready = dma_rd_req_ready;
-        dma_rd_req_tag = s_rd_req$out_data[(32'h0)+:(5)];
-        dma_rd_req_addr = s_rd_req$out_data[(32'h5)+:(64)];
+        dma_rd_req_addr = s_rd_req$out_data[(32'h0)+:(64)];
+        dma_rd_req_tag = s_rd_req$out_data[(32'h40)+:(5)];
         dma_rd_req_len = s_rd_req$out_data[(32'h45)+:(13)];
         s_rd_cpl$in_valid = dma_rd_cpl_valid;
         dma_rd_cpl_ready = s_rd_cpl$in_ready;
-        s_rd_cpl$in_data = ((dma_rd_cpl_tag) & 135'h7fffffffffffffffffffffffffffffffff) | (((dma_rd_cpl_data) & 135'h7fffffffffffffffffffffffffffffffff) << 32'h5) | (((dma_rd_cpl_last) & 135'h7fffffffffffffffffffffffffffffffff) << 64'h85) | (((dma_rd_cpl_error) & 135'h7fffffffffffffffffffffffffffffffff) << 64'h86);
+        s_rd_cpl$in_data = ((dma_rd_cpl_data) & 135'h7fffffffffffffffffffffffffffffffff) | (((dma_rd_cpl_tag) & 135'h7fffffffffffffffffffffffffffffffff) << 32'h80) | (((dma_rd_cpl_last) & 135'h7fffffffffffffffffffffffffffffffff) << 64'h85) | (((dma_rd_cpl_error) & 135'h7fffffffffffffffffffffffffffffffff) << 64'h86);
         engine$dma_rd_cpl_valid = s_rd_cpl$out_valid;
         s_rd_cpl$out_ready = engine$dma_rd_cpl_ready;
-        engine$dma_rd_cpl_tag = s_rd_cpl$out_data[(32'h0)+:(5)];
-        engine$dma_rd_cpl_data = s_rd_cpl$out_data[(32'h5)+:(128)];
+        engine$dma_rd_cpl_data = s_rd_cpl$out_data[(32'h0)+:(128)];
+        engine$dma_rd_cpl_tag = s_rd_cpl$out_data[(32'h80)+:(5)];
         engine$dma_rd_cpl_last = s_rd_cpl$out_data[32'h85];
         engine$dma_rd_cpl_error = s_rd_cpl$out_data[32'h86];
         s_wr$in_valid = engine$dma_wr_valid;
         engine$dma_wr_ready = s_wr$in_ready;
-        s_wr$in_data = ((engine$dma_wr_addr) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) | (((engine$dma_wr_len) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h40) | (((engine$dma_wr_data) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h4d) | (((engine$dma_wr_last) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 64'hcd);
+        s_wr$in_data = ((engine$dma_wr_data) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) | (((engine$dma_wr_addr) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h80) | (((engine$dma_wr_len) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'hc0) | (((engine$dma_wr_last) & 206'h3fffffffffffffffffffffffffffffffffffffffffffffffffff) << 64'hcd);
         dma_wr_valid = s_wr$out_valid;
         s_wr$out_ready = dma_wr_ready;
-        dma_wr_addr = s_wr$out_data[(32'h0)+:(64)];
-        dma_wr_len = s_wr$out_data[(32'h40)+:(13)];
-        dma_wr_data = s_wr$out_data[(32'h4d)+:(128)];
+        dma_wr_data = s_wr$out_data[(32'h0)+:(128)];
+        dma_wr_addr = s_wr$out_data[(32'h80)+:(64)];
+        dma_wr_len = s_wr$out_data[(32'hc0)+:(13)];
         dma_wr_last = s_wr$out_data[32'hcd];
         s_wr_rsp$in_valid = dma_wr_rsp_valid;
         dma_wr_rsp_ready = s_wr_rsp$in_ready;
@@ -834,28 +834,28 @@ module vfpga_blk(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,mmio_req_a
         engine$dma_wr_rsp_error = |s_wr_rsp$out_data;
         s_blk_cmd$in_valid = engine$blk_cmd_valid;
         engine$blk_cmd_ready = s_blk_cmd$in_ready;
-        s_blk_cmd$in_data = ((engine$blk_cmd_tag) & 103'h7fffffffffffffffffffffffff) | (((engine$blk_cmd_op) & 103'h7fffffffffffffffffffffffff) << 32'h5) | (((engine$blk_cmd_sector) & 103'h7fffffffffffffffffffffffff) << 32'h7) | (((engine$blk_cmd_len) & 103'h7fffffffffffffffffffffffff) << 32'h47);
+        s_blk_cmd$in_data = ((engine$blk_cmd_sector) & 103'h7fffffffffffffffffffffffff) | (((engine$blk_cmd_len) & 103'h7fffffffffffffffffffffffff) << 32'h40) | (((engine$blk_cmd_tag) & 103'h7fffffffffffffffffffffffff) << 32'h60) | (((engine$blk_cmd_op) & 103'h7fffffffffffffffffffffffff) << 32'h65);
         blk_cmd_valid = s_blk_cmd$out_valid;
         s_blk_cmd$out_ready = blk_cmd_ready;
-        blk_cmd_tag = s_blk_cmd$out_data[(32'h0)+:(5)];
-        blk_cmd_op = s_blk_cmd$out_data[(32'h5)+:(2)];
-        blk_cmd_sector = s_blk_cmd$out_data[(32'h7)+:(64)];
-        blk_cmd_len = s_blk_cmd$out_data[(32'h47)+:(32)];
+        blk_cmd_sector = s_blk_cmd$out_data[(32'h0)+:(64)];
+        blk_cmd_len = s_blk_cmd$out_data[(32'h40)+:(32)];
+        blk_cmd_tag = s_blk_cmd$out_data[(32'h60)+:(5)];
+        blk_cmd_op = s_blk_cmd$out_data[(32'h65)+:(2)];
         s_blk_wr$in_valid = engine$blk_wr_valid;
         engine$blk_wr_ready = s_blk_wr$in_ready;
-        s_blk_wr$in_data = ((engine$blk_wr_tag) & 134'h3fffffffffffffffffffffffffffffffff) | (((engine$blk_wr_data) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h5) | (((engine$blk_wr_last) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h85);
+        s_blk_wr$in_data = ((engine$blk_wr_data) & 134'h3fffffffffffffffffffffffffffffffff) | (((engine$blk_wr_tag) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h80) | (((engine$blk_wr_last) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h85);
         blk_wr_valid = s_blk_wr$out_valid;
         s_blk_wr$out_ready = blk_wr_ready;
-        blk_wr_tag = s_blk_wr$out_data[(32'h0)+:(5)];
-        blk_wr_data = s_blk_wr$out_data[(32'h5)+:(128)];
+        blk_wr_data = s_blk_wr$out_data[(32'h0)+:(128)];
+        blk_wr_tag = s_blk_wr$out_data[(32'h80)+:(5)];
         blk_wr_last = s_blk_wr$out_data[32'h85];
         s_blk_rd$in_valid = blk_rd_valid;
         blk_rd_ready = s_blk_rd$in_ready;
-        s_blk_rd$in_data = ((blk_rd_tag) & 134'h3fffffffffffffffffffffffffffffffff) | (((blk_rd_data) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h5) | (((blk_rd_last) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h85);
+        s_blk_rd$in_data = ((blk_rd_data) & 134'h3fffffffffffffffffffffffffffffffff) | (((blk_rd_tag) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h80) | (((blk_rd_last) & 134'h3fffffffffffffffffffffffffffffffff) << 32'h85);
         engine$blk_rd_valid = s_blk_rd$out_valid;
         s_blk_rd$out_ready = engine$blk_rd_ready;
-        engine$blk_rd_tag = s_blk_rd$out_data[(32'h0)+:(5)];
-        engine$blk_rd_data = s_blk_rd$out_data[(32'h5)+:(128)];
+        engine$blk_rd_data = s_blk_rd$out_data[(32'h0)+:(128)];
+        engine$blk_rd_tag = s_blk_rd$out_data[(32'h80)+:(5)];
         engine$blk_rd_last = s_blk_rd$out_data[32'h85];
         s_blk_cpl$in_valid = blk_cpl_valid;
         blk_cpl_ready = s_blk_cpl$in_ready;
@@ -6194,24 +6194,33 @@ module vfpga_blk$engine$avail(clock,reset,halt,event_idx,q_desc$0,q_desc$1,q_ava
         if (pend$0$q && q_run$0 && (qi$0 < cur$q)) begin
             pick = qi$0;
         end
-        slot = cur_la & (qsize - 32'h1);
-        ring_addr = qavail + 32'h4 + (((slot) & 64'hffffffffffffffff) << 32'h1);
-        to4k = (((32'h1000) & 16'hffff) - ((ring_addr[(32'h0)+:(12)]) & 16'hffff)) >> 32'h1;
-        m1 = aidx$q - cur_la;
-        if ((aidx$q - cur_la) > 32'h8) begin
-            m1 = 32'h8;
-        end
-        m2 = m1;
-        if (m1 > (qsize - slot)) begin
-            m2 = qsize - slot;
-        end
-        m3 = m2;
-        if (m2 > to4k) begin
-            m3 = to4k;
-        end
-        m4 = m3;
-        if (m3 > ((head_room) & 16'hffff)) begin
-            m4 = ((head_room) & 16'hffff);
+        slot = 32'h0;
+        ring_addr = 32'h0;
+        to4k = 32'h0;
+        m1 = 32'h0;
+        m2 = 32'h0;
+        m3 = 32'h0;
+        m4 = 32'h0;
+        if (state$q == AvailState$Fetch) begin
+            slot = cur_la & (qsize - 32'h1);
+            ring_addr = qavail + 32'h4 + (((slot) & 64'hffffffffffffffff) << 32'h1);
+            to4k = (((32'h1000) & 16'hffff) - ((ring_addr[(32'h0)+:(12)]) & 16'hffff)) >> 32'h1;
+            m1 = aidx$q - cur_la;
+            if ((aidx$q - cur_la) > 32'h8) begin
+                m1 = 32'h8;
+            end
+            m2 = m1;
+            if (m1 > (qsize - slot)) begin
+                m2 = qsize - slot;
+            end
+            m3 = m2;
+            if (m2 > to4k) begin
+                m3 = to4k;
+            end
+            m4 = m3;
+            if (m3 > ((head_room) & 16'hffff)) begin
+                m4 = ((head_room) & 16'hffff);
+            end
         end
         rd_valid = (state$q == AvailState$ReadIdx) || ((state$q == AvailState$Fetch) && qrun && (m4 != 32'h0));
         wr_valid = state$q == AvailState$WriteEvent;
@@ -8769,11 +8778,12 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_us
         qvec = 32'h0;
         uidx = 32'h0;
         batch = 32'h0;
+        busy = (state$q != UsedState$Idle) && (state$q != UsedState$Halted);
         b$0$clock = clock;
         u$0$clock = clock;
         b$0$d = b$0$q;
         u$0$d = u$0$q;
-        if (q$q == qi$0) begin
+        if (busy && (q$q == qi$0)) begin
             qavail = q_avail$0;
             qused = q_used$0;
             qsize = q_size$0;
@@ -8786,7 +8796,7 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_us
         u$1$clock = clock;
         b$1$d = b$1$q;
         u$1$d = u$1$q;
-        if (q$q == qi$1) begin
+        if (busy && (q$q == qi$1)) begin
             qavail = q_avail$1;
             qused = q_used$1;
             qsize = q_size$1;
@@ -8795,20 +8805,16 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_us
             batch = b$1$q;
         end
         used_idx$1 = u$1$q;
-        busy = (state$q != UsedState$Idle) && (state$q != UsedState$Halted);
         cur_queue = q$q;
         done_pop = 1'b0;
         retired = 1'b0;
         retired_queue = q$q;
         wr_valid = 1'b0;
-        wr_addr = qused + 32'h4 + (((uidx & (qsize - 32'h1)) & 64'hffffffffffffffff) << 32'h3);
+        wr_addr = 32'h0;
         wr_len = 32'h8;
-        wr_data = ((head$q) & 128'hffffffffffffffffffffffffffffffff) | (((len$q) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        wr_data = 32'h0;
         rd_valid = 1'b0;
-        rd_addr = qavail;
-        if (event_idx) begin
-            rd_addr = qavail + 32'h4 + (((qsize) & 64'hffffffffffffffff) << 32'h1);
-        end
+        rd_addr = 32'h0;
         cpl_ready = 1'b0;
         irq_valid = 1'b0;
         irq_queue = ((q$q) & 16'hffff);
@@ -8828,6 +8834,8 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_us
             UsedState$Elem:
                 begin
                     wr_valid = 1'b1;
+                    wr_addr = qused + 32'h4 + (((uidx & (qsize - 32'h1)) & 64'hffffffffffffffff) << 32'h3);
+                    wr_data = ((head$q) & 128'hffffffffffffffffffffffffffffffff) | (((len$q) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
                     if (wr_ready) begin
                         if (defer$q) begin
                             retired = 1'b1;
@@ -8866,6 +8874,10 @@ module vfpga_blk$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_us
             UsedState$ReadEv:
                 begin
                     rd_valid = 1'b1;
+                    rd_addr = qavail;
+                    if (event_idx) begin
+                        rd_addr = qavail + 32'h4 + (((qsize) & 64'hffffffffffffffff) << 32'h1);
+                    end
                     if (rd_ready) begin
                         state$d = UsedState$WaitEv;
                     end

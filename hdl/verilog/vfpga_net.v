@@ -8778,24 +8778,33 @@ module vfpga_net$engine$avail(clock,reset,halt,event_idx,q_desc$0,q_desc$1,q_des
         if (pend$3$q && q_run$3 && (qi$3 < cur$q)) begin
             pick = qi$3;
         end
-        slot = cur_la & (qsize - 32'h1);
-        ring_addr = qavail + 32'h4 + (((slot) & 64'hffffffffffffffff) << 32'h1);
-        to4k = (((32'h1000) & 16'hffff) - ((ring_addr[(32'h0)+:(12)]) & 16'hffff)) >> 32'h1;
-        m1 = aidx$q - cur_la;
-        if ((aidx$q - cur_la) > 32'h8) begin
-            m1 = 32'h8;
-        end
-        m2 = m1;
-        if (m1 > (qsize - slot)) begin
-            m2 = qsize - slot;
-        end
-        m3 = m2;
-        if (m2 > to4k) begin
-            m3 = to4k;
-        end
-        m4 = m3;
-        if (m3 > ((head_room) & 16'hffff)) begin
-            m4 = ((head_room) & 16'hffff);
+        slot = 32'h0;
+        ring_addr = 32'h0;
+        to4k = 32'h0;
+        m1 = 32'h0;
+        m2 = 32'h0;
+        m3 = 32'h0;
+        m4 = 32'h0;
+        if (state$q == AvailState$Fetch) begin
+            slot = cur_la & (qsize - 32'h1);
+            ring_addr = qavail + 32'h4 + (((slot) & 64'hffffffffffffffff) << 32'h1);
+            to4k = (((32'h1000) & 16'hffff) - ((ring_addr[(32'h0)+:(12)]) & 16'hffff)) >> 32'h1;
+            m1 = aidx$q - cur_la;
+            if ((aidx$q - cur_la) > 32'h8) begin
+                m1 = 32'h8;
+            end
+            m2 = m1;
+            if (m1 > (qsize - slot)) begin
+                m2 = qsize - slot;
+            end
+            m3 = m2;
+            if (m2 > to4k) begin
+                m3 = to4k;
+            end
+            m4 = m3;
+            if (m3 > ((head_room) & 16'hffff)) begin
+                m4 = ((head_room) & 16'hffff);
+            end
         end
         rd_valid = (state$q == AvailState$ReadIdx) || ((state$q == AvailState$Fetch) && qrun && (m4 != 32'h0));
         wr_valid = state$q == AvailState$WriteEvent;
@@ -16186,11 +16195,12 @@ module vfpga_net$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_av
         qvec = 32'h0;
         uidx = 32'h0;
         batch = 32'h0;
+        busy = (state$q != UsedState$Idle) && (state$q != UsedState$Halted);
         b$0$clock = clock;
         u$0$clock = clock;
         b$0$d = b$0$q;
         u$0$d = u$0$q;
-        if (q$q == qi$0) begin
+        if (busy && (q$q == qi$0)) begin
             qavail = q_avail$0;
             qused = q_used$0;
             qsize = q_size$0;
@@ -16203,7 +16213,7 @@ module vfpga_net$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_av
         u$1$clock = clock;
         b$1$d = b$1$q;
         u$1$d = u$1$q;
-        if (q$q == qi$1) begin
+        if (busy && (q$q == qi$1)) begin
             qavail = q_avail$1;
             qused = q_used$1;
             qsize = q_size$1;
@@ -16216,7 +16226,7 @@ module vfpga_net$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_av
         u$2$clock = clock;
         b$2$d = b$2$q;
         u$2$d = u$2$q;
-        if (q$q == qi$2) begin
+        if (busy && (q$q == qi$2)) begin
             qavail = q_avail$2;
             qused = q_used$2;
             qsize = q_size$2;
@@ -16229,7 +16239,7 @@ module vfpga_net$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_av
         u$3$clock = clock;
         b$3$d = b$3$q;
         u$3$d = u$3$q;
-        if (q$q == qi$3) begin
+        if (busy && (q$q == qi$3)) begin
             qavail = q_avail$3;
             qused = q_used$3;
             qsize = q_size$3;
@@ -16242,7 +16252,7 @@ module vfpga_net$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_av
         u$4$clock = clock;
         b$4$d = b$4$q;
         u$4$d = u$4$q;
-        if (q$q == qi$4) begin
+        if (busy && (q$q == qi$4)) begin
             qavail = q_avail$4;
             qused = q_used$4;
             qsize = q_size$4;
@@ -16251,20 +16261,16 @@ module vfpga_net$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_av
             batch = b$4$q;
         end
         used_idx$4 = u$4$q;
-        busy = (state$q != UsedState$Idle) && (state$q != UsedState$Halted);
         cur_queue = q$q;
         done_pop = 1'b0;
         retired = 1'b0;
         retired_queue = q$q;
         wr_valid = 1'b0;
-        wr_addr = qused + 32'h4 + (((uidx & (qsize - 32'h1)) & 64'hffffffffffffffff) << 32'h3);
+        wr_addr = 32'h0;
         wr_len = 32'h8;
-        wr_data = ((head$q) & 128'hffffffffffffffffffffffffffffffff) | (((len$q) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
+        wr_data = 32'h0;
         rd_valid = 1'b0;
-        rd_addr = qavail;
-        if (event_idx) begin
-            rd_addr = qavail + 32'h4 + (((qsize) & 64'hffffffffffffffff) << 32'h1);
-        end
+        rd_addr = 32'h0;
         cpl_ready = 1'b0;
         irq_valid = 1'b0;
         irq_queue = ((q$q) & 16'hffff);
@@ -16284,6 +16290,8 @@ module vfpga_net$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_av
             UsedState$Elem:
                 begin
                     wr_valid = 1'b1;
+                    wr_addr = qused + 32'h4 + (((uidx & (qsize - 32'h1)) & 64'hffffffffffffffff) << 32'h3);
+                    wr_data = ((head$q) & 128'hffffffffffffffffffffffffffffffff) | (((len$q) & 128'hffffffffffffffffffffffffffffffff) << 32'h20);
                     if (wr_ready) begin
                         if (defer$q) begin
                             retired = 1'b1;
@@ -16343,6 +16351,10 @@ module vfpga_net$engine$used(clock,reset,halt,event_idx,q_avail$0,q_avail$1,q_av
             UsedState$ReadEv:
                 begin
                     rd_valid = 1'b1;
+                    rd_addr = qavail;
+                    if (event_idx) begin
+                        rd_addr = qavail + 32'h4 + (((qsize) & 64'hffffffffffffffff) << 32'h1);
+                    end
                     if (rd_ready) begin
                         state$d = UsedState$WaitEv;
                     end

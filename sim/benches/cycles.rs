@@ -5,8 +5,8 @@
 //! simulated second, cycles per frame). The workload is `vfpga_sim::bench`,
 //! shared with `vfpga bench sim`.
 //!
-//! `cargo bench -p vfpga-sim --bench cycles [-- SECONDS] [rust-hdl|verilator]
-//! [--cycles=N] [idle|qd32|net]`
+//! `cargo bench -p vfpga-sim --bench cycles [-- SECONDS|--seconds=SECONDS]
+//! [rust-hdl|verilator] [--cycles=N] [idle|qd32|net]`
 //!
 //! `--cycles=N` measures N simulated cycles instead of a wall-clock window:
 //! a fixed amount of work, for instruction counts (`valgrind
@@ -19,25 +19,38 @@ use vfpga_sim::backend::{self, BackendKind};
 use vfpga_sim::bench::{self, Window, Workload};
 
 fn main() -> ExitCode {
-    // cargo bench passes `--bench`; anything else is ours.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let secs: f64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3.0);
-    let only: Option<BackendKind> = args.iter().find_map(|a| a.parse().ok());
-    let cycles: Option<u64> = args
-        .iter()
-        .find_map(|a| a.strip_prefix("--cycles=").and_then(|n| n.parse().ok()));
+    let mut secs = 3.0;
+    let mut only: Option<BackendKind> = None;
+    let mut cycles: Option<u64> = None;
+    let mut pick: Vec<String> = Vec::new();
+    for a in std::env::args().skip(1) {
+        if a == "--bench" {
+            // Passed by `cargo bench`.
+        } else if let Ok(s) = a.strip_prefix("--seconds=").unwrap_or(&a).parse::<f64>() {
+            if !(s.is_finite() && s > 0.0) {
+                return usage(&format!("{a}: the seconds must be a positive number"));
+            }
+            secs = s;
+        } else if let Some(n) = a.strip_prefix("--cycles=") {
+            match n.parse() {
+                Ok(n) => cycles = Some(n),
+                Err(e) => return usage(&format!("--cycles={n}: {e}")),
+            }
+        } else if let Ok(k) = a.parse() {
+            only = Some(k);
+        } else if matches!(a.as_str(), "idle" | "qd32" | "net") {
+            pick.push(a);
+        } else {
+            return usage(&format!("unknown argument {a:?}"));
+        }
+    }
     let window = match cycles {
         Some(c) => Window::Cycles(c),
         None => Window::Wall(Duration::from_secs_f64(secs)),
     };
-    let pick: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| matches!(*a, "idle" | "qd32" | "net"))
-        .collect();
     let wanted = |w: Workload| {
         pick.is_empty()
-            || pick.iter().any(|p| match *p {
+            || pick.iter().any(|p| match p.as_str() {
                 "idle" => w == Workload::Idle,
                 "qd32" => w == Workload::Qd32Read4k,
                 _ => w.is_net(),
@@ -80,4 +93,12 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn usage(problem: &str) -> ExitCode {
+    eprintln!(
+        "cycles bench: {problem}\nusage: cargo bench -p vfpga-sim --bench cycles -- \
+         [SECONDS|--seconds=SECONDS] [rust-hdl|verilator] [--cycles=N] [idle|qd32|net]..."
+    );
+    ExitCode::from(2)
 }

@@ -207,7 +207,7 @@ impl<const NQ: usize, const QB: usize> Default for AvailFetch<NQ, QB> {
 
 /// Top-level statements at the start of `logic` that compute `rd_valid`
 /// and `wr_valid` from registers and inputs only (see [`split::hoist`]).
-const HOISTED: usize = 25;
+const HOISTED: usize = 22;
 
 impl<const NQ: usize, const QB: usize> AvailFetch<NQ, QB> {
     #[hdl_gen]
@@ -251,25 +251,38 @@ impl<const NQ: usize, const QB: usize> AvailFetch<NQ, QB> {
         // How many heads the next ring read may fetch: up to the avail index,
         // eight per beat, not past the ring's wrap or a 4 KiB boundary, and
         // no more than the walker's FIFO can take.
-        self.slot.next = self.cur_la.val() & (self.qsize.val() - 1);
-        self.ring_addr.next = self.qavail.val() + 4 + (bit_cast::<64, 16>(self.slot.val()) << 1);
-        self.to4k.next =
-            (bits::<16>(4096) - bit_cast::<16, 12>(self.ring_addr.val().get_bits::<12>(0))) >> 1;
-        self.m1.next = self.aidx.q.val() - self.cur_la.val();
-        if (self.aidx.q.val() - self.cur_la.val()) > 8 {
-            self.m1.next = 8.into();
-        }
-        self.m2.next = self.m1.val();
-        if self.m1.val() > (self.qsize.val() - self.slot.val()) {
-            self.m2.next = self.qsize.val() - self.slot.val();
-        }
-        self.m3.next = self.m2.val();
-        if self.m2.val() > self.to4k.val() {
-            self.m3.next = self.to4k.val();
-        }
-        self.m4.next = self.m3.val();
-        if self.m3.val() > bit_cast::<16, 8>(self.head_room.val()) {
-            self.m4.next = bit_cast::<16, 8>(self.head_room.val());
+        // Only `Fetch` reads them: Verilator would evaluate the chain on
+        // every cycle otherwise.
+        self.slot.next = 0.into();
+        self.ring_addr.next = 0.into();
+        self.to4k.next = 0.into();
+        self.m1.next = 0.into();
+        self.m2.next = 0.into();
+        self.m3.next = 0.into();
+        self.m4.next = 0.into();
+        if self.state.q.val() == AvailState::Fetch {
+            self.slot.next = self.cur_la.val() & (self.qsize.val() - 1);
+            self.ring_addr.next =
+                self.qavail.val() + 4 + (bit_cast::<64, 16>(self.slot.val()) << 1);
+            self.to4k.next = (bits::<16>(4096)
+                - bit_cast::<16, 12>(self.ring_addr.val().get_bits::<12>(0)))
+                >> 1;
+            self.m1.next = self.aidx.q.val() - self.cur_la.val();
+            if (self.aidx.q.val() - self.cur_la.val()) > 8 {
+                self.m1.next = 8.into();
+            }
+            self.m2.next = self.m1.val();
+            if self.m1.val() > (self.qsize.val() - self.slot.val()) {
+                self.m2.next = self.qsize.val() - self.slot.val();
+            }
+            self.m3.next = self.m2.val();
+            if self.m2.val() > self.to4k.val() {
+                self.m3.next = self.to4k.val();
+            }
+            self.m4.next = self.m3.val();
+            if self.m3.val() > bit_cast::<16, 8>(self.head_room.val()) {
+                self.m4.next = bit_cast::<16, 8>(self.head_room.val());
+            }
         }
         // The DMA requests: from the state and the inputs only, so that
         // their Verilog block reads no `ready` (see `hdl`).

@@ -195,12 +195,17 @@ impl<const NQ: usize, const QB: usize> Logic for UsedWriter<NQ, QB> {
         self.qvec.next = 0.into();
         self.uidx.next = 0.into();
         self.batch.next = 0.into();
+        // The selected queue's registers, and below the addresses and data
+        // computed from them, only while a chain is being retired: Verilator
+        // evaluates all of this on every cycle, and nearly all are idle.
+        self.busy.next =
+            (self.state.q.val() != UsedState::Idle) && (self.state.q.val() != UsedState::Halted);
         for i in 0..NQ {
             self.b[i].clock.next = self.clock.val();
             self.u[i].clock.next = self.clock.val();
             self.b[i].d.next = self.b[i].q.val();
             self.u[i].d.next = self.u[i].q.val();
-            if self.q.q.val() == self.qi[i].val() {
+            if self.busy.val() && (self.q.q.val() == self.qi[i].val()) {
                 self.qavail.next = self.q_avail[i].val();
                 self.qused.next = self.q_used[i].val();
                 self.qsize.next = self.q_size[i].val();
@@ -210,24 +215,16 @@ impl<const NQ: usize, const QB: usize> Logic for UsedWriter<NQ, QB> {
             }
             self.used_idx[i].next = self.u[i].q.val();
         }
-        self.busy.next =
-            (self.state.q.val() != UsedState::Idle) && (self.state.q.val() != UsedState::Halted);
         self.cur_queue.next = self.q.q.val();
         self.done_pop.next = false;
         self.retired.next = false;
         self.retired_queue.next = self.q.q.val();
         self.wr_valid.next = false;
-        self.wr_addr.next = self.qused.val()
-            + 4
-            + (bit_cast::<64, 16>(self.uidx.val() & (self.qsize.val() - 1)) << 3);
+        self.wr_addr.next = 0.into();
         self.wr_len.next = 8.into();
-        self.wr_data.next =
-            bit_cast::<128, 16>(self.head.q.val()) | (bit_cast::<128, 32>(self.len.q.val()) << 32);
+        self.wr_data.next = 0.into();
         self.rd_valid.next = false;
-        self.rd_addr.next = self.qavail.val();
-        if self.event_idx.val() {
-            self.rd_addr.next = self.qavail.val() + 4 + (bit_cast::<64, 16>(self.qsize.val()) << 1);
-        }
+        self.rd_addr.next = 0.into();
         self.cpl_ready.next = false;
         self.irq_valid.next = false;
         self.irq_queue.next = bit_cast::<16, QB>(self.q.q.val());
@@ -245,6 +242,11 @@ impl<const NQ: usize, const QB: usize> Logic for UsedWriter<NQ, QB> {
             }
             UsedState::Elem => {
                 self.wr_valid.next = true;
+                self.wr_addr.next = self.qused.val()
+                    + 4
+                    + (bit_cast::<64, 16>(self.uidx.val() & (self.qsize.val() - 1)) << 3);
+                self.wr_data.next = bit_cast::<128, 16>(self.head.q.val())
+                    | (bit_cast::<128, 32>(self.len.q.val()) << 32);
                 if self.wr_ready.val() {
                     if self.defer.q.val() {
                         self.retired.next = true;
@@ -277,6 +279,11 @@ impl<const NQ: usize, const QB: usize> Logic for UsedWriter<NQ, QB> {
             }
             UsedState::ReadEv => {
                 self.rd_valid.next = true;
+                self.rd_addr.next = self.qavail.val();
+                if self.event_idx.val() {
+                    self.rd_addr.next =
+                        self.qavail.val() + 4 + (bit_cast::<64, 16>(self.qsize.val()) << 1);
+                }
                 if self.rd_ready.val() {
                     self.state.d.next = UsedState::WaitEv;
                 }
