@@ -1858,71 +1858,22 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         cfg_mem[63] = 32'd0;
     end
     
-    always @(posedge clock) begin
-        // Pulses last one cycle.
-        eng_reset_pulse <= 1'b0;
-        qset <= 0;
+    // Each register is written by one block, and no block reads a register
+    // after it has written it: Verilator can then write most registers in
+    // place instead of through a shadow copy that costs two copies in every
+    // cycle. Where two sources write one register, the later statement wins,
+    // in the order of the rust-hdl model: management port, then MMIO port, then
+    // engine reset, then reset.
     
-        // ---------------- management port ----------------
+    // ---------------- management port ----------------
+    always @(posedge clock) begin
+        eng_reset_pulse <= ((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle) || reset;
         case (g_state)
-        G_IDLE: begin
-            if (mgmt_req_valid) begin
-                g_addr <= mgmt_req_addr;
-                g_write <= mgmt_req_write;
-                g_wdata <= mgmt_req_wdata;
-                g_state <= G_WAIT;
-            end
-        end
-        G_WAIT: begin
-            g_state <= G_EXEC;
-            cfg_rd_g <= cfg_mem[devcfg_addr[7:2]];
-            gx_cfg_irq <= g_write && (g_addr == 8'd22) && g_wdata[0];
-        end
         G_EXEC: begin
             g_state <= G_RESP;
             gx_cfg_irq <= 1'b0;
             if (g_write) begin
                 g_rdata <= 32'd0;
-                case (g_addr)
-                8'd8: begin
-                    dev_status <= g_wdata[7:0];
-                    status_pending <= 1'b0;
-                end
-                8'd9: config_gen <= g_wdata[7:0];
-                8'd10: dev_feat_lo <= g_wdata;
-                8'd11: dev_feat_hi <= g_wdata;
-                8'd16: engine_ctrl <= g_wdata[3:0];
-                8'd23: fw_status <= g_wdata;
-                8'd32: g_qsel <= g_wdata[15:0];
-                8'd48: devcfg_addr <= g_wdata[7:0];
-                8'd49: begin
-                    cfg_mem[devcfg_addr[7:2]] <= g_wdata;
-                    if (devcfg_addr[7:2] == 6'd0) cap_lo <= g_wdata;
-                    if (devcfg_addr[7:2] == 6'd1) cap_hi <= g_wdata;
-                end
-                8'd70: fw_cnt0 <= g_wdata;
-                8'd71: fw_cnt1 <= g_wdata;
-                default: ;
-                endcase
-                if (g_qsel < 16'd2) begin
-                    if (g_addr == 8'h29) begin
-                        qen[g_qsel[0:0]] <= g_wdata[0];
-                        qen_pend[g_qsel[0:0]] <= 1'b0;
-                        if (!g_wdata[0]) qreset[g_qsel[0:0]] <= 1'b0;
-                    end
-                    if (g_addr == 8'h2A) qrun[g_qsel[0:0]] <= g_wdata[0];
-                    // Ring indices move only while the engine may not fetch.
-                    if ((g_addr == 8'h2B) && !(qrun[g_qsel[0:0]] && !qstop[g_qsel[0:0]])) begin
-                        qset[g_qsel[0:0]] <= 1'b1;
-                        set_la <= g_wdata[15:0];
-                        set_ui <= ui_bus[g_qsel[0:0]*16 +: 16];
-                    end
-                    if ((g_addr == 8'h2C) && !(qrun[g_qsel[0:0]] && !qstop[g_qsel[0:0]])) begin
-                        qset[g_qsel[0:0]] <= 1'b1;
-                        set_la <= la_bus[g_qsel[0:0]*16 +: 16];
-                        set_ui <= g_wdata[15:0];
-                    end
-                end
             end else begin
                 case (g_addr)
                 8'd0: g_rdata <= 32'h47504656;
@@ -1970,148 +1921,97 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                 8'd77: g_rdata <= cnt_dma_errors[31:0];
                 default: g_rdata <= 32'd0;
                 endcase
-                // EVENT reads pop the head.
-                if ((g_addr == 8'd4) && (ev_wr != ev_rd)) ev_rd <= ev_rd + 5'd1;
             end
+        end
+        G_WAIT: begin
+            g_state <= G_EXEC;
+            cfg_rd_g <= cfg_mem[devcfg_addr[7:2]];
+            gx_cfg_irq <= g_write && (g_addr == 8'd22) && g_wdata[0];
+        end
+        G_IDLE: begin
+            if (mgmt_req_valid) g_state <= G_WAIT;
         end
         default: begin
             if (mgmt_resp_ready) g_state <= G_IDLE;
         end
         endcase
+        if (reset) begin
+            g_state <= G_IDLE;
+            gx_cfg_irq <= 1'b0;
+        end
+    end
     
-        // ---------------- MMIO port ----------------
+    // The management request, latched when taken.
+    always @(posedge clock) begin
+        if ((g_state == G_IDLE) && mgmt_req_valid) begin
+            g_addr <= mgmt_req_addr;
+            g_write <= mgmt_req_write;
+            g_wdata <= mgmt_req_wdata;
+        end
+    end
+    
+    // Registers only the management port writes.
+    always @(posedge clock) begin
+        if ((g_state == G_EXEC) && g_write) begin
+            case (g_addr)
+            8'd8: dev_status <= g_wdata[7:0];
+            8'd9: config_gen <= g_wdata[7:0];
+            8'd10: dev_feat_lo <= g_wdata;
+            8'd11: dev_feat_hi <= g_wdata;
+            8'd16: engine_ctrl <= g_wdata[3:0];
+            8'd23: fw_status <= g_wdata;
+            8'd32: g_qsel <= g_wdata[15:0];
+            8'd48: devcfg_addr <= g_wdata[7:0];
+            8'd49: begin
+                cfg_mem[devcfg_addr[7:2]] <= g_wdata;
+                if (devcfg_addr[7:2] == 6'd0) cap_lo <= g_wdata;
+                if (devcfg_addr[7:2] == 6'd1) cap_hi <= g_wdata;
+            end
+            8'd70: fw_cnt0 <= g_wdata;
+            8'd71: fw_cnt1 <= g_wdata;
+            default: ;
+            endcase
+        end
+        if (reset) begin
+            dev_status <= 8'd0;
+            config_gen <= 8'd0;
+            dev_feat_lo <= 32'd0;
+            dev_feat_hi <= 32'd0;
+            engine_ctrl <= 4'd0;
+            fw_status <= 32'd0;
+            fw_cnt0 <= 32'd0;
+            fw_cnt1 <= 32'd0;
+            g_qsel <= 16'd0;
+            devcfg_addr <= 8'd0;
+            cap_lo <= 32'd0;
+            cap_hi <= 32'd0;
+        end
+    end
+    
+    // Queue enable and run: the management port.
+    always @(posedge clock) begin
+        if ((g_state == G_EXEC) && g_write && (g_qsel < 16'd2)) begin
+            if (g_addr == 8'h29) qen[g_qsel[0:0]] <= g_wdata[0];
+            if (g_addr == 8'h2A) qrun[g_qsel[0:0]] <= g_wdata[0];
+        end
+        if ((((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) || reset) begin
+            qen <= 0;
+            qrun <= 0;
+        end
+    end
+    
+    // ---------------- MMIO port ----------------
+    always @(posedge clock) begin
         case (m_state)
-        M_IDLE: begin
-            if (mmio_req_valid) begin
-                m_addr <= mmio_req_addr;
-                m_write <= mmio_req_write;
-                m_wdata <= mmio_req_wdata;
-                m_strb <= mmio_req_strb;
-                m_wmask <= {{8{mmio_req_strb[3]}}, {8{mmio_req_strb[2]}}, {8{mmio_req_strb[1]}}, {8{mmio_req_strb[0]}}};
-                m_state <= M_WAIT;
-            end
-        end
-        M_WAIT: begin
-            m_state <= M_EXEC;
-            cfg_rd_m <= cfg_mem[m_addr[7:2]];
-            mx_isr <= !m_write && (m_addr[14:12] == 3'd1) && (m_addr[11:0] == 12'd0) && m_strb[0];
-            mx_msix <= m_write && (m_addr[14:12] == 3'd5) && (m_addr[11:0] < 12'h080);
-            // The event a driver write raises.
-            mx_ev <= 1'b0;
-            if (m_write && (m_addr[14:12] == 3'd0)) begin
-                case (m_addr[11:0])
-                12'h00C: begin
-                    if (drfsel == 32'd0) begin
-                        mx_ev <= 1'b1;
-                        mx_ev_word <= 32'd6;
-                    end else if (drfsel == 32'd1) begin
-                        mx_ev <= 1'b1;
-                        mx_ev_word <= 32'h00010006;
-                    end
-                end
-                12'h014: begin
-                    if (m_strb[0]) begin
-                        mx_ev <= 1'b1;
-                        mx_ev_word <= {8'd0, m_wdata[7:0], 16'd1};
-                    end
-                end
-                12'h01C: begin
-                    if ((m_strb[1:0] != 2'd0) && (queue_select < 16'd2)) begin
-                        mx_ev <= 1'b1;
-                        mx_ev_word <= {m_wdata[15:0], queue_select[7:0], 8'd2};
-                    end
-                end
-                12'h038: begin
-                    if ((m_strb[3:2] != 2'd0) && (queue_select < 16'd2) && m_wdata[16]) begin
-                        mx_ev <= 1'b1;
-                        mx_ev_word <= {16'd1, queue_select[7:0], 8'd3};
-                    end
-                end
-                default: ;
-                endcase
-            end
-            if (m_write && (m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd2)) && (m_addr[3:0] == 4'd0) && m_strb[0]) begin
-                mx_ev <= 1'b1;
-                mx_ev_word <= {m_wdata[15:0], 4'd0, m_addr[7:4], 8'd5};
-            end
-        end
         M_EXEC: begin
             mx_ev <= 1'b0;
             mx_isr <= 1'b0;
             mx_msix <= 1'b0;
             if (m_write) begin
-                m_state <= M_IDLE;
-                case (m_addr[14:12])
-                3'd0: begin
-                    case (m_addr[11:0])
-                    12'h000: dfsel <= (dfsel & ~m_wmask) | (m_wdata & m_wmask);
-                    12'h008: drfsel <= (drfsel & ~m_wmask) | (m_wdata & m_wmask);
-                    12'h00C: begin
-                        if (drfsel == 32'd0) drv_feat_lo <= (drv_feat_lo & ~m_wmask) | (m_wdata & m_wmask);
-                        else if (drfsel == 32'd1) drv_feat_hi <= (drv_feat_hi & ~m_wmask) | (m_wdata & m_wmask);
-                    end
-                    12'h010: begin
-                        // 4.1.5.1.2: a vector the table lacks reads NO_VECTOR.
-                        if (m_strb[1:0] != 2'd0) begin
-                            cfg_vector <= (((cfg_vector & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0])) < 16'd8)
-                                ? ((cfg_vector & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]))
-                                : 16'hFFFF;
-                        end
-                    end
-                    12'h014: begin
-                        if (m_strb[0]) status_pending <= 1'b1;
-                        if (m_strb[3:2] != 2'd0) queue_select <= (queue_select & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
-                    end
-                    default: ;
-                    endcase
-                    if (queue_select < 16'd2) begin
-                        if ((m_addr[11:0] == 12'h01C) && (m_strb[1:0] != 2'd0)) qen_pend[queue_select[0:0]] <= 1'b1;
-                        if ((m_addr[11:0] == 12'h038) && (m_strb[3:2] != 2'd0) && m_wdata[16]) qreset[queue_select[0:0]] <= 1'b1;
-                        // Per-queue configuration: ignored while the queue is enabled.
-                        if (!qen[queue_select[0:0]]) begin
-                            case (m_addr[11:0])
-                            12'h018: begin
-                                qsize[queue_select[0:0]] <= (qsize[queue_select[0:0]] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
-                                qvec[queue_select[0:0]] <= (((qvec[queue_select[0:0]] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16])) >= 16'd8)
-                                    ? 16'hFFFF
-                                    : ((qvec[queue_select[0:0]] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]));
-                            end
-                            12'h020: qdesc[queue_select[0:0]] <= {qdesc[queue_select[0:0]][63:32], (qdesc[queue_select[0:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
-                            12'h024: qdesc[queue_select[0:0]] <= {(qdesc[queue_select[0:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qdesc[queue_select[0:0]][31:0]};
-                            12'h028: qavail[queue_select[0:0]] <= {qavail[queue_select[0:0]][63:32], (qavail[queue_select[0:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
-                            12'h02C: qavail[queue_select[0:0]] <= {(qavail[queue_select[0:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qavail[queue_select[0:0]][31:0]};
-                            12'h030: qused[queue_select[0:0]] <= {qused[queue_select[0:0]][63:32], (qused[queue_select[0:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
-                            12'h034: qused[queue_select[0:0]] <= {(qused[queue_select[0:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qused[queue_select[0:0]][31:0]};
-                            default: ;
-                            endcase
-                        end
-                    end
+                // A doorbell waits for the slot: MMIO back-pressure.
+                if (!((m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd8) && (m_addr[1:0] == 2'd0) && db_valid)) begin
+                    m_state <= M_IDLE;
                 end
-                3'd3: begin
-                    if ((m_addr[11:0] < 12'd8) && (m_addr[1:0] == 2'd0)) begin
-                        // A doorbell waits for the slot: MMIO back-pressure.
-                        if (db_valid) begin
-                            m_state <= M_EXEC;
-                        end else begin
-                            db_valid <= 1'b1;
-                            db_queue <= {6'd0, m_addr[11:2]};
-                            db_data <= m_wdata & m_wmask;
-                        end
-                    end
-                end
-                3'd4: begin
-                    if ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd2)) begin
-                        if ((m_addr[3:0] == 4'd0) && m_strb[0]) qstop[m_addr[4:4]] <= m_wdata[0];
-                        // Ring indices: only while stopped (stop requested, nothing in flight).
-                        if ((m_addr[3:0] == 4'd4) && qstop[m_addr[4:4]] && (infl_bus[m_addr[4:4]*16 +: 16] == 16'd0)) begin
-                            qset[m_addr[4:4]] <= 1'b1;
-                            set_la <= (la_bus[m_addr[4:4]*16 +: 16] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
-                            set_ui <= (ui_bus[m_addr[4:4]*16 +: 16] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
-                        end
-                    end
-                end
-                default: ;
-                endcase
             end else if (!((m_addr[14:12] == 3'd0)
                     && (((m_addr[11:0] == 12'd20) && m_strb[0] && status_pending)
                         || ((m_addr[11:0] == 12'd28) && (m_strb[1:0] != 2'd0) && (queue_select < 16'd2) && qen_pend[queue_select[0:0]])))) begin
@@ -2194,105 +2094,164 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                 endcase
             end
         end
+        M_WAIT: begin
+            m_state <= M_EXEC;
+            cfg_rd_m <= cfg_mem[m_addr[7:2]];
+            mx_isr <= !m_write && (m_addr[14:12] == 3'd1) && (m_addr[11:0] == 12'd0) && m_strb[0];
+            mx_msix <= m_write && (m_addr[14:12] == 3'd5) && (m_addr[11:0] < 12'h080);
+            // The event a driver write raises.
+            mx_ev <= 1'b0;
+            if (m_write && (m_addr[14:12] == 3'd0)) begin
+                case (m_addr[11:0])
+                12'h00C: begin
+                    if (drfsel == 32'd0) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= 32'd6;
+                    end else if (drfsel == 32'd1) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= 32'h00010006;
+                    end
+                end
+                12'h014: begin
+                    if (m_strb[0]) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= {8'd0, m_wdata[7:0], 16'd1};
+                    end
+                end
+                12'h01C: begin
+                    if ((m_strb[1:0] != 2'd0) && (queue_select < 16'd2)) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= {m_wdata[15:0], queue_select[7:0], 8'd2};
+                    end
+                end
+                12'h038: begin
+                    if ((m_strb[3:2] != 2'd0) && (queue_select < 16'd2) && m_wdata[16]) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= {16'd1, queue_select[7:0], 8'd3};
+                    end
+                end
+                default: ;
+                endcase
+            end
+            if (m_write && (m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd2)) && (m_addr[3:0] == 4'd0) && m_strb[0]) begin
+                mx_ev <= 1'b1;
+                mx_ev_word <= {m_wdata[15:0], 4'd0, m_addr[7:4], 8'd5};
+            end
+        end
+        M_IDLE: begin
+            if (mmio_req_valid) m_state <= M_WAIT;
+        end
         default: begin
             if (mmio_resp_ready) m_state <= M_IDLE;
         end
         endcase
-    
-        // Doorbell slot empties on its handshake.
-        if (db_valid && doorbell_ready) db_valid <= 1'b0;
-    
-        // ---------------- events ----------------
-        // The function's events come last: the driver's and the error's cannot
-        // wait. A push into a full FIFO is dropped and sets the overflow flag.
-        if (mx_ev) begin
-            if ((ev_wr ^ ev_rd) != 5'b10000) begin
-                ev_mem[ev_wr[3:0]] <= mx_ev_word;
-                ev_wr <= ev_wr + 5'd1;
-            end else begin
-                ev_lost <= 1'b1;
+        // Device-wide registers the driver writes (status_pending: the
+        // firmware clears it). After the case above: nothing reads them later
+        // in this block.
+        if ((g_state == G_EXEC) && g_write && (g_addr == 8'd8)) status_pending <= 1'b0;
+        if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd0)) begin
+            case (m_addr[11:0])
+            12'h00C: begin
+                if (drfsel == 32'd0) drv_feat_lo <= (drv_feat_lo & ~m_wmask) | (m_wdata & m_wmask);
+                else if (drfsel == 32'd1) drv_feat_hi <= (drv_feat_hi & ~m_wmask) | (m_wdata & m_wmask);
             end
-        end else if (err_evt_wait) begin
-            err_evt_wait <= 1'b0;
-            if ((ev_wr ^ ev_rd) != 5'b10000) begin
-                ev_mem[ev_wr[3:0]] <= {8'd0, error_cause, error_queue, 8'd4};
-                ev_wr <= ev_wr + 5'd1;
-            end else begin
-                ev_lost <= 1'b1;
+            12'h000: dfsel <= (dfsel & ~m_wmask) | (m_wdata & m_wmask);
+            12'h008: drfsel <= (drfsel & ~m_wmask) | (m_wdata & m_wmask);
+            12'h010: begin
+                // 4.1.5.1.2: a vector the table lacks reads NO_VECTOR.
+                if (m_strb[1:0] != 2'd0) begin
+                    cfg_vector <= (((cfg_vector & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0])) < 16'd8)
+                        ? ((cfg_vector & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]))
+                        : 16'hFFFF;
+                end
             end
-        end else if (ext_event_valid) begin
-            if ((ev_wr ^ ev_rd) != 5'b10000) begin
-                ev_mem[ev_wr[3:0]] <= ext_event_word;
-                ev_wr <= ev_wr + 5'd1;
-            end else begin
-                ev_lost <= 1'b1;
+            12'h014: begin
+                if (m_strb[0]) status_pending <= 1'b1;
+                if (m_strb[3:2] != 2'd0) queue_select <= (queue_select & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
             end
+            default: ;
+            endcase
         end
-        if (error_pulse) err_evt_wait <= 1'b1;
-    
-        // ---------------- engine reset ----------------
-        // Only while idle: clearing queue state under DMA would corrupt guest memory.
-        if ((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle) begin
-            eng_reset_pulse <= 1'b1;
+        if (((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) begin
             drv_feat_lo <= 32'd0;
             drv_feat_hi <= 32'd0;
             cfg_vector <= 16'hFFFF;
-            ev_lost <= 1'b0;
-            db_valid <= 1'b0;
-            qen <= 0;
-            qen_pend <= 0;
-            qreset <= 0;
-            qrun <= 0;
-            qstop <= 0;
-            qsize[0] <= 16'd256;
-            qvec[0] <= 16'hFFFF;
-            qdesc[0] <= 64'd0;
-            qavail[0] <= 64'd0;
-            qused[0] <= 64'd0;
-            qsize[1] <= 16'd256;
-            qvec[1] <= 16'hFFFF;
-            qdesc[1] <= 64'd0;
-            qavail[1] <= 64'd0;
-            qused[1] <= 64'd0;
         end
         if (reset) begin
-            m_state <= M_IDLE;
-            g_state <= G_IDLE;
-            mx_ev <= 1'b0;
-            mx_isr <= 1'b0;
-            mx_msix <= 1'b0;
-            gx_cfg_irq <= 1'b0;
-            dev_status <= 8'd0;
             status_pending <= 1'b0;
-            config_gen <= 8'd0;
-            dev_feat_lo <= 32'd0;
-            dev_feat_hi <= 32'd0;
             drv_feat_lo <= 32'd0;
             drv_feat_hi <= 32'd0;
             dfsel <= 32'd0;
             drfsel <= 32'd0;
             cfg_vector <= 16'hFFFF;
             queue_select <= 16'd0;
-            engine_ctrl <= 4'd0;
-            fw_status <= 32'd0;
-            fw_cnt0 <= 32'd0;
-            fw_cnt1 <= 32'd0;
-            g_qsel <= 16'd0;
-            devcfg_addr <= 8'd0;
-            cap_lo <= 32'd0;
-            cap_hi <= 32'd0;
-            err_evt_wait <= 1'b0;
-            eng_reset_pulse <= 1'b1;
-            db_valid <= 1'b0;
-            ev_rd <= 5'd0;
-            ev_wr <= 5'd0;
-            ev_lost <= 1'b0;
-            qen <= 0;
+        end
+        // Doorbell slot: filled by a notify write, emptied on its handshake
+        // (never both: a notify write waits while the slot is full).
+        if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd8)
+                && (m_addr[1:0] == 2'd0) && !db_valid) begin
+            db_queue <= {6'd0, m_addr[11:2]};
+            db_data <= m_wdata & m_wmask;
+        end
+        if (((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd8)
+                && (m_addr[1:0] == 2'd0) && !db_valid) || (db_valid && doorbell_ready)) begin
+            db_valid <= !db_valid;
+        end
+        if ((((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) || reset) db_valid <= 1'b0;
+        if (reset) begin
+            m_state <= M_IDLE;
+            mx_ev <= 1'b0;
+            mx_isr <= 1'b0;
+            mx_msix <= 1'b0;
+        end
+    end
+    
+    // The MMIO request, latched when taken.
+    always @(posedge clock) begin
+        if ((m_state == M_IDLE) && mmio_req_valid) begin
+            m_addr <= mmio_req_addr;
+            m_write <= mmio_req_write;
+            m_wdata <= mmio_req_wdata;
+            m_strb <= mmio_req_strb;
+            m_wmask <= {{8{mmio_req_strb[3]}}, {8{mmio_req_strb[2]}}, {8{mmio_req_strb[1]}}, {8{mmio_req_strb[0]}}};
+        end
+    end
+    
+    // Per-queue configuration, enable handshake and vendor stop.
+    always @(posedge clock) begin
+        if ((g_state == G_EXEC) && g_write && (g_qsel < 16'd2) && (g_addr == 8'h29)) begin
+            qen_pend[g_qsel[0:0]] <= 1'b0;
+            if (!g_wdata[0]) qreset[g_qsel[0:0]] <= 1'b0;
+        end
+        if ((m_state == M_EXEC) && m_write) begin
+            if ((m_addr[14:12] == 3'd0) && (queue_select < 16'd2)) begin
+                if ((m_addr[11:0] == 12'h01C) && (m_strb[1:0] != 2'd0)) qen_pend[queue_select[0:0]] <= 1'b1;
+                if ((m_addr[11:0] == 12'h038) && (m_strb[3:2] != 2'd0) && m_wdata[16]) qreset[queue_select[0:0]] <= 1'b1;
+                // Per-queue configuration: ignored while the queue is enabled.
+                if (!qen[queue_select[0:0]]) begin
+                    case (m_addr[11:0])
+                    12'h018: begin
+                        qsize[queue_select[0:0]] <= (qsize[queue_select[0:0]] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
+                        qvec[queue_select[0:0]] <= (((qvec[queue_select[0:0]] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16])) >= 16'd8)
+                            ? 16'hFFFF
+                            : ((qvec[queue_select[0:0]] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]));
+                    end
+                    12'h020: qdesc[queue_select[0:0]] <= {qdesc[queue_select[0:0]][63:32], (qdesc[queue_select[0:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
+                    12'h024: qdesc[queue_select[0:0]] <= {(qdesc[queue_select[0:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qdesc[queue_select[0:0]][31:0]};
+                    12'h028: qavail[queue_select[0:0]] <= {qavail[queue_select[0:0]][63:32], (qavail[queue_select[0:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
+                    12'h02C: qavail[queue_select[0:0]] <= {(qavail[queue_select[0:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qavail[queue_select[0:0]][31:0]};
+                    12'h030: qused[queue_select[0:0]] <= {qused[queue_select[0:0]][63:32], (qused[queue_select[0:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
+                    12'h034: qused[queue_select[0:0]] <= {(qused[queue_select[0:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qused[queue_select[0:0]][31:0]};
+                    default: ;
+                    endcase
+                end
+            end
+            if ((m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd2)) && (m_addr[3:0] == 4'd0) && m_strb[0]) qstop[m_addr[4:4]] <= m_wdata[0];
+        end
+        if ((((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) || reset) begin
             qen_pend <= 0;
             qreset <= 0;
-            qrun <= 0;
             qstop <= 0;
-            qset <= 0;
             qsize[0] <= 16'd256;
             qvec[0] <= 16'hFFFF;
             qdesc[0] <= 64'd0;
@@ -2304,6 +2263,60 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             qavail[1] <= 64'd0;
             qused[1] <= 64'd0;
         end
+    end
+    
+    // Ring index loads: the firmware's (only while the engine may not fetch),
+    // then the driver's vendor write (only while stopped, nothing in flight).
+    always @(posedge clock) begin
+        qset <= 0;
+        if ((g_state == G_EXEC) && g_write && (g_qsel < 16'd2)) begin
+            if ((g_addr == 8'h2B) && !(qrun[g_qsel[0:0]] && !qstop[g_qsel[0:0]])) begin
+                qset[g_qsel[0:0]] <= 1'b1;
+                set_la <= g_wdata[15:0];
+                set_ui <= ui_bus[g_qsel[0:0]*16 +: 16];
+            end
+            if ((g_addr == 8'h2C) && !(qrun[g_qsel[0:0]] && !qstop[g_qsel[0:0]])) begin
+                qset[g_qsel[0:0]] <= 1'b1;
+                set_la <= la_bus[g_qsel[0:0]*16 +: 16];
+                set_ui <= g_wdata[15:0];
+            end
+        end
+        if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd2))
+                && (m_addr[3:0] == 4'd4) && qstop[m_addr[4:4]] && (infl_bus[m_addr[4:4]*16 +: 16] == 16'd0)) begin
+            qset[m_addr[4:4]] <= 1'b1;
+            set_la <= (la_bus[m_addr[4:4]*16 +: 16] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
+            set_ui <= (ui_bus[m_addr[4:4]*16 +: 16] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
+        end
+        if (reset) qset <= 0;
+    end
+    
+    // ---------------- events ----------------
+    // The function's events come last: the driver's and the error's cannot
+    // wait. A push into a full FIFO is dropped and sets the overflow flag.
+    always @(posedge clock) begin
+        if (mx_ev || err_evt_wait || ext_event_valid) begin
+            if ((ev_wr ^ ev_rd) != 5'b10000) begin
+                ev_mem[ev_wr[3:0]] <= mx_ev ? mx_ev_word
+                    : (err_evt_wait ? {8'd0, error_cause, error_queue, 8'd4} : ext_event_word);
+                ev_wr <= ev_wr + 5'd1;
+            end else begin
+                ev_lost <= 1'b1;
+            end
+        end
+        if (!mx_ev && err_evt_wait) err_evt_wait <= 1'b0;
+        if (error_pulse) err_evt_wait <= 1'b1;
+        if (((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) ev_lost <= 1'b0;
+        if (reset) begin
+            ev_wr <= 5'd0;
+            ev_lost <= 1'b0;
+            err_evt_wait <= 1'b0;
+        end
+    end
+    
+    // EVENT reads pop the head.
+    always @(posedge clock) begin
+        if ((g_state == G_EXEC) && !g_write && (g_addr == 8'd4) && (ev_wr != ev_rd)) ev_rd <= ev_rd + 5'd1;
+        if (reset) ev_rd <= 5'd0;
     end
     
     // ---------------- outputs: wires of state ----------------
