@@ -308,7 +308,7 @@ fn mmio_random(rng: &mut XorShift, nq: u32) -> Req {
             0x38 => raw & 0x0001_FFFF,
             _ => raw,
         }
-    } else if addr >= bar0::VENDOR + vendor::QUEUES && addr < bar0::MSIX_TABLE && off & 0xF == 0 {
+    } else if (bar0::VENDOR + vendor::QUEUES..bar0::MSIX_TABLE).contains(&addr) && off & 0xF == 0 {
         rng.below(2) as u32
     } else {
         raw

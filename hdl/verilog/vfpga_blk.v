@@ -1704,6 +1704,12 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     reg mx_isr;
     reg mx_msix;
     reg gx_cfg_irq;
+    // The Exec cycle of a management write / read, of an MMIO write (held
+    // while a doorbell waits), and of a management ENGINE_RESET write.
+    reg gx_wr;
+    reg gx_rd;
+    reg mx_wr;
+    reg gx_ereset;
     
     // The engine's per-queue indices, side by side (queue q at bits 16q+15:16q).
     wire [31:0] la_bus = {q_last_avail$1, q_last_avail$0};
@@ -1766,6 +1772,10 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         mx_isr = 1'b0;
         mx_msix = 1'b0;
         gx_cfg_irq = 1'b0;
+        gx_wr = 1'b0;
+        gx_rd = 1'b0;
+        mx_wr = 1'b0;
+        gx_ereset = 1'b0;
         qsize[0] = 16'd0;
         qvec[0] = 16'd0;
         qdesc[0] = 64'd0;
@@ -1867,11 +1877,14 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     
     // ---------------- management port ----------------
     always @(posedge clock) begin
-        eng_reset_pulse <= ((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle) || reset;
+        eng_reset_pulse <= (gx_ereset && idle) || reset;
         case (g_state)
         G_EXEC: begin
             g_state <= G_RESP;
             gx_cfg_irq <= 1'b0;
+            gx_wr <= 1'b0;
+            gx_rd <= 1'b0;
+            gx_ereset <= 1'b0;
             if (g_write) begin
                 g_rdata <= 32'd0;
             end else begin
@@ -1927,6 +1940,9 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             g_state <= G_EXEC;
             cfg_rd_g <= cfg_mem[devcfg_addr[7:2]];
             gx_cfg_irq <= g_write && (g_addr == 8'd22) && g_wdata[0];
+            gx_wr <= g_write;
+            gx_rd <= !g_write;
+            gx_ereset <= g_write && (g_addr == 8'd21) && g_wdata[0];
         end
         G_IDLE: begin
             if (mgmt_req_valid) g_state <= G_WAIT;
@@ -1938,6 +1954,9 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         if (reset) begin
             g_state <= G_IDLE;
             gx_cfg_irq <= 1'b0;
+            gx_wr <= 1'b0;
+            gx_rd <= 1'b0;
+            gx_ereset <= 1'b0;
         end
     end
     
@@ -1952,7 +1971,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     
     // Registers only the management port writes.
     always @(posedge clock) begin
-        if ((g_state == G_EXEC) && g_write) begin
+        if (gx_wr) begin
             case (g_addr)
             8'd8: dev_status <= g_wdata[7:0];
             8'd9: config_gen <= g_wdata[7:0];
@@ -1990,11 +2009,11 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     
     // Queue enable and run: the management port.
     always @(posedge clock) begin
-        if ((g_state == G_EXEC) && g_write && (g_qsel < 16'd2)) begin
-            if (g_addr == 8'h29) qen[g_qsel[0:0]] <= g_wdata[0];
-            if (g_addr == 8'h2A) qrun[g_qsel[0:0]] <= g_wdata[0];
+        if (gx_wr) begin
+            if ((g_qsel < 16'd2) && (g_addr == 8'h29)) qen[g_qsel[0:0]] <= g_wdata[0];
+            if ((g_qsel < 16'd2) && (g_addr == 8'h2A)) qrun[g_qsel[0:0]] <= g_wdata[0];
         end
-        if ((((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) || reset) begin
+        if (((gx_ereset && idle)) || reset) begin
             qen <= 0;
             qrun <= 0;
         end
@@ -2011,6 +2030,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
                 // A doorbell waits for the slot: MMIO back-pressure.
                 if (!((m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd8) && (m_addr[1:0] == 2'd0) && db_valid)) begin
                     m_state <= M_IDLE;
+                    mx_wr <= 1'b0;
                 end
             end else if (!((m_addr[14:12] == 3'd0)
                     && (((m_addr[11:0] == 12'd20) && m_strb[0] && status_pending)
@@ -2096,6 +2116,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         end
         M_WAIT: begin
             m_state <= M_EXEC;
+            mx_wr <= m_write;
             cfg_rd_m <= cfg_mem[m_addr[7:2]];
             mx_isr <= !m_write && (m_addr[14:12] == 3'd1) && (m_addr[11:0] == 12'd0) && m_strb[0];
             mx_msix <= m_write && (m_addr[14:12] == 3'd5) && (m_addr[11:0] < 12'h080);
@@ -2148,9 +2169,11 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         // Device-wide registers the driver writes (status_pending: the
         // firmware clears it). After the case above: nothing reads them later
         // in this block.
-        if ((g_state == G_EXEC) && g_write && (g_addr == 8'd8)) status_pending <= 1'b0;
-        if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd0)) begin
-            case (m_addr[11:0])
+        if (gx_wr) begin
+            if (g_addr == 8'd8) status_pending <= 1'b0;
+        end
+        if (mx_wr) begin
+            if (m_addr[14:12] == 3'd0) case (m_addr[11:0])
             12'h00C: begin
                 if (drfsel == 32'd0) drv_feat_lo <= (drv_feat_lo & ~m_wmask) | (m_wdata & m_wmask);
                 else if (drfsel == 32'd1) drv_feat_hi <= (drv_feat_hi & ~m_wmask) | (m_wdata & m_wmask);
@@ -2172,7 +2195,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             default: ;
             endcase
         end
-        if (((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) begin
+        if ((gx_ereset && idle)) begin
             drv_feat_lo <= 32'd0;
             drv_feat_hi <= 32'd0;
             cfg_vector <= 16'hFFFF;
@@ -2188,18 +2211,20 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         end
         // Doorbell slot: filled by a notify write, emptied on its handshake
         // (never both: a notify write waits while the slot is full).
-        if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd8)
-                && (m_addr[1:0] == 2'd0) && !db_valid) begin
-            db_queue <= {6'd0, m_addr[11:2]};
-            db_data <= m_wdata & m_wmask;
+        if (mx_wr) begin
+            if ((m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd8) && (m_addr[1:0] == 2'd0) && !db_valid) begin
+                db_queue <= {6'd0, m_addr[11:2]};
+                db_data <= m_wdata & m_wmask;
+            end
         end
-        if (((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd8)
-                && (m_addr[1:0] == 2'd0) && !db_valid) || (db_valid && doorbell_ready)) begin
+        if ((mx_wr && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd8) && (m_addr[1:0] == 2'd0) && !db_valid)
+                || (db_valid && doorbell_ready)) begin
             db_valid <= !db_valid;
         end
-        if ((((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) || reset) db_valid <= 1'b0;
+        if (((gx_ereset && idle)) || reset) db_valid <= 1'b0;
         if (reset) begin
             m_state <= M_IDLE;
+            mx_wr <= 1'b0;
             mx_ev <= 1'b0;
             mx_isr <= 1'b0;
             mx_msix <= 1'b0;
@@ -2219,11 +2244,13 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     
     // Per-queue configuration, enable handshake and vendor stop.
     always @(posedge clock) begin
-        if ((g_state == G_EXEC) && g_write && (g_qsel < 16'd2) && (g_addr == 8'h29)) begin
-            qen_pend[g_qsel[0:0]] <= 1'b0;
-            if (!g_wdata[0]) qreset[g_qsel[0:0]] <= 1'b0;
+        if (gx_wr) begin
+            if ((g_qsel < 16'd2) && (g_addr == 8'h29)) begin
+                qen_pend[g_qsel[0:0]] <= 1'b0;
+                if (!g_wdata[0]) qreset[g_qsel[0:0]] <= 1'b0;
+            end
         end
-        if ((m_state == M_EXEC) && m_write) begin
+        if (mx_wr) begin
             if ((m_addr[14:12] == 3'd0) && (queue_select < 16'd2)) begin
                 if ((m_addr[11:0] == 12'h01C) && (m_strb[1:0] != 2'd0)) qen_pend[queue_select[0:0]] <= 1'b1;
                 if ((m_addr[11:0] == 12'h038) && (m_strb[3:2] != 2'd0) && m_wdata[16]) qreset[queue_select[0:0]] <= 1'b1;
@@ -2248,7 +2275,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
             end
             if ((m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd2)) && (m_addr[3:0] == 4'd0) && m_strb[0]) qstop[m_addr[4:4]] <= m_wdata[0];
         end
-        if ((((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) || reset) begin
+        if (((gx_ereset && idle)) || reset) begin
             qen_pend <= 0;
             qreset <= 0;
             qstop <= 0;
@@ -2269,23 +2296,25 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     // then the driver's vendor write (only while stopped, nothing in flight).
     always @(posedge clock) begin
         qset <= 0;
-        if ((g_state == G_EXEC) && g_write && (g_qsel < 16'd2)) begin
-            if ((g_addr == 8'h2B) && !(qrun[g_qsel[0:0]] && !qstop[g_qsel[0:0]])) begin
+        if (gx_wr) begin
+            if ((g_qsel < 16'd2) && (g_addr == 8'h2B) && !(qrun[g_qsel[0:0]] && !qstop[g_qsel[0:0]])) begin
                 qset[g_qsel[0:0]] <= 1'b1;
                 set_la <= g_wdata[15:0];
                 set_ui <= ui_bus[g_qsel[0:0]*16 +: 16];
             end
-            if ((g_addr == 8'h2C) && !(qrun[g_qsel[0:0]] && !qstop[g_qsel[0:0]])) begin
+            if ((g_qsel < 16'd2) && (g_addr == 8'h2C) && !(qrun[g_qsel[0:0]] && !qstop[g_qsel[0:0]])) begin
                 qset[g_qsel[0:0]] <= 1'b1;
                 set_la <= la_bus[g_qsel[0:0]*16 +: 16];
                 set_ui <= g_wdata[15:0];
             end
         end
-        if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd2))
-                && (m_addr[3:0] == 4'd4) && qstop[m_addr[4:4]] && (infl_bus[m_addr[4:4]*16 +: 16] == 16'd0)) begin
-            qset[m_addr[4:4]] <= 1'b1;
-            set_la <= (la_bus[m_addr[4:4]*16 +: 16] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
-            set_ui <= (ui_bus[m_addr[4:4]*16 +: 16] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
+        if (mx_wr) begin
+            if ((m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd2)) && (m_addr[3:0] == 4'd4) && qstop[m_addr[4:4]]
+                    && (infl_bus[m_addr[4:4]*16 +: 16] == 16'd0)) begin
+                qset[m_addr[4:4]] <= 1'b1;
+                set_la <= (la_bus[m_addr[4:4]*16 +: 16] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
+                set_ui <= (ui_bus[m_addr[4:4]*16 +: 16] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
+            end
         end
         if (reset) qset <= 0;
     end
@@ -2305,7 +2334,7 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
         end
         if (!mx_ev && err_evt_wait) err_evt_wait <= 1'b0;
         if (error_pulse) err_evt_wait <= 1'b1;
-        if (((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)) ev_lost <= 1'b0;
+        if ((gx_ereset && idle)) ev_lost <= 1'b0;
         if (reset) begin
             ev_wr <= 5'd0;
             ev_lost <= 1'b0;
@@ -2315,7 +2344,9 @@ module vfpga_blk$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     
     // EVENT reads pop the head.
     always @(posedge clock) begin
-        if ((g_state == G_EXEC) && !g_write && (g_addr == 8'd4) && (ev_wr != ev_rd)) ev_rd <= ev_rd + 5'd1;
+        if (gx_rd) begin
+            if ((g_addr == 8'd4) && (ev_wr != ev_rd)) ev_rd <= ev_rd + 5'd1;
+        end
         if (reset) ev_rd <= 5'd0;
     end
     

@@ -122,6 +122,12 @@ reg [31:0] mx_ev_word;
 reg mx_isr;
 reg mx_msix;
 reg gx_cfg_irq;
+// The Exec cycle of a management write / read, of an MMIO write (held
+// while a doorbell waits), and of a management ENGINE_RESET write.
+reg gx_wr;
+reg gx_rd;
+reg mx_wr;
+reg gx_ereset;
 
 // The engine's per-queue indices, side by side (queue q at bits 16q+15:16q).
 @BUSES@
@@ -181,6 +187,10 @@ initial begin
     mx_isr = 1'b0;
     mx_msix = 1'b0;
     gx_cfg_irq = 1'b0;
+    gx_wr = 1'b0;
+    gx_rd = 1'b0;
+    mx_wr = 1'b0;
+    gx_ereset = 1'b0;
 @INIT@end
 
 // Each register is written by one block, and no block reads a register
@@ -197,6 +207,9 @@ always @(posedge clock) begin
     G_EXEC: begin
         g_state <= G_RESP;
         gx_cfg_irq <= 1'b0;
+        gx_wr <= 1'b0;
+        gx_rd <= 1'b0;
+        gx_ereset <= 1'b0;
         if (g_write) begin
             g_rdata <= 32'd0;
         end else begin
@@ -252,6 +265,9 @@ always @(posedge clock) begin
         g_state <= G_EXEC;
         cfg_rd_g <= cfg_mem[devcfg_addr[7:2]];
         gx_cfg_irq <= g_write && (g_addr == 8'd22) && g_wdata[0];
+        gx_wr <= g_write;
+        gx_rd <= !g_write;
+        gx_ereset <= g_write && (g_addr == 8'd21) && g_wdata[0];
     end
     G_IDLE: begin
         if (mgmt_req_valid) g_state <= G_WAIT;
@@ -263,6 +279,9 @@ always @(posedge clock) begin
     if (reset) begin
         g_state <= G_IDLE;
         gx_cfg_irq <= 1'b0;
+        gx_wr <= 1'b0;
+        gx_rd <= 1'b0;
+        gx_ereset <= 1'b0;
     end
 end
 
@@ -277,7 +296,7 @@ end
 
 // Registers only the management port writes.
 always @(posedge clock) begin
-    if ((g_state == G_EXEC) && g_write) begin
+    if (gx_wr) begin
         case (g_addr)
         8'd8: dev_status <= g_wdata[7:0];
         8'd9: config_gen <= g_wdata[7:0];
@@ -315,9 +334,9 @@ end
 
 // Queue enable and run: the management port.
 always @(posedge clock) begin
-    if ((g_state == G_EXEC) && g_write && (@T_OK@)) begin
-        if (g_addr == 8'h29) qen[@TI@] <= g_wdata[0];
-        if (g_addr == 8'h2A) qrun[@TI@] <= g_wdata[0];
+    if (gx_wr) begin
+        if ((@T_OK@) && (g_addr == 8'h29)) qen[@TI@] <= g_wdata[0];
+        if ((@T_OK@) && (g_addr == 8'h2A)) qrun[@TI@] <= g_wdata[0];
     end
     if ((@ERESET@) || reset) begin
         qen <= 0;
@@ -336,6 +355,7 @@ always @(posedge clock) begin
             // A doorbell waits for the slot: MMIO back-pressure.
             if (!((m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd@DBEND@) && (m_addr[1:0] == 2'd0) && db_valid)) begin
                 m_state <= M_IDLE;
+                mx_wr <= 1'b0;
             end
         end else if (!((m_addr[14:12] == 3'd0)
                 && (((m_addr[11:0] == 12'd20) && m_strb[0] && status_pending)
@@ -421,6 +441,7 @@ always @(posedge clock) begin
     end
     M_WAIT: begin
         m_state <= M_EXEC;
+        mx_wr <= m_write;
         cfg_rd_m <= cfg_mem[m_addr[7:2]];
         mx_isr <= !m_write && (m_addr[14:12] == 3'd1) && (m_addr[11:0] == 12'd0) && m_strb[0];
         mx_msix <= m_write && (m_addr[14:12] == 3'd5) && (m_addr[11:0] < 12'h080);
@@ -473,9 +494,11 @@ always @(posedge clock) begin
     // Device-wide registers the driver writes (status_pending: the
     // firmware clears it). After the case above: nothing reads them later
     // in this block.
-    if ((g_state == G_EXEC) && g_write && (g_addr == 8'd8)) status_pending <= 1'b0;
-    if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd0)) begin
-        case (m_addr[11:0])
+    if (gx_wr) begin
+        if (g_addr == 8'd8) status_pending <= 1'b0;
+    end
+    if (mx_wr) begin
+        if (m_addr[14:12] == 3'd0) case (m_addr[11:0])
         12'h00C: begin
             if (drfsel == 32'd0) drv_feat_lo <= (drv_feat_lo & ~m_wmask) | (m_wdata & m_wmask);
             else if (drfsel == 32'd1) drv_feat_hi <= (drv_feat_hi & ~m_wmask) | (m_wdata & m_wmask);
@@ -513,18 +536,20 @@ always @(posedge clock) begin
     end
     // Doorbell slot: filled by a notify write, emptied on its handshake
     // (never both: a notify write waits while the slot is full).
-    if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd@DBEND@)
-            && (m_addr[1:0] == 2'd0) && !db_valid) begin
-        db_queue <= {6'd0, m_addr[11:2]};
-        db_data <= m_wdata & m_wmask;
+    if (mx_wr) begin
+        if ((m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd@DBEND@) && (m_addr[1:0] == 2'd0) && !db_valid) begin
+            db_queue <= {6'd0, m_addr[11:2]};
+            db_data <= m_wdata & m_wmask;
+        end
     end
-    if (((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd@DBEND@)
-            && (m_addr[1:0] == 2'd0) && !db_valid) || (db_valid && doorbell_ready)) begin
+    if ((mx_wr && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd@DBEND@) && (m_addr[1:0] == 2'd0) && !db_valid)
+            || (db_valid && doorbell_ready)) begin
         db_valid <= !db_valid;
     end
     if ((@ERESET@) || reset) db_valid <= 1'b0;
     if (reset) begin
         m_state <= M_IDLE;
+        mx_wr <= 1'b0;
         mx_ev <= 1'b0;
         mx_isr <= 1'b0;
         mx_msix <= 1'b0;
@@ -544,11 +569,13 @@ end
 
 // Per-queue configuration, enable handshake and vendor stop.
 always @(posedge clock) begin
-    if ((g_state == G_EXEC) && g_write && (@T_OK@) && (g_addr == 8'h29)) begin
-        qen_pend[@TI@] <= 1'b0;
-        if (!g_wdata[0]) qreset[@TI@] <= 1'b0;
+    if (gx_wr) begin
+        if ((@T_OK@) && (g_addr == 8'h29)) begin
+            qen_pend[@TI@] <= 1'b0;
+            if (!g_wdata[0]) qreset[@TI@] <= 1'b0;
+        end
     end
-    if ((m_state == M_EXEC) && m_write) begin
+    if (mx_wr) begin
         if ((m_addr[14:12] == 3'd0) && (@S_OK@)) begin
             if ((m_addr[11:0] == 12'h01C) && (m_strb[1:0] != 2'd0)) qen_pend[@SI@] <= 1'b1;
             if ((m_addr[11:0] == 12'h038) && (m_strb[3:2] != 2'd0) && m_wdata[16]) qreset[@SI@] <= 1'b1;
@@ -584,23 +611,25 @@ end
 // then the driver's vendor write (only while stopped, nothing in flight).
 always @(posedge clock) begin
     qset <= 0;
-    if ((g_state == G_EXEC) && g_write && (@T_OK@)) begin
-        if ((g_addr == 8'h2B) && !(qrun[@TI@] && !qstop[@TI@])) begin
+    if (gx_wr) begin
+        if ((@T_OK@) && (g_addr == 8'h2B) && !(qrun[@TI@] && !qstop[@TI@])) begin
             qset[@TI@] <= 1'b1;
             set_la <= g_wdata[15:0];
             set_ui <= ui_bus[@TI@*16 +: 16];
         end
-        if ((g_addr == 8'h2C) && !(qrun[@TI@] && !qstop[@TI@])) begin
+        if ((@T_OK@) && (g_addr == 8'h2C) && !(qrun[@TI@] && !qstop[@TI@])) begin
             qset[@TI@] <= 1'b1;
             set_la <= la_bus[@TI@*16 +: 16];
             set_ui <= g_wdata[15:0];
         end
     end
-    if ((m_state == M_EXEC) && m_write && (m_addr[14:12] == 3'd4) && (@V_OK@)
-            && (m_addr[3:0] == 4'd4) && qstop[@VI@] && (infl_bus[@VI@*16 +: 16] == 16'd0)) begin
-        qset[@VI@] <= 1'b1;
-        set_la <= (la_bus[@VI@*16 +: 16] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
-        set_ui <= (ui_bus[@VI@*16 +: 16] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
+    if (mx_wr) begin
+        if ((m_addr[14:12] == 3'd4) && (@V_OK@) && (m_addr[3:0] == 4'd4) && qstop[@VI@]
+                && (infl_bus[@VI@*16 +: 16] == 16'd0)) begin
+            qset[@VI@] <= 1'b1;
+            set_la <= (la_bus[@VI@*16 +: 16] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
+            set_ui <= (ui_bus[@VI@*16 +: 16] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
+        end
     end
     if (reset) qset <= 0;
 end
@@ -630,7 +659,9 @@ end
 
 // EVENT reads pop the head.
 always @(posedge clock) begin
-    if ((g_state == G_EXEC) && !g_write && (g_addr == 8'd4) && (ev_wr != ev_rd)) ev_rd <= ev_rd + 5'd1;
+    if (gx_rd) begin
+        if ((g_addr == 8'd4) && (ev_wr != ev_rd)) ev_rd <= ev_rd + 5'd1;
+    end
     if (reset) ev_rd <= 5'd0;
 end
 
@@ -723,10 +754,7 @@ pub(super) fn verilog(nq: usize) -> String {
         .replace("@QCLEAR@", &qclear)
         .replace("@OUTS@", &outs)
         .replace("@PBAPAD@", &pba_pad)
-        .replace(
-            "@ERESET@",
-            "((g_state == G_EXEC) && g_write && (g_addr == 8'd21) && g_wdata[0] && idle)",
-        )
+        .replace("@ERESET@", "(gx_ereset && idle)")
         .replace("@S_OK@", &format!("queue_select < 16'd{nq}"))
         .replace("@T_OK@", &format!("g_qsel < 16'd{nq}"))
         .replace(
@@ -762,7 +790,13 @@ mod tests {
     #[test]
     fn every_template_token_is_replaced() {
         for nq in 1..=vendor::MAX_QUEUES as usize {
-            assert!(!verilog(nq).contains('@'), "nq {nq}");
+            let v = verilog(nq);
+            // Tokens are `@NAME@`; Verilog's own `@` is followed by `(` or `*`.
+            let left = v
+                .match_indices('@')
+                .filter(|(i, _)| v[i + 1..].starts_with(|c: char| c.is_ascii_uppercase()))
+                .count();
+            assert_eq!(left, 0, "nq {nq}");
         }
     }
 }
