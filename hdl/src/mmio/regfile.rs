@@ -356,10 +356,10 @@ impl<const NQ: usize> core::fmt::Debug for RegFile<NQ> {
 }
 
 impl<const NQ: usize> Logic for RegFile<NQ> {
-    /// The simulation model: the ports are copied into [`RegModel`], which
-    /// settles on its own (its clock edge included), and its outputs are
-    /// copied back. The model is hidden from the Verilog generator, which
-    /// takes [`RegFile::hdl`] instead.
+    /// The simulation model: the ports are copied into `RegModel` (the
+    /// rust-hdl kernel, private), which settles on its own (its clock edge
+    /// included), and its outputs are copied back. The model is hidden from
+    /// the Verilog generator, which takes [`RegFile::hdl`] instead.
     fn update(&mut self) {
         self._m.clock.next = self.clock.val();
         self._m.reset.next = self.reset.val();
