@@ -1567,4568 +1567,830 @@ module vfpga_net$bar0$regs(clock,reset,bus_master,mmio_req_valid,mmio_req_ready,
     output reg  busy;
     output reg  attention;
     
-    // Constant declarations
-    localparam  qi$0 = 16'h0;
-    localparam  qi$1 = 16'h1;
-    localparam  qi$2 = 16'h2;
-    localparam  qi$3 = 16'h3;
-    localparam  qi$4 = 16'h4;
-    localparam  qo$0 = 12'h0;
-    localparam  qo$1 = 12'h1;
-    localparam  qo$2 = 12'h2;
-    localparam  qo$3 = 12'h3;
-    localparam  qo$4 = 12'h4;
-    localparam  qb$0 = 8'h0;
-    localparam  qb$1 = 8'h1;
-    localparam  qb$2 = 8'h2;
-    localparam  qb$3 = 8'h3;
-    localparam  qb$4 = 8'h4;
-    localparam  nq = 16'h5;
+    // Update code (custom)
     
-    // Enums
-    localparam MState$Idle = 0;
-    localparam MState$Wait = 1;
-    localparam MState$Exec = 2;
-    localparam MState$Resp = 3;
-    localparam GState$Idle = 0;
-    localparam GState$Wait = 1;
-    localparam GState$Exec = 2;
-    localparam GState$Resp = 3;
+    // Port states (internal: the ports never show them).
+    localparam M_IDLE = 2'd0;
+    localparam M_WAIT = 2'd1;
+    localparam M_EXEC = 2'd2;
+    localparam M_RESP = 2'd3;
+    localparam G_IDLE = 2'd0;
+    localparam G_WAIT = 2'd1;
+    localparam G_EXEC = 2'd2;
+    localparam G_RESP = 2'd3;
     
-    // Stub signals
-    reg  [1:0] m_state$d;
-    wire  [1:0] m_state$q;
-    reg  m_state$clock;
-    reg  [14:0] m_addr$d;
-    wire  [14:0] m_addr$q;
-    reg  m_addr$clock;
-    reg  m_write$d;
-    wire  m_write$q;
-    reg  m_write$clock;
-    reg  [31:0] m_wdata$d;
-    wire  [31:0] m_wdata$q;
-    reg  m_wdata$clock;
-    reg  [3:0] m_strb$d;
-    wire  [3:0] m_strb$q;
-    reg  m_strb$clock;
-    reg  [31:0] m_rdata$d;
-    wire  [31:0] m_rdata$q;
-    reg  m_rdata$clock;
-    reg  [1:0] g_state$d;
-    wire  [1:0] g_state$q;
-    reg  g_state$clock;
-    reg  [7:0] g_addr$d;
-    wire  [7:0] g_addr$q;
-    reg  g_addr$clock;
-    reg  g_write$d;
-    wire  g_write$q;
-    reg  g_write$clock;
-    reg  [31:0] g_wdata$d;
-    wire  [31:0] g_wdata$q;
-    reg  g_wdata$clock;
-    reg  [31:0] g_rdata$d;
-    wire  [31:0] g_rdata$q;
-    reg  g_rdata$clock;
-    reg  [7:0] dev_status$d;
-    wire  [7:0] dev_status$q;
-    reg  dev_status$clock;
-    reg  status_pending$d;
-    wire  status_pending$q;
-    reg  status_pending$clock;
-    reg  [7:0] config_gen$d;
-    wire  [7:0] config_gen$q;
-    reg  config_gen$clock;
-    reg  [31:0] dev_feat_lo$d;
-    wire  [31:0] dev_feat_lo$q;
-    reg  dev_feat_lo$clock;
-    reg  [31:0] dev_feat_hi$d;
-    wire  [31:0] dev_feat_hi$q;
-    reg  dev_feat_hi$clock;
-    reg  [31:0] drv_feat_lo$d;
-    wire  [31:0] drv_feat_lo$q;
-    reg  drv_feat_lo$clock;
-    reg  [31:0] drv_feat_hi$d;
-    wire  [31:0] drv_feat_hi$q;
-    reg  drv_feat_hi$clock;
-    reg  [31:0] dfsel$d;
-    wire  [31:0] dfsel$q;
-    reg  dfsel$clock;
-    reg  [31:0] drfsel$d;
-    wire  [31:0] drfsel$q;
-    reg  drfsel$clock;
-    reg  [15:0] cfg_vector$d;
-    wire  [15:0] cfg_vector$q;
-    reg  cfg_vector$clock;
-    reg  [15:0] queue_select$d;
-    wire  [15:0] queue_select$q;
-    reg  queue_select$clock;
-    reg  [3:0] engine_ctrl$d;
-    wire  [3:0] engine_ctrl$q;
-    reg  engine_ctrl$clock;
-    reg  [31:0] fw_status$d;
-    wire  [31:0] fw_status$q;
-    reg  fw_status$clock;
-    reg  [31:0] fw_cnt0$d;
-    wire  [31:0] fw_cnt0$q;
-    reg  fw_cnt0$clock;
-    reg  [31:0] fw_cnt1$d;
-    wire  [31:0] fw_cnt1$q;
-    reg  fw_cnt1$clock;
-    reg  [15:0] g_qsel$d;
-    wire  [15:0] g_qsel$q;
-    reg  g_qsel$clock;
-    reg  [7:0] devcfg_addr$d;
-    wire  [7:0] devcfg_addr$q;
-    reg  devcfg_addr$clock;
-    reg  [31:0] cap_lo$d;
-    wire  [31:0] cap_lo$q;
-    reg  cap_lo$clock;
-    reg  [31:0] cap_hi$d;
-    wire  [31:0] cap_hi$q;
-    reg  cap_hi$clock;
-    reg  [31:0] cnt_shadow$d;
-    wire  [31:0] cnt_shadow$q;
-    reg  cnt_shadow$clock;
-    reg  err_evt_wait$d;
-    wire  err_evt_wait$q;
-    reg  err_evt_wait$clock;
-    reg  eng_reset_pulse$d;
-    wire  eng_reset_pulse$q;
-    reg  eng_reset_pulse$clock;
-    reg  [15:0] qsize$0$d;
-    wire  [15:0] qsize$0$q;
-    reg  qsize$0$clock;
-    reg  [15:0] qsize$1$d;
-    wire  [15:0] qsize$1$q;
-    reg  qsize$1$clock;
-    reg  [15:0] qsize$2$d;
-    wire  [15:0] qsize$2$q;
-    reg  qsize$2$clock;
-    reg  [15:0] qsize$3$d;
-    wire  [15:0] qsize$3$q;
-    reg  qsize$3$clock;
-    reg  [15:0] qsize$4$d;
-    wire  [15:0] qsize$4$q;
-    reg  qsize$4$clock;
-    reg  [15:0] qvec$0$d;
-    wire  [15:0] qvec$0$q;
-    reg  qvec$0$clock;
-    reg  [15:0] qvec$1$d;
-    wire  [15:0] qvec$1$q;
-    reg  qvec$1$clock;
-    reg  [15:0] qvec$2$d;
-    wire  [15:0] qvec$2$q;
-    reg  qvec$2$clock;
-    reg  [15:0] qvec$3$d;
-    wire  [15:0] qvec$3$q;
-    reg  qvec$3$clock;
-    reg  [15:0] qvec$4$d;
-    wire  [15:0] qvec$4$q;
-    reg  qvec$4$clock;
-    reg  [63:0] qdesc$0$d;
-    wire  [63:0] qdesc$0$q;
-    reg  qdesc$0$clock;
-    reg  [63:0] qdesc$1$d;
-    wire  [63:0] qdesc$1$q;
-    reg  qdesc$1$clock;
-    reg  [63:0] qdesc$2$d;
-    wire  [63:0] qdesc$2$q;
-    reg  qdesc$2$clock;
-    reg  [63:0] qdesc$3$d;
-    wire  [63:0] qdesc$3$q;
-    reg  qdesc$3$clock;
-    reg  [63:0] qdesc$4$d;
-    wire  [63:0] qdesc$4$q;
-    reg  qdesc$4$clock;
-    reg  [63:0] qavail$0$d;
-    wire  [63:0] qavail$0$q;
-    reg  qavail$0$clock;
-    reg  [63:0] qavail$1$d;
-    wire  [63:0] qavail$1$q;
-    reg  qavail$1$clock;
-    reg  [63:0] qavail$2$d;
-    wire  [63:0] qavail$2$q;
-    reg  qavail$2$clock;
-    reg  [63:0] qavail$3$d;
-    wire  [63:0] qavail$3$q;
-    reg  qavail$3$clock;
-    reg  [63:0] qavail$4$d;
-    wire  [63:0] qavail$4$q;
-    reg  qavail$4$clock;
-    reg  [63:0] qused$0$d;
-    wire  [63:0] qused$0$q;
-    reg  qused$0$clock;
-    reg  [63:0] qused$1$d;
-    wire  [63:0] qused$1$q;
-    reg  qused$1$clock;
-    reg  [63:0] qused$2$d;
-    wire  [63:0] qused$2$q;
-    reg  qused$2$clock;
-    reg  [63:0] qused$3$d;
-    wire  [63:0] qused$3$q;
-    reg  qused$3$clock;
-    reg  [63:0] qused$4$d;
-    wire  [63:0] qused$4$q;
-    reg  qused$4$clock;
-    reg  qen$0$d;
-    wire  qen$0$q;
-    reg  qen$0$clock;
-    reg  qen$1$d;
-    wire  qen$1$q;
-    reg  qen$1$clock;
-    reg  qen$2$d;
-    wire  qen$2$q;
-    reg  qen$2$clock;
-    reg  qen$3$d;
-    wire  qen$3$q;
-    reg  qen$3$clock;
-    reg  qen$4$d;
-    wire  qen$4$q;
-    reg  qen$4$clock;
-    reg  qen_pend$0$d;
-    wire  qen_pend$0$q;
-    reg  qen_pend$0$clock;
-    reg  qen_pend$1$d;
-    wire  qen_pend$1$q;
-    reg  qen_pend$1$clock;
-    reg  qen_pend$2$d;
-    wire  qen_pend$2$q;
-    reg  qen_pend$2$clock;
-    reg  qen_pend$3$d;
-    wire  qen_pend$3$q;
-    reg  qen_pend$3$clock;
-    reg  qen_pend$4$d;
-    wire  qen_pend$4$q;
-    reg  qen_pend$4$clock;
-    reg  qreset$0$d;
-    wire  qreset$0$q;
-    reg  qreset$0$clock;
-    reg  qreset$1$d;
-    wire  qreset$1$q;
-    reg  qreset$1$clock;
-    reg  qreset$2$d;
-    wire  qreset$2$q;
-    reg  qreset$2$clock;
-    reg  qreset$3$d;
-    wire  qreset$3$q;
-    reg  qreset$3$clock;
-    reg  qreset$4$d;
-    wire  qreset$4$q;
-    reg  qreset$4$clock;
-    reg  qrun$0$d;
-    wire  qrun$0$q;
-    reg  qrun$0$clock;
-    reg  qrun$1$d;
-    wire  qrun$1$q;
-    reg  qrun$1$clock;
-    reg  qrun$2$d;
-    wire  qrun$2$q;
-    reg  qrun$2$clock;
-    reg  qrun$3$d;
-    wire  qrun$3$q;
-    reg  qrun$3$clock;
-    reg  qrun$4$d;
-    wire  qrun$4$q;
-    reg  qrun$4$clock;
-    reg  qstop$0$d;
-    wire  qstop$0$q;
-    reg  qstop$0$clock;
-    reg  qstop$1$d;
-    wire  qstop$1$q;
-    reg  qstop$1$clock;
-    reg  qstop$2$d;
-    wire  qstop$2$q;
-    reg  qstop$2$clock;
-    reg  qstop$3$d;
-    wire  qstop$3$q;
-    reg  qstop$3$clock;
-    reg  qstop$4$d;
-    wire  qstop$4$q;
-    reg  qstop$4$clock;
-    reg  qset$0$d;
-    wire  qset$0$q;
-    reg  qset$0$clock;
-    reg  qset$1$d;
-    wire  qset$1$q;
-    reg  qset$1$clock;
-    reg  qset$2$d;
-    wire  qset$2$q;
-    reg  qset$2$clock;
-    reg  qset$3$d;
-    wire  qset$3$q;
-    reg  qset$3$clock;
-    reg  qset$4$d;
-    wire  qset$4$q;
-    reg  qset$4$clock;
-    reg  [15:0] set_la$d;
-    wire  [15:0] set_la$q;
-    reg  set_la$clock;
-    reg  [15:0] set_ui$d;
-    wire  [15:0] set_ui$q;
-    reg  set_ui$clock;
-    reg  db_valid$d;
-    wire  db_valid$q;
-    reg  db_valid$clock;
-    reg  [15:0] db_queue$d;
-    wire  [15:0] db_queue$q;
-    reg  db_queue$clock;
-    reg  [31:0] db_data$d;
-    wire  [31:0] db_data$q;
-    reg  db_data$clock;
-    reg  events$clock;
-    reg  events$reset;
-    reg  events$push;
-    reg  [31:0] events$push_data;
-    reg  events$pop;
-    wire  [31:0] events$head;
-    wire  [4:0] events$count;
-    wire  events$overflow;
-    reg  events$clear_overflow;
-    reg  [5:0] cfg_ram_m$read_address;
-    reg  cfg_ram_m$read_clock;
-    wire  [31:0] cfg_ram_m$read_data;
-    reg  [5:0] cfg_ram_m$write_address;
-    reg  cfg_ram_m$write_clock;
-    reg  [31:0] cfg_ram_m$write_data;
-    reg  cfg_ram_m$write_enable;
-    reg  [5:0] cfg_ram_g$read_address;
-    reg  cfg_ram_g$read_clock;
-    wire  [31:0] cfg_ram_g$read_data;
-    reg  [5:0] cfg_ram_g$write_address;
-    reg  cfg_ram_g$write_clock;
-    reg  [31:0] cfg_ram_g$write_data;
-    reg  cfg_ram_g$write_enable;
+    // MMIO port.
+    reg [1:0] m_state;
+    reg [14:0] m_addr;
+    reg m_write;
+    reg [31:0] m_wdata;
+    reg [3:0] m_strb;
+    reg [31:0] m_wmask;
+    reg [31:0] m_rdata;
+    // Management port.
+    reg [1:0] g_state;
+    reg [7:0] g_addr;
+    reg g_write;
+    reg [31:0] g_wdata;
+    reg [31:0] g_rdata;
+    // Device-wide registers.
+    reg [7:0] dev_status;
+    reg status_pending;
+    reg [7:0] config_gen;
+    reg [31:0] dev_feat_lo;
+    reg [31:0] dev_feat_hi;
+    reg [31:0] drv_feat_lo;
+    reg [31:0] drv_feat_hi;
+    reg [31:0] dfsel;
+    reg [31:0] drfsel;
+    reg [15:0] cfg_vector;
+    reg [15:0] queue_select;
+    reg [3:0] engine_ctrl;
+    reg [31:0] fw_status;
+    reg [31:0] fw_cnt0;
+    reg [31:0] fw_cnt1;
+    reg [15:0] g_qsel;
+    reg [7:0] devcfg_addr;
+    reg [31:0] cap_lo;
+    reg [31:0] cap_hi;
+    reg [31:0] cnt_shadow;
+    reg err_evt_wait;
+    reg eng_reset_pulse;
+    // Per queue.
+    reg [15:0] qsize [0:4];
+    reg [15:0] qvec [0:4];
+    reg [63:0] qdesc [0:4];
+    reg [63:0] qavail [0:4];
+    reg [63:0] qused [0:4];
+    reg [4:0] qen;
+    reg [4:0] qen_pend;
+    reg [4:0] qreset;
+    reg [4:0] qrun;
+    reg [4:0] qstop;
+    reg [4:0] qset;
+    reg [15:0] set_la;
+    reg [15:0] set_ui;
+    // Doorbell slot.
+    reg db_valid;
+    reg [15:0] db_queue;
+    reg [31:0] db_data;
+    // Event FIFO: 16 entries, 5-bit pointers, sticky overflow.
+    reg [31:0] ev_mem [0:15];
+    reg [4:0] ev_rd;
+    reg [4:0] ev_wr;
+    reg ev_lost;
+    // Device-config RAM and its two read registers.
+    reg [31:0] cfg_mem [0:63];
+    reg [31:0] cfg_rd_m;
+    reg [31:0] cfg_rd_g;
+    // Decoded in Wait, set during the Exec cycle of the access.
+    reg mx_ev;
+    reg [31:0] mx_ev_word;
+    reg mx_isr;
+    reg mx_msix;
+    reg gx_cfg_irq;
+    // The Exec cycle of a management write / read, of an MMIO write (held
+    // while a doorbell waits), and of a management ENGINE_RESET write.
+    reg gx_wr;
+    reg gx_rd;
+    reg mx_wr;
+    reg gx_ereset;
     
-    // Local signals
-    reg  [2:0] m_region;
-    reg  [11:0] m_off;
-    reg  [31:0] wmask;
-    reg  m_go;
-    reg  m_hold;
-    reg  [31:0] m_rd;
-    reg  m_ev_push;
-    reg  [31:0] m_ev_word;
-    reg  s_valid;
-    reg  [15:0] s_size;
-    reg  [15:0] s_vec;
-    reg  [63:0] s_desc;
-    reg  [63:0] s_avail;
-    reg  [63:0] s_used;
-    reg  s_en;
-    reg  s_pend;
-    reg  s_reset;
-    reg  s_wr;
-    reg  [31:0] merged;
-    reg  [15:0] vec_in;
-    reg  t_valid;
-    reg  [31:0] t_rd;
-    reg  t_run;
-    reg  [15:0] t_la;
-    reg  [15:0] t_ui;
-    reg  [15:0] t_size;
-    reg  [15:0] t_vec;
-    reg  [63:0] t_desc;
-    reg  [63:0] t_avail;
-    reg  [63:0] t_used;
-    reg  t_en;
-    reg  t_runreg;
-    reg  [15:0] t_infl;
-    reg  v_hit;
-    reg  [7:0] v_q;
-    reg  v_stop;
-    reg  [15:0] v_la;
-    reg  [15:0] v_ui;
-    reg  [15:0] v_infl;
-    reg  [63:0] lo_mask;
-    reg  [63:0] lo_data;
-    reg  g_go;
-    reg  [31:0] g_rd;
-    reg  do_ereset;
+    // The engine's per-queue indices, side by side (queue q at bits 16q+15:16q).
+    wire [79:0] la_bus = {q_last_avail$4, q_last_avail$3, q_last_avail$2, q_last_avail$1, q_last_avail$0};
+    wire [79:0] ui_bus = {q_used_idx$4, q_used_idx$3, q_used_idx$2, q_used_idx$1, q_used_idx$0};
+    wire [79:0] infl_bus = {q_inflight$4, q_inflight$3, q_inflight$2, q_inflight$1, q_inflight$0};
     
-    // Sub module instances
-    vfpga_net$bar0$regs$m_state m_state(
-        .d(m_state$d),
-        .q(m_state$q),
-        .clock(m_state$clock)
-    );
-    vfpga_net$bar0$regs$m_addr m_addr(
-        .d(m_addr$d),
-        .q(m_addr$q),
-        .clock(m_addr$clock)
-    );
-    vfpga_net$bar0$regs$m_write m_write(
-        .d(m_write$d),
-        .q(m_write$q),
-        .clock(m_write$clock)
-    );
-    vfpga_net$bar0$regs$m_wdata m_wdata(
-        .d(m_wdata$d),
-        .q(m_wdata$q),
-        .clock(m_wdata$clock)
-    );
-    vfpga_net$bar0$regs$m_strb m_strb(
-        .d(m_strb$d),
-        .q(m_strb$q),
-        .clock(m_strb$clock)
-    );
-    vfpga_net$bar0$regs$m_rdata m_rdata(
-        .d(m_rdata$d),
-        .q(m_rdata$q),
-        .clock(m_rdata$clock)
-    );
-    vfpga_net$bar0$regs$g_state g_state(
-        .d(g_state$d),
-        .q(g_state$q),
-        .clock(g_state$clock)
-    );
-    vfpga_net$bar0$regs$g_addr g_addr(
-        .d(g_addr$d),
-        .q(g_addr$q),
-        .clock(g_addr$clock)
-    );
-    vfpga_net$bar0$regs$g_write g_write(
-        .d(g_write$d),
-        .q(g_write$q),
-        .clock(g_write$clock)
-    );
-    vfpga_net$bar0$regs$g_wdata g_wdata(
-        .d(g_wdata$d),
-        .q(g_wdata$q),
-        .clock(g_wdata$clock)
-    );
-    vfpga_net$bar0$regs$g_rdata g_rdata(
-        .d(g_rdata$d),
-        .q(g_rdata$q),
-        .clock(g_rdata$clock)
-    );
-    vfpga_net$bar0$regs$dev_status dev_status(
-        .d(dev_status$d),
-        .q(dev_status$q),
-        .clock(dev_status$clock)
-    );
-    vfpga_net$bar0$regs$status_pending status_pending(
-        .d(status_pending$d),
-        .q(status_pending$q),
-        .clock(status_pending$clock)
-    );
-    vfpga_net$bar0$regs$config_gen config_gen(
-        .d(config_gen$d),
-        .q(config_gen$q),
-        .clock(config_gen$clock)
-    );
-    vfpga_net$bar0$regs$dev_feat_lo dev_feat_lo(
-        .d(dev_feat_lo$d),
-        .q(dev_feat_lo$q),
-        .clock(dev_feat_lo$clock)
-    );
-    vfpga_net$bar0$regs$dev_feat_hi dev_feat_hi(
-        .d(dev_feat_hi$d),
-        .q(dev_feat_hi$q),
-        .clock(dev_feat_hi$clock)
-    );
-    vfpga_net$bar0$regs$drv_feat_lo drv_feat_lo(
-        .d(drv_feat_lo$d),
-        .q(drv_feat_lo$q),
-        .clock(drv_feat_lo$clock)
-    );
-    vfpga_net$bar0$regs$drv_feat_hi drv_feat_hi(
-        .d(drv_feat_hi$d),
-        .q(drv_feat_hi$q),
-        .clock(drv_feat_hi$clock)
-    );
-    vfpga_net$bar0$regs$dfsel dfsel(
-        .d(dfsel$d),
-        .q(dfsel$q),
-        .clock(dfsel$clock)
-    );
-    vfpga_net$bar0$regs$drfsel drfsel(
-        .d(drfsel$d),
-        .q(drfsel$q),
-        .clock(drfsel$clock)
-    );
-    vfpga_net$bar0$regs$cfg_vector cfg_vector(
-        .d(cfg_vector$d),
-        .q(cfg_vector$q),
-        .clock(cfg_vector$clock)
-    );
-    vfpga_net$bar0$regs$queue_select queue_select(
-        .d(queue_select$d),
-        .q(queue_select$q),
-        .clock(queue_select$clock)
-    );
-    vfpga_net$bar0$regs$engine_ctrl engine_ctrl(
-        .d(engine_ctrl$d),
-        .q(engine_ctrl$q),
-        .clock(engine_ctrl$clock)
-    );
-    vfpga_net$bar0$regs$fw_status fw_status(
-        .d(fw_status$d),
-        .q(fw_status$q),
-        .clock(fw_status$clock)
-    );
-    vfpga_net$bar0$regs$fw_cnt0 fw_cnt0(
-        .d(fw_cnt0$d),
-        .q(fw_cnt0$q),
-        .clock(fw_cnt0$clock)
-    );
-    vfpga_net$bar0$regs$fw_cnt1 fw_cnt1(
-        .d(fw_cnt1$d),
-        .q(fw_cnt1$q),
-        .clock(fw_cnt1$clock)
-    );
-    vfpga_net$bar0$regs$g_qsel g_qsel(
-        .d(g_qsel$d),
-        .q(g_qsel$q),
-        .clock(g_qsel$clock)
-    );
-    vfpga_net$bar0$regs$devcfg_addr devcfg_addr(
-        .d(devcfg_addr$d),
-        .q(devcfg_addr$q),
-        .clock(devcfg_addr$clock)
-    );
-    vfpga_net$bar0$regs$cap_lo cap_lo(
-        .d(cap_lo$d),
-        .q(cap_lo$q),
-        .clock(cap_lo$clock)
-    );
-    vfpga_net$bar0$regs$cap_hi cap_hi(
-        .d(cap_hi$d),
-        .q(cap_hi$q),
-        .clock(cap_hi$clock)
-    );
-    vfpga_net$bar0$regs$cnt_shadow cnt_shadow(
-        .d(cnt_shadow$d),
-        .q(cnt_shadow$q),
-        .clock(cnt_shadow$clock)
-    );
-    vfpga_net$bar0$regs$err_evt_wait err_evt_wait(
-        .d(err_evt_wait$d),
-        .q(err_evt_wait$q),
-        .clock(err_evt_wait$clock)
-    );
-    vfpga_net$bar0$regs$eng_reset_pulse eng_reset_pulse(
-        .d(eng_reset_pulse$d),
-        .q(eng_reset_pulse$q),
-        .clock(eng_reset_pulse$clock)
-    );
-    vfpga_net$bar0$regs$qsize$0 qsize$0(
-        .d(qsize$0$d),
-        .q(qsize$0$q),
-        .clock(qsize$0$clock)
-    );
-    vfpga_net$bar0$regs$qsize$1 qsize$1(
-        .d(qsize$1$d),
-        .q(qsize$1$q),
-        .clock(qsize$1$clock)
-    );
-    vfpga_net$bar0$regs$qsize$2 qsize$2(
-        .d(qsize$2$d),
-        .q(qsize$2$q),
-        .clock(qsize$2$clock)
-    );
-    vfpga_net$bar0$regs$qsize$3 qsize$3(
-        .d(qsize$3$d),
-        .q(qsize$3$q),
-        .clock(qsize$3$clock)
-    );
-    vfpga_net$bar0$regs$qsize$4 qsize$4(
-        .d(qsize$4$d),
-        .q(qsize$4$q),
-        .clock(qsize$4$clock)
-    );
-    vfpga_net$bar0$regs$qvec$0 qvec$0(
-        .d(qvec$0$d),
-        .q(qvec$0$q),
-        .clock(qvec$0$clock)
-    );
-    vfpga_net$bar0$regs$qvec$1 qvec$1(
-        .d(qvec$1$d),
-        .q(qvec$1$q),
-        .clock(qvec$1$clock)
-    );
-    vfpga_net$bar0$regs$qvec$2 qvec$2(
-        .d(qvec$2$d),
-        .q(qvec$2$q),
-        .clock(qvec$2$clock)
-    );
-    vfpga_net$bar0$regs$qvec$3 qvec$3(
-        .d(qvec$3$d),
-        .q(qvec$3$q),
-        .clock(qvec$3$clock)
-    );
-    vfpga_net$bar0$regs$qvec$4 qvec$4(
-        .d(qvec$4$d),
-        .q(qvec$4$q),
-        .clock(qvec$4$clock)
-    );
-    vfpga_net$bar0$regs$qdesc$0 qdesc$0(
-        .d(qdesc$0$d),
-        .q(qdesc$0$q),
-        .clock(qdesc$0$clock)
-    );
-    vfpga_net$bar0$regs$qdesc$1 qdesc$1(
-        .d(qdesc$1$d),
-        .q(qdesc$1$q),
-        .clock(qdesc$1$clock)
-    );
-    vfpga_net$bar0$regs$qdesc$2 qdesc$2(
-        .d(qdesc$2$d),
-        .q(qdesc$2$q),
-        .clock(qdesc$2$clock)
-    );
-    vfpga_net$bar0$regs$qdesc$3 qdesc$3(
-        .d(qdesc$3$d),
-        .q(qdesc$3$q),
-        .clock(qdesc$3$clock)
-    );
-    vfpga_net$bar0$regs$qdesc$4 qdesc$4(
-        .d(qdesc$4$d),
-        .q(qdesc$4$q),
-        .clock(qdesc$4$clock)
-    );
-    vfpga_net$bar0$regs$qavail$0 qavail$0(
-        .d(qavail$0$d),
-        .q(qavail$0$q),
-        .clock(qavail$0$clock)
-    );
-    vfpga_net$bar0$regs$qavail$1 qavail$1(
-        .d(qavail$1$d),
-        .q(qavail$1$q),
-        .clock(qavail$1$clock)
-    );
-    vfpga_net$bar0$regs$qavail$2 qavail$2(
-        .d(qavail$2$d),
-        .q(qavail$2$q),
-        .clock(qavail$2$clock)
-    );
-    vfpga_net$bar0$regs$qavail$3 qavail$3(
-        .d(qavail$3$d),
-        .q(qavail$3$q),
-        .clock(qavail$3$clock)
-    );
-    vfpga_net$bar0$regs$qavail$4 qavail$4(
-        .d(qavail$4$d),
-        .q(qavail$4$q),
-        .clock(qavail$4$clock)
-    );
-    vfpga_net$bar0$regs$qused$0 qused$0(
-        .d(qused$0$d),
-        .q(qused$0$q),
-        .clock(qused$0$clock)
-    );
-    vfpga_net$bar0$regs$qused$1 qused$1(
-        .d(qused$1$d),
-        .q(qused$1$q),
-        .clock(qused$1$clock)
-    );
-    vfpga_net$bar0$regs$qused$2 qused$2(
-        .d(qused$2$d),
-        .q(qused$2$q),
-        .clock(qused$2$clock)
-    );
-    vfpga_net$bar0$regs$qused$3 qused$3(
-        .d(qused$3$d),
-        .q(qused$3$q),
-        .clock(qused$3$clock)
-    );
-    vfpga_net$bar0$regs$qused$4 qused$4(
-        .d(qused$4$d),
-        .q(qused$4$q),
-        .clock(qused$4$clock)
-    );
-    vfpga_net$bar0$regs$qen$0 qen$0(
-        .d(qen$0$d),
-        .q(qen$0$q),
-        .clock(qen$0$clock)
-    );
-    vfpga_net$bar0$regs$qen$1 qen$1(
-        .d(qen$1$d),
-        .q(qen$1$q),
-        .clock(qen$1$clock)
-    );
-    vfpga_net$bar0$regs$qen$2 qen$2(
-        .d(qen$2$d),
-        .q(qen$2$q),
-        .clock(qen$2$clock)
-    );
-    vfpga_net$bar0$regs$qen$3 qen$3(
-        .d(qen$3$d),
-        .q(qen$3$q),
-        .clock(qen$3$clock)
-    );
-    vfpga_net$bar0$regs$qen$4 qen$4(
-        .d(qen$4$d),
-        .q(qen$4$q),
-        .clock(qen$4$clock)
-    );
-    vfpga_net$bar0$regs$qen_pend$0 qen_pend$0(
-        .d(qen_pend$0$d),
-        .q(qen_pend$0$q),
-        .clock(qen_pend$0$clock)
-    );
-    vfpga_net$bar0$regs$qen_pend$1 qen_pend$1(
-        .d(qen_pend$1$d),
-        .q(qen_pend$1$q),
-        .clock(qen_pend$1$clock)
-    );
-    vfpga_net$bar0$regs$qen_pend$2 qen_pend$2(
-        .d(qen_pend$2$d),
-        .q(qen_pend$2$q),
-        .clock(qen_pend$2$clock)
-    );
-    vfpga_net$bar0$regs$qen_pend$3 qen_pend$3(
-        .d(qen_pend$3$d),
-        .q(qen_pend$3$q),
-        .clock(qen_pend$3$clock)
-    );
-    vfpga_net$bar0$regs$qen_pend$4 qen_pend$4(
-        .d(qen_pend$4$d),
-        .q(qen_pend$4$q),
-        .clock(qen_pend$4$clock)
-    );
-    vfpga_net$bar0$regs$qreset$0 qreset$0(
-        .d(qreset$0$d),
-        .q(qreset$0$q),
-        .clock(qreset$0$clock)
-    );
-    vfpga_net$bar0$regs$qreset$1 qreset$1(
-        .d(qreset$1$d),
-        .q(qreset$1$q),
-        .clock(qreset$1$clock)
-    );
-    vfpga_net$bar0$regs$qreset$2 qreset$2(
-        .d(qreset$2$d),
-        .q(qreset$2$q),
-        .clock(qreset$2$clock)
-    );
-    vfpga_net$bar0$regs$qreset$3 qreset$3(
-        .d(qreset$3$d),
-        .q(qreset$3$q),
-        .clock(qreset$3$clock)
-    );
-    vfpga_net$bar0$regs$qreset$4 qreset$4(
-        .d(qreset$4$d),
-        .q(qreset$4$q),
-        .clock(qreset$4$clock)
-    );
-    vfpga_net$bar0$regs$qrun$0 qrun$0(
-        .d(qrun$0$d),
-        .q(qrun$0$q),
-        .clock(qrun$0$clock)
-    );
-    vfpga_net$bar0$regs$qrun$1 qrun$1(
-        .d(qrun$1$d),
-        .q(qrun$1$q),
-        .clock(qrun$1$clock)
-    );
-    vfpga_net$bar0$regs$qrun$2 qrun$2(
-        .d(qrun$2$d),
-        .q(qrun$2$q),
-        .clock(qrun$2$clock)
-    );
-    vfpga_net$bar0$regs$qrun$3 qrun$3(
-        .d(qrun$3$d),
-        .q(qrun$3$q),
-        .clock(qrun$3$clock)
-    );
-    vfpga_net$bar0$regs$qrun$4 qrun$4(
-        .d(qrun$4$d),
-        .q(qrun$4$q),
-        .clock(qrun$4$clock)
-    );
-    vfpga_net$bar0$regs$qstop$0 qstop$0(
-        .d(qstop$0$d),
-        .q(qstop$0$q),
-        .clock(qstop$0$clock)
-    );
-    vfpga_net$bar0$regs$qstop$1 qstop$1(
-        .d(qstop$1$d),
-        .q(qstop$1$q),
-        .clock(qstop$1$clock)
-    );
-    vfpga_net$bar0$regs$qstop$2 qstop$2(
-        .d(qstop$2$d),
-        .q(qstop$2$q),
-        .clock(qstop$2$clock)
-    );
-    vfpga_net$bar0$regs$qstop$3 qstop$3(
-        .d(qstop$3$d),
-        .q(qstop$3$q),
-        .clock(qstop$3$clock)
-    );
-    vfpga_net$bar0$regs$qstop$4 qstop$4(
-        .d(qstop$4$d),
-        .q(qstop$4$q),
-        .clock(qstop$4$clock)
-    );
-    vfpga_net$bar0$regs$qset$0 qset$0(
-        .d(qset$0$d),
-        .q(qset$0$q),
-        .clock(qset$0$clock)
-    );
-    vfpga_net$bar0$regs$qset$1 qset$1(
-        .d(qset$1$d),
-        .q(qset$1$q),
-        .clock(qset$1$clock)
-    );
-    vfpga_net$bar0$regs$qset$2 qset$2(
-        .d(qset$2$d),
-        .q(qset$2$q),
-        .clock(qset$2$clock)
-    );
-    vfpga_net$bar0$regs$qset$3 qset$3(
-        .d(qset$3$d),
-        .q(qset$3$q),
-        .clock(qset$3$clock)
-    );
-    vfpga_net$bar0$regs$qset$4 qset$4(
-        .d(qset$4$d),
-        .q(qset$4$q),
-        .clock(qset$4$clock)
-    );
-    vfpga_net$bar0$regs$set_la set_la(
-        .d(set_la$d),
-        .q(set_la$q),
-        .clock(set_la$clock)
-    );
-    vfpga_net$bar0$regs$set_ui set_ui(
-        .d(set_ui$d),
-        .q(set_ui$q),
-        .clock(set_ui$clock)
-    );
-    vfpga_net$bar0$regs$db_valid db_valid(
-        .d(db_valid$d),
-        .q(db_valid$q),
-        .clock(db_valid$clock)
-    );
-    vfpga_net$bar0$regs$db_queue db_queue(
-        .d(db_queue$d),
-        .q(db_queue$q),
-        .clock(db_queue$clock)
-    );
-    vfpga_net$bar0$regs$db_data db_data(
-        .d(db_data$d),
-        .q(db_data$q),
-        .clock(db_data$clock)
-    );
-    vfpga_net$bar0$regs$events events(
-        .clock(events$clock),
-        .reset(events$reset),
-        .push(events$push),
-        .push_data(events$push_data),
-        .pop(events$pop),
-        .head(events$head),
-        .count(events$count),
-        .overflow(events$overflow),
-        .clear_overflow(events$clear_overflow)
-    );
-    vfpga_net$bar0$regs$cfg_ram_m cfg_ram_m(
-        .read_address(cfg_ram_m$read_address),
-        .read_clock(cfg_ram_m$read_clock),
-        .read_data(cfg_ram_m$read_data),
-        .write_address(cfg_ram_m$write_address),
-        .write_clock(cfg_ram_m$write_clock),
-        .write_data(cfg_ram_m$write_data),
-        .write_enable(cfg_ram_m$write_enable)
-    );
-    vfpga_net$bar0$regs$cfg_ram_g cfg_ram_g(
-        .read_address(cfg_ram_g$read_address),
-        .read_clock(cfg_ram_g$read_clock),
-        .read_data(cfg_ram_g$read_data),
-        .write_address(cfg_ram_g$write_address),
-        .write_clock(cfg_ram_g$write_clock),
-        .write_data(cfg_ram_g$write_data),
-        .write_enable(cfg_ram_g$write_enable)
-    );
+    initial begin
+        m_state = M_IDLE;
+        m_addr = 15'd0;
+        m_write = 1'b0;
+        m_wdata = 32'd0;
+        m_strb = 4'd0;
+        m_wmask = 32'd0;
+        m_rdata = 32'd0;
+        g_state = G_IDLE;
+        g_addr = 8'd0;
+        g_write = 1'b0;
+        g_wdata = 32'd0;
+        g_rdata = 32'd0;
+        dev_status = 8'd0;
+        status_pending = 1'b0;
+        config_gen = 8'd0;
+        dev_feat_lo = 32'd0;
+        dev_feat_hi = 32'd0;
+        drv_feat_lo = 32'd0;
+        drv_feat_hi = 32'd0;
+        dfsel = 32'd0;
+        drfsel = 32'd0;
+        cfg_vector = 16'd0;
+        queue_select = 16'd0;
+        engine_ctrl = 4'd0;
+        fw_status = 32'd0;
+        fw_cnt0 = 32'd0;
+        fw_cnt1 = 32'd0;
+        g_qsel = 16'd0;
+        devcfg_addr = 8'd0;
+        cap_lo = 32'd0;
+        cap_hi = 32'd0;
+        cnt_shadow = 32'd0;
+        err_evt_wait = 1'b0;
+        eng_reset_pulse = 1'b0;
+        qen = 0;
+        qen_pend = 0;
+        qreset = 0;
+        qrun = 0;
+        qstop = 0;
+        qset = 0;
+        set_la = 16'd0;
+        set_ui = 16'd0;
+        db_valid = 1'b0;
+        db_queue = 16'd0;
+        db_data = 32'd0;
+        ev_rd = 5'd0;
+        ev_wr = 5'd0;
+        ev_lost = 1'b0;
+        cfg_rd_m = 32'd0;
+        cfg_rd_g = 32'd0;
+        mx_ev = 1'b0;
+        mx_ev_word = 32'd0;
+        mx_isr = 1'b0;
+        mx_msix = 1'b0;
+        gx_cfg_irq = 1'b0;
+        gx_wr = 1'b0;
+        gx_rd = 1'b0;
+        mx_wr = 1'b0;
+        gx_ereset = 1'b0;
+        qsize[0] = 16'd0;
+        qvec[0] = 16'd0;
+        qdesc[0] = 64'd0;
+        qavail[0] = 64'd0;
+        qused[0] = 64'd0;
+        qsize[1] = 16'd0;
+        qvec[1] = 16'd0;
+        qdesc[1] = 64'd0;
+        qavail[1] = 64'd0;
+        qused[1] = 64'd0;
+        qsize[2] = 16'd0;
+        qvec[2] = 16'd0;
+        qdesc[2] = 64'd0;
+        qavail[2] = 64'd0;
+        qused[2] = 64'd0;
+        qsize[3] = 16'd0;
+        qvec[3] = 16'd0;
+        qdesc[3] = 64'd0;
+        qavail[3] = 64'd0;
+        qused[3] = 64'd0;
+        qsize[4] = 16'd0;
+        qvec[4] = 16'd0;
+        qdesc[4] = 64'd0;
+        qavail[4] = 64'd0;
+        qused[4] = 64'd0;
+        ev_mem[0] = 32'd0;
+        ev_mem[1] = 32'd0;
+        ev_mem[2] = 32'd0;
+        ev_mem[3] = 32'd0;
+        ev_mem[4] = 32'd0;
+        ev_mem[5] = 32'd0;
+        ev_mem[6] = 32'd0;
+        ev_mem[7] = 32'd0;
+        ev_mem[8] = 32'd0;
+        ev_mem[9] = 32'd0;
+        ev_mem[10] = 32'd0;
+        ev_mem[11] = 32'd0;
+        ev_mem[12] = 32'd0;
+        ev_mem[13] = 32'd0;
+        ev_mem[14] = 32'd0;
+        ev_mem[15] = 32'd0;
+        cfg_mem[0] = 32'd0;
+        cfg_mem[1] = 32'd0;
+        cfg_mem[2] = 32'd0;
+        cfg_mem[3] = 32'd0;
+        cfg_mem[4] = 32'd0;
+        cfg_mem[5] = 32'd0;
+        cfg_mem[6] = 32'd0;
+        cfg_mem[7] = 32'd0;
+        cfg_mem[8] = 32'd0;
+        cfg_mem[9] = 32'd0;
+        cfg_mem[10] = 32'd0;
+        cfg_mem[11] = 32'd0;
+        cfg_mem[12] = 32'd0;
+        cfg_mem[13] = 32'd0;
+        cfg_mem[14] = 32'd0;
+        cfg_mem[15] = 32'd0;
+        cfg_mem[16] = 32'd0;
+        cfg_mem[17] = 32'd0;
+        cfg_mem[18] = 32'd0;
+        cfg_mem[19] = 32'd0;
+        cfg_mem[20] = 32'd0;
+        cfg_mem[21] = 32'd0;
+        cfg_mem[22] = 32'd0;
+        cfg_mem[23] = 32'd0;
+        cfg_mem[24] = 32'd0;
+        cfg_mem[25] = 32'd0;
+        cfg_mem[26] = 32'd0;
+        cfg_mem[27] = 32'd0;
+        cfg_mem[28] = 32'd0;
+        cfg_mem[29] = 32'd0;
+        cfg_mem[30] = 32'd0;
+        cfg_mem[31] = 32'd0;
+        cfg_mem[32] = 32'd0;
+        cfg_mem[33] = 32'd0;
+        cfg_mem[34] = 32'd0;
+        cfg_mem[35] = 32'd0;
+        cfg_mem[36] = 32'd0;
+        cfg_mem[37] = 32'd0;
+        cfg_mem[38] = 32'd0;
+        cfg_mem[39] = 32'd0;
+        cfg_mem[40] = 32'd0;
+        cfg_mem[41] = 32'd0;
+        cfg_mem[42] = 32'd0;
+        cfg_mem[43] = 32'd0;
+        cfg_mem[44] = 32'd0;
+        cfg_mem[45] = 32'd0;
+        cfg_mem[46] = 32'd0;
+        cfg_mem[47] = 32'd0;
+        cfg_mem[48] = 32'd0;
+        cfg_mem[49] = 32'd0;
+        cfg_mem[50] = 32'd0;
+        cfg_mem[51] = 32'd0;
+        cfg_mem[52] = 32'd0;
+        cfg_mem[53] = 32'd0;
+        cfg_mem[54] = 32'd0;
+        cfg_mem[55] = 32'd0;
+        cfg_mem[56] = 32'd0;
+        cfg_mem[57] = 32'd0;
+        cfg_mem[58] = 32'd0;
+        cfg_mem[59] = 32'd0;
+        cfg_mem[60] = 32'd0;
+        cfg_mem[61] = 32'd0;
+        cfg_mem[62] = 32'd0;
+        cfg_mem[63] = 32'd0;
+    end
     
-    // Update code
-    always @(*) begin
-        m_state$clock = clock;
-        m_addr$clock = clock;
-        m_write$clock = clock;
-        m_wdata$clock = clock;
-        m_strb$clock = clock;
-        m_rdata$clock = clock;
-        g_state$clock = clock;
-        g_addr$clock = clock;
-        g_write$clock = clock;
-        g_wdata$clock = clock;
-        g_rdata$clock = clock;
-        dev_status$clock = clock;
-        status_pending$clock = clock;
-        config_gen$clock = clock;
-        dev_feat_lo$clock = clock;
-        dev_feat_hi$clock = clock;
-        drv_feat_lo$clock = clock;
-        drv_feat_hi$clock = clock;
-        dfsel$clock = clock;
-        drfsel$clock = clock;
-        cfg_vector$clock = clock;
-        queue_select$clock = clock;
-        engine_ctrl$clock = clock;
-        fw_status$clock = clock;
-        fw_cnt0$clock = clock;
-        fw_cnt1$clock = clock;
-        g_qsel$clock = clock;
-        devcfg_addr$clock = clock;
-        cap_lo$clock = clock;
-        cap_hi$clock = clock;
-        cnt_shadow$clock = clock;
-        err_evt_wait$clock = clock;
-        eng_reset_pulse$clock = clock;
-        set_la$clock = clock;
-        set_ui$clock = clock;
-        db_valid$clock = clock;
-        db_queue$clock = clock;
-        db_data$clock = clock;
-        m_state$d = m_state$q;
-        m_addr$d = m_addr$q;
-        m_write$d = m_write$q;
-        m_wdata$d = m_wdata$q;
-        m_strb$d = m_strb$q;
-        m_rdata$d = m_rdata$q;
-        g_state$d = g_state$q;
-        g_addr$d = g_addr$q;
-        g_write$d = g_write$q;
-        g_wdata$d = g_wdata$q;
-        g_rdata$d = g_rdata$q;
-        dev_status$d = dev_status$q;
-        status_pending$d = status_pending$q;
-        config_gen$d = config_gen$q;
-        dev_feat_lo$d = dev_feat_lo$q;
-        dev_feat_hi$d = dev_feat_hi$q;
-        drv_feat_lo$d = drv_feat_lo$q;
-        drv_feat_hi$d = drv_feat_hi$q;
-        dfsel$d = dfsel$q;
-        drfsel$d = drfsel$q;
-        cfg_vector$d = cfg_vector$q;
-        queue_select$d = queue_select$q;
-        engine_ctrl$d = engine_ctrl$q;
-        fw_status$d = fw_status$q;
-        fw_cnt0$d = fw_cnt0$q;
-        fw_cnt1$d = fw_cnt1$q;
-        g_qsel$d = g_qsel$q;
-        devcfg_addr$d = devcfg_addr$q;
-        cap_lo$d = cap_lo$q;
-        cap_hi$d = cap_hi$q;
-        cnt_shadow$d = cnt_shadow$q;
-        err_evt_wait$d = err_evt_wait$q;
-        eng_reset_pulse$d = eng_reset_pulse$q;
-        set_la$d = set_la$q;
-        set_ui$d = set_ui$q;
-        db_valid$d = db_valid$q;
-        db_queue$d = db_queue$q;
-        db_data$d = db_data$q;
-        qsize$0$clock = clock;
-        qvec$0$clock = clock;
-        qdesc$0$clock = clock;
-        qavail$0$clock = clock;
-        qused$0$clock = clock;
-        qen$0$clock = clock;
-        qen_pend$0$clock = clock;
-        qreset$0$clock = clock;
-        qrun$0$clock = clock;
-        qstop$0$clock = clock;
-        qset$0$clock = clock;
-        qsize$0$d = qsize$0$q;
-        qvec$0$d = qvec$0$q;
-        qdesc$0$d = qdesc$0$q;
-        qavail$0$d = qavail$0$q;
-        qused$0$d = qused$0$q;
-        qen$0$d = qen$0$q;
-        qen_pend$0$d = qen_pend$0$q;
-        qreset$0$d = qreset$0$q;
-        qrun$0$d = qrun$0$q;
-        qstop$0$d = qstop$0$q;
-        qset$0$d = 1'b0;
-        qsize$1$clock = clock;
-        qvec$1$clock = clock;
-        qdesc$1$clock = clock;
-        qavail$1$clock = clock;
-        qused$1$clock = clock;
-        qen$1$clock = clock;
-        qen_pend$1$clock = clock;
-        qreset$1$clock = clock;
-        qrun$1$clock = clock;
-        qstop$1$clock = clock;
-        qset$1$clock = clock;
-        qsize$1$d = qsize$1$q;
-        qvec$1$d = qvec$1$q;
-        qdesc$1$d = qdesc$1$q;
-        qavail$1$d = qavail$1$q;
-        qused$1$d = qused$1$q;
-        qen$1$d = qen$1$q;
-        qen_pend$1$d = qen_pend$1$q;
-        qreset$1$d = qreset$1$q;
-        qrun$1$d = qrun$1$q;
-        qstop$1$d = qstop$1$q;
-        qset$1$d = 1'b0;
-        qsize$2$clock = clock;
-        qvec$2$clock = clock;
-        qdesc$2$clock = clock;
-        qavail$2$clock = clock;
-        qused$2$clock = clock;
-        qen$2$clock = clock;
-        qen_pend$2$clock = clock;
-        qreset$2$clock = clock;
-        qrun$2$clock = clock;
-        qstop$2$clock = clock;
-        qset$2$clock = clock;
-        qsize$2$d = qsize$2$q;
-        qvec$2$d = qvec$2$q;
-        qdesc$2$d = qdesc$2$q;
-        qavail$2$d = qavail$2$q;
-        qused$2$d = qused$2$q;
-        qen$2$d = qen$2$q;
-        qen_pend$2$d = qen_pend$2$q;
-        qreset$2$d = qreset$2$q;
-        qrun$2$d = qrun$2$q;
-        qstop$2$d = qstop$2$q;
-        qset$2$d = 1'b0;
-        qsize$3$clock = clock;
-        qvec$3$clock = clock;
-        qdesc$3$clock = clock;
-        qavail$3$clock = clock;
-        qused$3$clock = clock;
-        qen$3$clock = clock;
-        qen_pend$3$clock = clock;
-        qreset$3$clock = clock;
-        qrun$3$clock = clock;
-        qstop$3$clock = clock;
-        qset$3$clock = clock;
-        qsize$3$d = qsize$3$q;
-        qvec$3$d = qvec$3$q;
-        qdesc$3$d = qdesc$3$q;
-        qavail$3$d = qavail$3$q;
-        qused$3$d = qused$3$q;
-        qen$3$d = qen$3$q;
-        qen_pend$3$d = qen_pend$3$q;
-        qreset$3$d = qreset$3$q;
-        qrun$3$d = qrun$3$q;
-        qstop$3$d = qstop$3$q;
-        qset$3$d = 1'b0;
-        qsize$4$clock = clock;
-        qvec$4$clock = clock;
-        qdesc$4$clock = clock;
-        qavail$4$clock = clock;
-        qused$4$clock = clock;
-        qen$4$clock = clock;
-        qen_pend$4$clock = clock;
-        qreset$4$clock = clock;
-        qrun$4$clock = clock;
-        qstop$4$clock = clock;
-        qset$4$clock = clock;
-        qsize$4$d = qsize$4$q;
-        qvec$4$d = qvec$4$q;
-        qdesc$4$d = qdesc$4$q;
-        qavail$4$d = qavail$4$q;
-        qused$4$d = qused$4$q;
-        qen$4$d = qen$4$q;
-        qen_pend$4$d = qen_pend$4$q;
-        qreset$4$d = qreset$4$q;
-        qrun$4$d = qrun$4$q;
-        qstop$4$d = qstop$4$q;
-        qset$4$d = 1'b0;
-        eng_reset_pulse$d = 1'b0;
-        events$clock = clock;
-        events$reset = reset;
-        events$push = 1'b0;
-        events$push_data = 32'h0;
-        events$pop = 1'b0;
-        events$clear_overflow = 1'b0;
-        cfg_ram_m$read_clock = clock;
-        cfg_ram_m$write_clock = clock;
-        cfg_ram_g$read_clock = clock;
-        cfg_ram_g$write_clock = clock;
-        cfg_ram_m$read_address = m_addr$q[(32'h2)+:(6)];
-        cfg_ram_g$read_address = devcfg_addr$q[(32'h2)+:(6)];
-        cfg_ram_m$write_address = devcfg_addr$q[(32'h2)+:(6)];
-        cfg_ram_g$write_address = devcfg_addr$q[(32'h2)+:(6)];
-        cfg_ram_m$write_data = g_wdata$q;
-        cfg_ram_g$write_data = g_wdata$q;
-        cfg_ram_m$write_enable = 1'b0;
-        cfg_ram_g$write_enable = 1'b0;
-        msix_reg_addr = m_addr$q[(32'h2)+:(5)];
-        msix_reg_write = 1'b0;
-        msix_reg_wdata = m_wdata$q;
-        msix_reg_strb = m_strb$q;
-        isr_read_clear = 1'b0;
-        config_irq = 1'b0;
-        do_ereset = 1'b0;
-        m_ev_push = 1'b0;
-        m_ev_word = 32'h0;
-        merged = 32'h0;
-        vec_in = 32'h0;
-        s_wr = 1'b0;
-        lo_mask = 32'h0;
-        lo_data = 32'h0;
-        m_region = m_addr$q[(32'hc)+:(3)];
-        m_off = m_addr$q[(32'h0)+:(12)];
-        s_valid = 1'b0;
-        s_size = 32'h0;
-        s_vec = 32'h0;
-        s_desc = 32'h0;
-        s_avail = 32'h0;
-        s_used = 32'h0;
-        s_en = 1'b0;
-        s_pend = 1'b0;
-        s_reset = 1'b0;
-        t_valid = 1'b0;
-        t_rd = 32'h0;
-        t_run = 1'b0;
-        t_la = 32'h0;
-        t_ui = 32'h0;
-        t_size = 32'h0;
-        t_vec = 32'h0;
-        t_desc = 32'h0;
-        t_avail = 32'h0;
-        t_used = 32'h0;
-        t_en = 1'b0;
-        t_runreg = 1'b0;
-        t_infl = 32'h0;
-        v_hit = 1'b0;
-        v_q = 32'h0;
-        v_stop = 1'b0;
-        v_la = 32'h0;
-        v_ui = 32'h0;
-        v_infl = 32'h0;
-        if (m_state$q == MState$Exec) begin
-            if (queue_select$q == qi$0) begin
-                s_valid = 1'b1;
-                s_size = qsize$0$q;
-                s_vec = qvec$0$q;
-                s_desc = qdesc$0$q;
-                s_avail = qavail$0$q;
-                s_used = qused$0$q;
-                s_en = qen$0$q;
-                s_pend = qen_pend$0$q;
-                s_reset = qreset$0$q;
-            end
-            if (m_off[(32'h4)+:(8)] == (qb$0 + 32'h10)) begin
-                v_hit = 1'b1;
-                v_q = qb$0;
-                v_stop = qstop$0$q;
-                v_la = q_last_avail$0;
-                v_ui = q_used_idx$0;
-                v_infl = q_inflight$0;
-            end
-            if (queue_select$q == qi$1) begin
-                s_valid = 1'b1;
-                s_size = qsize$1$q;
-                s_vec = qvec$1$q;
-                s_desc = qdesc$1$q;
-                s_avail = qavail$1$q;
-                s_used = qused$1$q;
-                s_en = qen$1$q;
-                s_pend = qen_pend$1$q;
-                s_reset = qreset$1$q;
-            end
-            if (m_off[(32'h4)+:(8)] == (qb$1 + 32'h10)) begin
-                v_hit = 1'b1;
-                v_q = qb$1;
-                v_stop = qstop$1$q;
-                v_la = q_last_avail$1;
-                v_ui = q_used_idx$1;
-                v_infl = q_inflight$1;
-            end
-            if (queue_select$q == qi$2) begin
-                s_valid = 1'b1;
-                s_size = qsize$2$q;
-                s_vec = qvec$2$q;
-                s_desc = qdesc$2$q;
-                s_avail = qavail$2$q;
-                s_used = qused$2$q;
-                s_en = qen$2$q;
-                s_pend = qen_pend$2$q;
-                s_reset = qreset$2$q;
-            end
-            if (m_off[(32'h4)+:(8)] == (qb$2 + 32'h10)) begin
-                v_hit = 1'b1;
-                v_q = qb$2;
-                v_stop = qstop$2$q;
-                v_la = q_last_avail$2;
-                v_ui = q_used_idx$2;
-                v_infl = q_inflight$2;
-            end
-            if (queue_select$q == qi$3) begin
-                s_valid = 1'b1;
-                s_size = qsize$3$q;
-                s_vec = qvec$3$q;
-                s_desc = qdesc$3$q;
-                s_avail = qavail$3$q;
-                s_used = qused$3$q;
-                s_en = qen$3$q;
-                s_pend = qen_pend$3$q;
-                s_reset = qreset$3$q;
-            end
-            if (m_off[(32'h4)+:(8)] == (qb$3 + 32'h10)) begin
-                v_hit = 1'b1;
-                v_q = qb$3;
-                v_stop = qstop$3$q;
-                v_la = q_last_avail$3;
-                v_ui = q_used_idx$3;
-                v_infl = q_inflight$3;
-            end
-            if (queue_select$q == qi$4) begin
-                s_valid = 1'b1;
-                s_size = qsize$4$q;
-                s_vec = qvec$4$q;
-                s_desc = qdesc$4$q;
-                s_avail = qavail$4$q;
-                s_used = qused$4$q;
-                s_en = qen$4$q;
-                s_pend = qen_pend$4$q;
-                s_reset = qreset$4$q;
-            end
-            if (m_off[(32'h4)+:(8)] == (qb$4 + 32'h10)) begin
-                v_hit = 1'b1;
-                v_q = qb$4;
-                v_stop = qstop$4$q;
-                v_la = q_last_avail$4;
-                v_ui = q_used_idx$4;
-                v_infl = q_inflight$4;
+    // Each register is written by one block, and no block reads a register
+    // after it has written it: Verilator can then write most registers in
+    // place instead of through a shadow copy that costs two copies in every
+    // cycle. Where two sources write one register, the later statement wins,
+    // in the order of the rust-hdl model: management port, then MMIO port, then
+    // engine reset, then reset.
+    
+    // ---------------- management port ----------------
+    always @(posedge clock) begin
+        eng_reset_pulse <= (gx_ereset && idle) || reset;
+        case (g_state)
+        G_EXEC: begin
+            g_state <= G_RESP;
+            gx_cfg_irq <= 1'b0;
+            gx_wr <= 1'b0;
+            gx_rd <= 1'b0;
+            gx_ereset <= 1'b0;
+            if (g_write) begin
+                g_rdata <= 32'd0;
+            end else begin
+                case (g_addr)
+                8'd0: g_rdata <= 32'h47504656;
+                8'd1: g_rdata <= 32'd2;
+                8'd2: g_rdata <= 32'd5;
+                8'd3: g_rdata <= 32'd256;
+                8'd4: g_rdata <= (ev_wr != ev_rd) ? ev_mem[ev_rd[3:0]] : 32'd0;
+                8'd5: g_rdata <= {27'd0, ev_wr - ev_rd};
+                8'd8: g_rdata <= {24'd0, dev_status};
+                8'd9: g_rdata <= {24'd0, config_gen};
+                8'd10: g_rdata <= dev_feat_lo;
+                8'd11: g_rdata <= dev_feat_hi;
+                8'd12: g_rdata <= drv_feat_lo;
+                8'd13: g_rdata <= drv_feat_hi;
+                8'd14: g_rdata <= {16'd0, cfg_vector};
+                8'd16: g_rdata <= {28'd0, engine_ctrl};
+                8'd17: g_rdata <= {29'd0, ev_lost, error, idle};
+                8'd18: g_rdata <= {24'd0, error_cause};
+                8'd19: g_rdata <= {24'd0, error_queue};
+                8'd20: g_rdata <= error_detail;
+                8'd23: g_rdata <= fw_status;
+                8'd32: g_rdata <= {16'd0, g_qsel};
+                8'd33: g_rdata <= (g_qsel < 16'd5) ? {16'd0, qsize[g_qsel[2:0]]} : 32'd0;
+                8'd34: g_rdata <= (g_qsel < 16'd5) ? {16'd0, qvec[g_qsel[2:0]]} : 32'd0;
+                8'd35: g_rdata <= (g_qsel < 16'd5) ? qdesc[g_qsel[2:0]][31:0] : 32'd0;
+                8'd36: g_rdata <= (g_qsel < 16'd5) ? qdesc[g_qsel[2:0]][63:32] : 32'd0;
+                8'd37: g_rdata <= (g_qsel < 16'd5) ? qavail[g_qsel[2:0]][31:0] : 32'd0;
+                8'd38: g_rdata <= (g_qsel < 16'd5) ? qavail[g_qsel[2:0]][63:32] : 32'd0;
+                8'd39: g_rdata <= (g_qsel < 16'd5) ? qused[g_qsel[2:0]][31:0] : 32'd0;
+                8'd40: g_rdata <= (g_qsel < 16'd5) ? qused[g_qsel[2:0]][63:32] : 32'd0;
+                8'd41: g_rdata <= (g_qsel < 16'd5) ? {31'd0, qen[g_qsel[2:0]]} : 32'd0;
+                8'd42: g_rdata <= (g_qsel < 16'd5) ? {31'd0, qrun[g_qsel[2:0]]} : 32'd0;
+                8'd43: g_rdata <= (g_qsel < 16'd5) ? {16'd0, la_bus[g_qsel[2:0]*16 +: 16]} : 32'd0;
+                8'd44: g_rdata <= (g_qsel < 16'd5) ? {16'd0, ui_bus[g_qsel[2:0]*16 +: 16]} : 32'd0;
+                8'd45: g_rdata <= (g_qsel < 16'd5) ? {16'd0, infl_bus[g_qsel[2:0]*16 +: 16]} : 32'd0;
+                8'd48: g_rdata <= {24'd0, devcfg_addr};
+                8'd49: g_rdata <= cfg_rd_g;
+                8'd70: g_rdata <= fw_cnt0;
+                8'd71: g_rdata <= fw_cnt1;
+                8'd72: g_rdata <= cnt_requests[31:0];
+                8'd73: g_rdata <= cnt_bytes_read[31:0];
+                8'd74: g_rdata <= cnt_bytes_written[31:0];
+                8'd75: g_rdata <= cnt_notifies[31:0];
+                8'd76: g_rdata <= interrupts[31:0];
+                8'd77: g_rdata <= cnt_dma_errors[31:0];
+                default: g_rdata <= 32'd0;
+                endcase
             end
         end
-        if (g_state$q == GState$Exec) begin
-            if (g_qsel$q == qi$0) begin
-                t_valid = 1'b1;
-                t_run = qrun$0$q && ~qstop$0$q;
-                t_la = q_last_avail$0;
-                t_ui = q_used_idx$0;
-                t_size = qsize$0$q;
-                t_vec = qvec$0$q;
-                t_desc = qdesc$0$q;
-                t_avail = qavail$0$q;
-                t_used = qused$0$q;
-                t_en = qen$0$q;
-                t_runreg = qrun$0$q;
-                t_infl = q_inflight$0;
-            end
-            if (g_qsel$q == qi$1) begin
-                t_valid = 1'b1;
-                t_run = qrun$1$q && ~qstop$1$q;
-                t_la = q_last_avail$1;
-                t_ui = q_used_idx$1;
-                t_size = qsize$1$q;
-                t_vec = qvec$1$q;
-                t_desc = qdesc$1$q;
-                t_avail = qavail$1$q;
-                t_used = qused$1$q;
-                t_en = qen$1$q;
-                t_runreg = qrun$1$q;
-                t_infl = q_inflight$1;
-            end
-            if (g_qsel$q == qi$2) begin
-                t_valid = 1'b1;
-                t_run = qrun$2$q && ~qstop$2$q;
-                t_la = q_last_avail$2;
-                t_ui = q_used_idx$2;
-                t_size = qsize$2$q;
-                t_vec = qvec$2$q;
-                t_desc = qdesc$2$q;
-                t_avail = qavail$2$q;
-                t_used = qused$2$q;
-                t_en = qen$2$q;
-                t_runreg = qrun$2$q;
-                t_infl = q_inflight$2;
-            end
-            if (g_qsel$q == qi$3) begin
-                t_valid = 1'b1;
-                t_run = qrun$3$q && ~qstop$3$q;
-                t_la = q_last_avail$3;
-                t_ui = q_used_idx$3;
-                t_size = qsize$3$q;
-                t_vec = qvec$3$q;
-                t_desc = qdesc$3$q;
-                t_avail = qavail$3$q;
-                t_used = qused$3$q;
-                t_en = qen$3$q;
-                t_runreg = qrun$3$q;
-                t_infl = q_inflight$3;
-            end
-            if (g_qsel$q == qi$4) begin
-                t_valid = 1'b1;
-                t_run = qrun$4$q && ~qstop$4$q;
-                t_la = q_last_avail$4;
-                t_ui = q_used_idx$4;
-                t_size = qsize$4$q;
-                t_vec = qvec$4$q;
-                t_desc = qdesc$4$q;
-                t_avail = qavail$4$q;
-                t_used = qused$4$q;
-                t_en = qen$4$q;
-                t_runreg = qrun$4$q;
-                t_infl = q_inflight$4;
-            end
-            if (t_valid) begin
-                if (g_addr$q == 32'h21) begin
-                    t_rd = ((t_size) & 32'hffffffff);
-                end
-                else if (g_addr$q == 32'h22) begin
-                    t_rd = ((t_vec) & 32'hffffffff);
-                end
-                else if (g_addr$q == 32'h23) begin
-                    t_rd = t_desc[(32'h0)+:(32)];
-                end
-                else if (g_addr$q == 32'h24) begin
-                    t_rd = t_desc[(32'h20)+:(32)];
-                end
-                else if (g_addr$q == 32'h25) begin
-                    t_rd = t_avail[(32'h0)+:(32)];
-                end
-                else if (g_addr$q == 32'h26) begin
-                    t_rd = t_avail[(32'h20)+:(32)];
-                end
-                else if (g_addr$q == 32'h27) begin
-                    t_rd = t_used[(32'h0)+:(32)];
-                end
-                else if (g_addr$q == 32'h28) begin
-                    t_rd = t_used[(32'h20)+:(32)];
-                end
-                else if (g_addr$q == 32'h29) begin
-                    t_rd = ((t_en) & 32'hffffffff);
-                end
-                else if (g_addr$q == 32'h2a) begin
-                    t_rd = ((t_runreg) & 32'hffffffff);
-                end
-                else if (g_addr$q == 32'h2b) begin
-                    t_rd = ((t_la) & 32'hffffffff);
-                end
-                else if (g_addr$q == 32'h2c) begin
-                    t_rd = ((t_ui) & 32'hffffffff);
-                end
-                else if (g_addr$q == 32'h2d) begin
-                    t_rd = ((t_infl) & 32'hffffffff);
-                end
-            end
+        G_WAIT: begin
+            g_state <= G_EXEC;
+            cfg_rd_g <= cfg_mem[devcfg_addr[7:2]];
+            gx_cfg_irq <= g_write && (g_addr == 8'd22) && g_wdata[0];
+            gx_wr <= g_write;
+            gx_rd <= !g_write;
+            gx_ereset <= g_write && (g_addr == 8'd21) && g_wdata[0];
         end
-        mgmt_req_ready = 1'b0;
-        mgmt_resp_valid = 1'b0;
-        mgmt_resp_rdata = g_rdata$q;
-        g_go = 1'b0;
-        g_rd = 32'h0;
-        case (g_state$q)
-            GState$Idle:
-                begin
-                    mgmt_req_ready = 1'b1;
-                    if (mgmt_req_valid) begin
-                        g_addr$d = mgmt_req_addr;
-                        g_write$d = mgmt_req_write;
-                        g_wdata$d = mgmt_req_wdata;
-                        g_state$d = GState$Wait;
-                    end
-                end
-            GState$Wait:
-                begin
-                    g_state$d = GState$Exec;
-                end
-            GState$Exec:
-                begin
-                    g_go = 1'b1;
-                    g_state$d = GState$Resp;
-                end
-            GState$Resp:
-                begin
-                    mgmt_resp_valid = 1'b1;
-                    if (mgmt_resp_ready) begin
-                        g_state$d = GState$Idle;
-                    end
-                end
+        G_IDLE: begin
+            if (mgmt_req_valid) g_state <= G_WAIT;
+        end
+        default: begin
+            if (mgmt_resp_ready) g_state <= G_IDLE;
+        end
         endcase
-        if (g_go && ~g_write$q) begin
-            case (g_addr$q)
-                0:
-                    begin
-                        g_rd = 64'h47504656;
-                    end
-                1:
-                    begin
-                        g_rd = 32'h2;
-                    end
-                2:
-                    begin
-                        g_rd = ((nq) & 32'hffffffff);
-                    end
-                3:
-                    begin
-                        g_rd = 32'h100;
-                    end
-                4:
-                    begin
-                        g_rd = events$head;
-                    end
-                5:
-                    begin
-                        g_rd = ((events$count) & 32'hffffffff);
-                    end
-                8:
-                    begin
-                        g_rd = ((dev_status$q) & 32'hffffffff);
-                    end
-                9:
-                    begin
-                        g_rd = ((config_gen$q) & 32'hffffffff);
-                    end
-                10:
-                    begin
-                        g_rd = dev_feat_lo$q;
-                    end
-                11:
-                    begin
-                        g_rd = dev_feat_hi$q;
-                    end
-                12:
-                    begin
-                        g_rd = drv_feat_lo$q;
-                    end
-                13:
-                    begin
-                        g_rd = drv_feat_hi$q;
-                    end
-                14:
-                    begin
-                        g_rd = ((cfg_vector$q) & 32'hffffffff);
-                    end
-                16:
-                    begin
-                        g_rd = ((engine_ctrl$q) & 32'hffffffff);
-                    end
-                17:
-                    begin
-                        g_rd = ((idle) & 32'hffffffff) | (((error) & 32'hffffffff) << 32'h1) | (((events$overflow) & 32'hffffffff) << 32'h2);
-                    end
-                18:
-                    begin
-                        g_rd = ((error_cause) & 32'hffffffff);
-                    end
-                19:
-                    begin
-                        g_rd = ((error_queue) & 32'hffffffff);
-                    end
-                20:
-                    begin
-                        g_rd = error_detail;
-                    end
-                23:
-                    begin
-                        g_rd = fw_status$q;
-                    end
-                32:
-                    begin
-                        g_rd = ((g_qsel$q) & 32'hffffffff);
-                    end
-                48:
-                    begin
-                        g_rd = ((devcfg_addr$q) & 32'hffffffff);
-                    end
-                49:
-                    begin
-                        g_rd = cfg_ram_g$read_data;
-                    end
-                70:
-                    begin
-                        g_rd = fw_cnt0$q;
-                    end
-                71:
-                    begin
-                        g_rd = fw_cnt1$q;
-                    end
-                72:
-                    begin
-                        g_rd = cnt_requests[(32'h0)+:(32)];
-                    end
-                73:
-                    begin
-                        g_rd = cnt_bytes_read[(32'h0)+:(32)];
-                    end
-                74:
-                    begin
-                        g_rd = cnt_bytes_written[(32'h0)+:(32)];
-                    end
-                75:
-                    begin
-                        g_rd = cnt_notifies[(32'h0)+:(32)];
-                    end
-                76:
-                    begin
-                        g_rd = interrupts[(32'h0)+:(32)];
-                    end
-                77:
-                    begin
-                        g_rd = cnt_dma_errors[(32'h0)+:(32)];
-                    end
-                default:
-                    begin
-                        if ((g_addr$q >= 32'h21) && (g_addr$q <= 32'h2d)) begin
-                            g_rd = t_rd;
-                        end
-                    end
+        if (reset) begin
+            g_state <= G_IDLE;
+            gx_cfg_irq <= 1'b0;
+            gx_wr <= 1'b0;
+            gx_rd <= 1'b0;
+            gx_ereset <= 1'b0;
+        end
+    end
+    
+    // The management request, latched when taken.
+    always @(posedge clock) begin
+        if ((g_state == G_IDLE) && mgmt_req_valid) begin
+            g_addr <= mgmt_req_addr;
+            g_write <= mgmt_req_write;
+            g_wdata <= mgmt_req_wdata;
+        end
+    end
+    
+    // Registers only the management port writes.
+    always @(posedge clock) begin
+        if (gx_wr) begin
+            case (g_addr)
+            8'd8: dev_status <= g_wdata[7:0];
+            8'd9: config_gen <= g_wdata[7:0];
+            8'd10: dev_feat_lo <= g_wdata;
+            8'd11: dev_feat_hi <= g_wdata;
+            8'd16: engine_ctrl <= g_wdata[3:0];
+            8'd23: fw_status <= g_wdata;
+            8'd32: g_qsel <= g_wdata[15:0];
+            8'd48: devcfg_addr <= g_wdata[7:0];
+            8'd49: begin
+                cfg_mem[devcfg_addr[7:2]] <= g_wdata;
+                if (devcfg_addr[7:2] == 6'd0) cap_lo <= g_wdata;
+                if (devcfg_addr[7:2] == 6'd1) cap_hi <= g_wdata;
+            end
+            8'd70: fw_cnt0 <= g_wdata;
+            8'd71: fw_cnt1 <= g_wdata;
+            default: ;
             endcase
         end
-        if (g_go) begin
-            if (g_write$q) begin
-                g_rdata$d = 32'h0;
-                case (g_addr$q)
-                    8:
-                        begin
-                            dev_status$d = g_wdata$q[(32'h0)+:(8)];
-                            status_pending$d = 1'b0;
-                        end
-                    9:
-                        begin
-                            config_gen$d = g_wdata$q[(32'h0)+:(8)];
-                        end
-                    10:
-                        begin
-                            dev_feat_lo$d = g_wdata$q;
-                        end
-                    11:
-                        begin
-                            dev_feat_hi$d = g_wdata$q;
-                        end
-                    16:
-                        begin
-                            engine_ctrl$d = g_wdata$q[(32'h0)+:(4)];
-                        end
-                    21:
-                        begin
-                            if (g_wdata$q[32'h0] && idle) begin
-                                do_ereset = 1'b1;
-                            end
-                        end
-                    22:
-                        begin
-                            if (g_wdata$q[32'h0]) begin
-                                config_irq = 1'b1;
-                            end
-                        end
-                    23:
-                        begin
-                            fw_status$d = g_wdata$q;
-                        end
-                    32:
-                        begin
-                            g_qsel$d = g_wdata$q[(32'h0)+:(16)];
-                        end
-                    48:
-                        begin
-                            devcfg_addr$d = g_wdata$q[(32'h0)+:(8)];
-                        end
-                    49:
-                        begin
-                            cfg_ram_m$write_enable = 1'b1;
-                            cfg_ram_g$write_enable = 1'b1;
-                            if (devcfg_addr$q[(32'h2)+:(6)] == 32'h0) begin
-                                cap_lo$d = g_wdata$q;
-                            end
-                            if (devcfg_addr$q[(32'h2)+:(6)] == 32'h1) begin
-                                cap_hi$d = g_wdata$q;
-                            end
-                        end
-                    70:
-                        begin
-                            fw_cnt0$d = g_wdata$q;
-                        end
-                    71:
-                        begin
-                            fw_cnt1$d = g_wdata$q;
-                        end
-                    default:
-                        begin
-                        end
+        if (reset) begin
+            dev_status <= 8'd0;
+            config_gen <= 8'd0;
+            dev_feat_lo <= 32'd0;
+            dev_feat_hi <= 32'd0;
+            engine_ctrl <= 4'd0;
+            fw_status <= 32'd0;
+            fw_cnt0 <= 32'd0;
+            fw_cnt1 <= 32'd0;
+            g_qsel <= 16'd0;
+            devcfg_addr <= 8'd0;
+            cap_lo <= 32'd0;
+            cap_hi <= 32'd0;
+        end
+    end
+    
+    // Queue enable and run: the management port.
+    always @(posedge clock) begin
+        if (gx_wr) begin
+            if ((g_qsel < 16'd5) && (g_addr == 8'h29)) qen[g_qsel[2:0]] <= g_wdata[0];
+            if ((g_qsel < 16'd5) && (g_addr == 8'h2A)) qrun[g_qsel[2:0]] <= g_wdata[0];
+        end
+        if (((gx_ereset && idle)) || reset) begin
+            qen <= 0;
+            qrun <= 0;
+        end
+    end
+    
+    // ---------------- MMIO port ----------------
+    always @(posedge clock) begin
+        case (m_state)
+        M_EXEC: begin
+            mx_ev <= 1'b0;
+            mx_isr <= 1'b0;
+            mx_msix <= 1'b0;
+            if (m_write) begin
+                // A doorbell waits for the slot: MMIO back-pressure.
+                if (!((m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd20) && (m_addr[1:0] == 2'd0) && db_valid)) begin
+                    m_state <= M_IDLE;
+                    mx_wr <= 1'b0;
+                end
+            end else if (!((m_addr[14:12] == 3'd0)
+                    && (((m_addr[11:0] == 12'd20) && m_strb[0] && status_pending)
+                        || ((m_addr[11:0] == 12'd28) && (m_strb[1:0] != 2'd0) && (queue_select < 16'd5) && qen_pend[queue_select[2:0]])))) begin
+                // A read, unless held for the firmware's answer (status write,
+                // queue enable).
+                m_state <= M_RESP;
+                m_rdata <= 32'd0;
+                case (m_addr[14:12])
+                3'd0: begin
+                    case (m_addr[11:0])
+                    12'd0: m_rdata <= dfsel;
+                    12'd4: begin
+                        if (dfsel == 32'd0) m_rdata <= dev_feat_lo;
+                        else if (dfsel == 32'd1) m_rdata <= dev_feat_hi;
+                    end
+                    12'd8: m_rdata <= drfsel;
+                    12'd12: begin
+                        if (drfsel == 32'd0) m_rdata <= drv_feat_lo;
+                        else if (drfsel == 32'd1) m_rdata <= drv_feat_hi;
+                    end
+                    12'd16: m_rdata <= {16'd5, cfg_vector};
+                    12'd20: m_rdata <= {queue_select, config_gen, dev_status};
+                    12'd24: if (queue_select < 16'd5) m_rdata <= {qvec[queue_select[2:0]], qsize[queue_select[2:0]]};
+                    12'd28: if (queue_select < 16'd5) m_rdata <= {queue_select, 15'd0, qen[queue_select[2:0]]};
+                    12'd32: if (queue_select < 16'd5) m_rdata <= qdesc[queue_select[2:0]][31:0];
+                    12'd36: if (queue_select < 16'd5) m_rdata <= qdesc[queue_select[2:0]][63:32];
+                    12'd40: if (queue_select < 16'd5) m_rdata <= qavail[queue_select[2:0]][31:0];
+                    12'd44: if (queue_select < 16'd5) m_rdata <= qavail[queue_select[2:0]][63:32];
+                    12'd48: if (queue_select < 16'd5) m_rdata <= qused[queue_select[2:0]][31:0];
+                    12'd52: if (queue_select < 16'd5) m_rdata <= qused[queue_select[2:0]][63:32];
+                    12'd56: if (queue_select < 16'd5) m_rdata <= {15'd0, qreset[queue_select[2:0]], queue_select};
+                    default: ;
+                    endcase
+                end
+                3'd1: if (m_addr[11:0] == 12'd0) m_rdata <= {30'd0, isr};
+                3'd2: if (m_addr[11:0] < 12'h100) m_rdata <= cfg_rd_m;
+                3'd4: begin
+                    case (m_addr[11:0])
+                    12'd0: m_rdata <= 32'h47504656;
+                    12'd4: m_rdata <= 32'd1;
+                    12'd8: m_rdata <= 32'd5;
+                    12'd12: m_rdata <= fw_status;
+                    12'd16: m_rdata <= {24'd0, error_cause};
+                    12'd20: m_rdata <= {24'd0, error_queue};
+                    12'd24: m_rdata <= error_detail;
+                    12'd64: m_rdata <= cnt_requests[31:0];
+                    12'd72: m_rdata <= cnt_bytes_read[31:0];
+                    12'd80: m_rdata <= cnt_bytes_written[31:0];
+                    12'd88: m_rdata <= cnt_notifies[31:0];
+                    12'd96: m_rdata <= interrupts[31:0];
+                    12'd104: m_rdata <= cnt_dma_errors[31:0];
+                    12'd112: m_rdata <= fw_cnt0;
+                    12'd120: m_rdata <= fw_cnt1;
+                    default: begin
+                        // High dwords: the value latched when the low dword was
+                        // read, so a 64-bit counter reads consistently low then high.
+                        if ((m_addr[11:0] >= 12'h040) && (m_addr[11:0] < 12'h080) && m_addr[2]) m_rdata <= cnt_shadow;
+                    end
+                    endcase
+                    if ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd5)) begin
+                        if (m_addr[3:0] == 4'd0) m_rdata <= {30'd0, qstop[m_addr[6:4]] && (infl_bus[m_addr[6:4]*16 +: 16] == 16'd0), qstop[m_addr[6:4]]};
+                        else if (m_addr[3:0] == 4'd4) m_rdata <= {ui_bus[m_addr[6:4]*16 +: 16], la_bus[m_addr[6:4]*16 +: 16]};
+                        else if (m_addr[3:0] == 4'd8) m_rdata <= {16'd0, infl_bus[m_addr[6:4]*16 +: 16]};
+                    end
+                    case (m_addr[11:0])
+                    12'h040: cnt_shadow <= cnt_requests[63:32];
+                    12'h048: cnt_shadow <= cnt_bytes_read[63:32];
+                    12'h050: cnt_shadow <= cnt_bytes_written[63:32];
+                    12'h058: cnt_shadow <= cnt_notifies[63:32];
+                    12'h060: cnt_shadow <= interrupts[63:32];
+                    12'h068: cnt_shadow <= cnt_dma_errors[63:32];
+                    12'h070: cnt_shadow <= 32'd0;
+                    12'h078: cnt_shadow <= 32'd0;
+                    default: ;
+                    endcase
+                end
+                3'd5: if (m_addr[11:0] < 12'h080) m_rdata <= msix_table_rdata;
+                3'd6: if (m_addr[11:0] == 12'd0) m_rdata <= {24'd0, msix_pba};
+                default: ;
                 endcase
-                if (g_qsel$q == qi$0) begin
-                    if (g_addr$q == 32'h29) begin
-                        qen$0$d = g_wdata$q[32'h0];
-                        qen_pend$0$d = 1'b0;
-                        if (~g_wdata$q[32'h0]) begin
-                            qreset$0$d = 1'b0;
-                        end
-                    end
-                    if (g_addr$q == 32'h2a) begin
-                        qrun$0$d = g_wdata$q[32'h0];
-                    end
-                    if ((g_addr$q == 32'h2b) && ~t_run) begin
-                        qset$0$d = 1'b1;
-                        set_la$d = g_wdata$q[(32'h0)+:(16)];
-                        set_ui$d = t_ui;
-                    end
-                    if ((g_addr$q == 32'h2c) && ~t_run) begin
-                        qset$0$d = 1'b1;
-                        set_la$d = t_la;
-                        set_ui$d = g_wdata$q[(32'h0)+:(16)];
-                    end
-                end
-                if (g_qsel$q == qi$1) begin
-                    if (g_addr$q == 32'h29) begin
-                        qen$1$d = g_wdata$q[32'h0];
-                        qen_pend$1$d = 1'b0;
-                        if (~g_wdata$q[32'h0]) begin
-                            qreset$1$d = 1'b0;
-                        end
-                    end
-                    if (g_addr$q == 32'h2a) begin
-                        qrun$1$d = g_wdata$q[32'h0];
-                    end
-                    if ((g_addr$q == 32'h2b) && ~t_run) begin
-                        qset$1$d = 1'b1;
-                        set_la$d = g_wdata$q[(32'h0)+:(16)];
-                        set_ui$d = t_ui;
-                    end
-                    if ((g_addr$q == 32'h2c) && ~t_run) begin
-                        qset$1$d = 1'b1;
-                        set_la$d = t_la;
-                        set_ui$d = g_wdata$q[(32'h0)+:(16)];
-                    end
-                end
-                if (g_qsel$q == qi$2) begin
-                    if (g_addr$q == 32'h29) begin
-                        qen$2$d = g_wdata$q[32'h0];
-                        qen_pend$2$d = 1'b0;
-                        if (~g_wdata$q[32'h0]) begin
-                            qreset$2$d = 1'b0;
-                        end
-                    end
-                    if (g_addr$q == 32'h2a) begin
-                        qrun$2$d = g_wdata$q[32'h0];
-                    end
-                    if ((g_addr$q == 32'h2b) && ~t_run) begin
-                        qset$2$d = 1'b1;
-                        set_la$d = g_wdata$q[(32'h0)+:(16)];
-                        set_ui$d = t_ui;
-                    end
-                    if ((g_addr$q == 32'h2c) && ~t_run) begin
-                        qset$2$d = 1'b1;
-                        set_la$d = t_la;
-                        set_ui$d = g_wdata$q[(32'h0)+:(16)];
-                    end
-                end
-                if (g_qsel$q == qi$3) begin
-                    if (g_addr$q == 32'h29) begin
-                        qen$3$d = g_wdata$q[32'h0];
-                        qen_pend$3$d = 1'b0;
-                        if (~g_wdata$q[32'h0]) begin
-                            qreset$3$d = 1'b0;
-                        end
-                    end
-                    if (g_addr$q == 32'h2a) begin
-                        qrun$3$d = g_wdata$q[32'h0];
-                    end
-                    if ((g_addr$q == 32'h2b) && ~t_run) begin
-                        qset$3$d = 1'b1;
-                        set_la$d = g_wdata$q[(32'h0)+:(16)];
-                        set_ui$d = t_ui;
-                    end
-                    if ((g_addr$q == 32'h2c) && ~t_run) begin
-                        qset$3$d = 1'b1;
-                        set_la$d = t_la;
-                        set_ui$d = g_wdata$q[(32'h0)+:(16)];
-                    end
-                end
-                if (g_qsel$q == qi$4) begin
-                    if (g_addr$q == 32'h29) begin
-                        qen$4$d = g_wdata$q[32'h0];
-                        qen_pend$4$d = 1'b0;
-                        if (~g_wdata$q[32'h0]) begin
-                            qreset$4$d = 1'b0;
-                        end
-                    end
-                    if (g_addr$q == 32'h2a) begin
-                        qrun$4$d = g_wdata$q[32'h0];
-                    end
-                    if ((g_addr$q == 32'h2b) && ~t_run) begin
-                        qset$4$d = 1'b1;
-                        set_la$d = g_wdata$q[(32'h0)+:(16)];
-                        set_ui$d = t_ui;
-                    end
-                    if ((g_addr$q == 32'h2c) && ~t_run) begin
-                        qset$4$d = 1'b1;
-                        set_la$d = t_la;
-                        set_ui$d = g_wdata$q[(32'h0)+:(16)];
-                    end
-                end
-            end
-            else begin
-                g_rdata$d = g_rd;
-                if (g_addr$q == 32'h4) begin
-                    events$pop = 1'b1;
-                end
             end
         end
-        wmask = 32'h0;
-        if (m_strb$q[32'h0]) begin
-            wmask = wmask | 64'hff;
-        end
-        if (m_strb$q[32'h1]) begin
-            wmask = wmask | 64'hff00;
-        end
-        if (m_strb$q[32'h2]) begin
-            wmask = wmask | 64'hff0000;
-        end
-        if (m_strb$q[32'h3]) begin
-            wmask = wmask | 64'hff000000;
-        end
-        mmio_req_ready = 1'b0;
-        mmio_resp_valid = 1'b0;
-        mmio_resp_rdata = m_rdata$q;
-        m_go = 1'b0;
-        case (m_state$q)
-            MState$Idle:
-                begin
-                    mmio_req_ready = 1'b1;
-                    if (mmio_req_valid) begin
-                        m_addr$d = mmio_req_addr;
-                        m_write$d = mmio_req_write;
-                        m_wdata$d = mmio_req_wdata;
-                        m_strb$d = mmio_req_strb;
-                        m_state$d = MState$Wait;
+        M_WAIT: begin
+            m_state <= M_EXEC;
+            mx_wr <= m_write;
+            cfg_rd_m <= cfg_mem[m_addr[7:2]];
+            mx_isr <= !m_write && (m_addr[14:12] == 3'd1) && (m_addr[11:0] == 12'd0) && m_strb[0];
+            mx_msix <= m_write && (m_addr[14:12] == 3'd5) && (m_addr[11:0] < 12'h080);
+            // The event a driver write raises.
+            mx_ev <= 1'b0;
+            if (m_write && (m_addr[14:12] == 3'd0)) begin
+                case (m_addr[11:0])
+                12'h00C: begin
+                    if (drfsel == 32'd0) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= 32'd6;
+                    end else if (drfsel == 32'd1) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= 32'h00010006;
                     end
                 end
-            MState$Wait:
-                begin
-                    m_state$d = MState$Exec;
-                end
-            MState$Exec:
-                begin
-                    m_go = 1'b1;
-                end
-            MState$Resp:
-                begin
-                    mmio_resp_valid = 1'b1;
-                    if (mmio_resp_ready) begin
-                        m_state$d = MState$Idle;
+                12'h014: begin
+                    if (m_strb[0]) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= {8'd0, m_wdata[7:0], 16'd1};
                     end
                 end
+                12'h01C: begin
+                    if ((m_strb[1:0] != 2'd0) && (queue_select < 16'd5)) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= {m_wdata[15:0], queue_select[7:0], 8'd2};
+                    end
+                end
+                12'h038: begin
+                    if ((m_strb[3:2] != 2'd0) && (queue_select < 16'd5) && m_wdata[16]) begin
+                        mx_ev <= 1'b1;
+                        mx_ev_word <= {16'd1, queue_select[7:0], 8'd3};
+                    end
+                end
+                default: ;
+                endcase
+            end
+            if (m_write && (m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd5)) && (m_addr[3:0] == 4'd0) && m_strb[0]) begin
+                mx_ev <= 1'b1;
+                mx_ev_word <= {m_wdata[15:0], 4'd0, m_addr[7:4], 8'd5};
+            end
+        end
+        M_IDLE: begin
+            if (mmio_req_valid) m_state <= M_WAIT;
+        end
+        default: begin
+            if (mmio_resp_ready) m_state <= M_IDLE;
+        end
         endcase
-        m_rd = 32'h0;
-        m_hold = 1'b0;
-        if (m_go && ~m_write$q) begin
-            if (m_region == 32'h0) begin
-                case (m_off)
-                    0:
-                        begin
-                            m_rd = dfsel$q;
-                        end
-                    4:
-                        begin
-                            if (dfsel$q == 32'h0) begin
-                                m_rd = dev_feat_lo$q;
-                            end
-                            else if (dfsel$q == 32'h1) begin
-                                m_rd = dev_feat_hi$q;
-                            end
-                        end
-                    8:
-                        begin
-                            m_rd = drfsel$q;
-                        end
-                    12:
-                        begin
-                            if (drfsel$q == 32'h0) begin
-                                m_rd = drv_feat_lo$q;
-                            end
-                            else if (drfsel$q == 32'h1) begin
-                                m_rd = drv_feat_hi$q;
-                            end
-                        end
-                    16:
-                        begin
-                            m_rd = ((cfg_vector$q) & 32'hffffffff) | ((((nq) & 32'hffffffff)) << 32'h10);
-                        end
-                    20:
-                        begin
-                            m_rd = ((dev_status$q) & 32'hffffffff) | (((config_gen$q) & 32'hffffffff) << 32'h8) | (((queue_select$q) & 32'hffffffff) << 32'h10);
-                            if (m_strb$q[32'h0] && status_pending$q) begin
-                                m_hold = 1'b1;
-                            end
-                        end
-                    24:
-                        begin
-                            m_rd = ((s_size) & 32'hffffffff) | (((s_vec) & 32'hffffffff) << 32'h10);
-                        end
-                    28:
-                        begin
-                            if (s_valid) begin
-                                m_rd = ((s_en) & 32'hffffffff) | (((queue_select$q) & 32'hffffffff) << 32'h10);
-                            end
-                            if ((m_strb$q[(32'h0)+:(2)] != 32'h0) && s_pend) begin
-                                m_hold = 1'b1;
-                            end
-                        end
-                    32:
-                        begin
-                            m_rd = s_desc[(32'h0)+:(32)];
-                        end
-                    36:
-                        begin
-                            m_rd = s_desc[(32'h20)+:(32)];
-                        end
-                    40:
-                        begin
-                            m_rd = s_avail[(32'h0)+:(32)];
-                        end
-                    44:
-                        begin
-                            m_rd = s_avail[(32'h20)+:(32)];
-                        end
-                    48:
-                        begin
-                            m_rd = s_used[(32'h0)+:(32)];
-                        end
-                    52:
-                        begin
-                            m_rd = s_used[(32'h20)+:(32)];
-                        end
-                    56:
-                        begin
-                            if (s_valid) begin
-                                m_rd = ((queue_select$q) & 32'hffffffff) | (((s_reset) & 32'hffffffff) << 32'h10);
-                            end
-                        end
-                    default:
-                        begin
-                        end
-                endcase
-            end
-            else if (m_region == 32'h1) begin
-                if (m_off == 32'h0) begin
-                    m_rd = ((isr) & 32'hffffffff);
-                end
-            end
-            else if (m_region == 32'h2) begin
-                if (m_off < 32'h100) begin
-                    m_rd = cfg_ram_m$read_data;
-                end
-            end
-            else if (m_region == 32'h4) begin
-                case (m_off)
-                    0:
-                        begin
-                            m_rd = 64'h47504656;
-                        end
-                    4:
-                        begin
-                            m_rd = 32'h1;
-                        end
-                    8:
-                        begin
-                            m_rd = ((nq) & 32'hffffffff);
-                        end
-                    12:
-                        begin
-                            m_rd = fw_status$q;
-                        end
-                    16:
-                        begin
-                            m_rd = ((error_cause) & 32'hffffffff);
-                        end
-                    20:
-                        begin
-                            m_rd = ((error_queue) & 32'hffffffff);
-                        end
-                    24:
-                        begin
-                            m_rd = error_detail;
-                        end
-                    64:
-                        begin
-                            m_rd = cnt_requests[(32'h0)+:(32)];
-                        end
-                    72:
-                        begin
-                            m_rd = cnt_bytes_read[(32'h0)+:(32)];
-                        end
-                    80:
-                        begin
-                            m_rd = cnt_bytes_written[(32'h0)+:(32)];
-                        end
-                    88:
-                        begin
-                            m_rd = cnt_notifies[(32'h0)+:(32)];
-                        end
-                    96:
-                        begin
-                            m_rd = interrupts[(32'h0)+:(32)];
-                        end
-                    104:
-                        begin
-                            m_rd = cnt_dma_errors[(32'h0)+:(32)];
-                        end
-                    112:
-                        begin
-                            m_rd = fw_cnt0$q;
-                        end
-                    120:
-                        begin
-                            m_rd = fw_cnt1$q;
-                        end
-                    default:
-                        begin
-                            if ((m_off >= 32'h40) && (m_off < 32'h80) && m_off[32'h2]) begin
-                                m_rd = cnt_shadow$q;
-                            end
-                        end
-                endcase
-                if (v_hit) begin
-                    if (m_off[(32'h0)+:(4)] == 32'h0) begin
-                        m_rd = ((v_stop) & 32'hffffffff) | ((((v_stop && (v_infl == 32'h0))) & 32'hffffffff) << 32'h1);
-                    end
-                    else if (m_off[(32'h0)+:(4)] == 32'h4) begin
-                        m_rd = ((v_la) & 32'hffffffff) | (((v_ui) & 32'hffffffff) << 32'h10);
-                    end
-                    else if (m_off[(32'h0)+:(4)] == 32'h8) begin
-                        m_rd = ((v_infl) & 32'hffffffff);
-                    end
-                end
-            end
-            else if (m_region == 32'h5) begin
-                if (m_off < 32'h80) begin
-                    m_rd = msix_table_rdata;
-                end
-            end
-            else if (m_region == 32'h6) begin
-                if (m_off == 32'h0) begin
-                    m_rd = ((msix_pba) & 32'hffffffff);
-                end
-            end
+        // Device-wide registers the driver writes (status_pending: the
+        // firmware clears it). After the case above: nothing reads them later
+        // in this block.
+        if (gx_wr) begin
+            if (g_addr == 8'd8) status_pending <= 1'b0;
         end
-        if (m_go) begin
-            if (m_write$q) begin
-                m_state$d = MState$Idle;
-                if (m_region == 32'h0) begin
-                    if (m_off == 32'h0) begin
-                        dfsel$d = (dfsel$q & ~wmask) | (m_wdata$q & wmask);
-                    end
-                    else if (m_off == 32'h8) begin
-                        drfsel$d = (drfsel$q & ~wmask) | (m_wdata$q & wmask);
-                    end
-                    else if (m_off == 32'hc) begin
-                        if (drfsel$q == 32'h0) begin
-                            drv_feat_lo$d = (drv_feat_lo$q & ~wmask) | (m_wdata$q & wmask);
-                            m_ev_push = 1'b1;
-                            m_ev_word = 32'h6;
-                        end
-                        else if (drfsel$q == 32'h1) begin
-                            drv_feat_hi$d = (drv_feat_hi$q & ~wmask) | (m_wdata$q & wmask);
-                            m_ev_push = 1'b1;
-                            m_ev_word = 64'h10006;
-                        end
-                    end
-                    else if (m_off == 32'h10) begin
-                        if (m_strb$q[(32'h0)+:(2)] != 32'h0) begin
-                            merged = (((cfg_vector$q) & 32'hffffffff) & ~wmask) | (m_wdata$q & wmask);
-                            vec_in = merged[(32'h0)+:(16)];
-                            if (vec_in < 32'h8) begin
-                                cfg_vector$d = vec_in;
-                            end
-                            else begin
-                                cfg_vector$d = 32'hffff;
-                            end
-                        end
-                    end
-                    else if (m_off == 32'h14) begin
-                        if (m_strb$q[32'h0]) begin
-                            status_pending$d = 1'b1;
-                            m_ev_push = 1'b1;
-                            m_ev_word = (((m_wdata$q[(32'h0)+:(8)]) & 32'hffffffff) << 32'h10) | 32'h1;
-                        end
-                        if (m_strb$q[(32'h2)+:(2)] != 32'h0) begin
-                            merged = ((((queue_select$q) & 32'hffffffff) << 32'h10) & ~wmask) | (m_wdata$q & wmask);
-                            queue_select$d = merged[(32'h10)+:(16)];
-                        end
-                    end
-                    else if (m_off == 32'h1c) begin
-                        if ((m_strb$q[(32'h0)+:(2)] != 32'h0) && s_valid) begin
-                            m_ev_push = 1'b1;
-                            m_ev_word = (m_wdata$q << 32'h10) | (((queue_select$q[(32'h0)+:(8)]) & 32'hffffffff) << 32'h8) | 32'h2;
-                        end
-                    end
-                    else if (m_off == 32'h38) begin
-                        if (m_strb$q[(32'h2)+:(2)] != 32'h0 && s_valid && m_wdata$q[32'h10]) begin
-                            m_ev_push = 1'b1;
-                            m_ev_word = 64'h10003 | (((queue_select$q[(32'h0)+:(8)]) & 32'hffffffff) << 32'h8);
-                        end
-                    end
-                    s_wr = s_valid && ~s_en;
-                    if (m_off == 32'h18) begin
-                        merged = (((((s_vec) & 32'hffffffff) << 32'h10) | ((s_size) & 32'hffffffff)) & ~wmask) | (m_wdata$q & wmask);
-                        vec_in = merged[(32'h10)+:(16)];
-                        if (vec_in >= 32'h8) begin
-                            vec_in = 32'hffff;
-                        end
-                    end
-                    lo_mask = ((wmask) & 64'hffffffffffffffff);
-                    lo_data = ((m_wdata$q & wmask) & 64'hffffffffffffffff);
-                    if (m_off[32'h2]) begin
-                        lo_mask = lo_mask << 32'h20;
-                        lo_data = lo_data << 32'h20;
-                    end
-                    if (queue_select$q == qi$0) begin
-                        if ((m_off == 32'h1c) && (m_strb$q[(32'h0)+:(2)] != 32'h0)) begin
-                            qen_pend$0$d = 1'b1;
-                        end
-                        if ((m_off == 32'h38) && (m_strb$q[(32'h2)+:(2)] != 32'h0) && m_wdata$q[32'h10]) begin
-                            qreset$0$d = 1'b1;
-                        end
-                        if (s_wr) begin
-                            if (m_off == 32'h18) begin
-                                qsize$0$d = merged[(32'h0)+:(16)];
-                                qvec$0$d = vec_in;
-                            end
-                            else if ((m_off == 32'h20) || (m_off == 32'h24)) begin
-                                qdesc$0$d = (qdesc$0$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h28) || (m_off == 32'h2c)) begin
-                                qavail$0$d = (qavail$0$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h30) || (m_off == 32'h34)) begin
-                                qused$0$d = (qused$0$q & ~lo_mask) | lo_data;
-                            end
-                        end
-                    end
-                    if (queue_select$q == qi$1) begin
-                        if ((m_off == 32'h1c) && (m_strb$q[(32'h0)+:(2)] != 32'h0)) begin
-                            qen_pend$1$d = 1'b1;
-                        end
-                        if ((m_off == 32'h38) && (m_strb$q[(32'h2)+:(2)] != 32'h0) && m_wdata$q[32'h10]) begin
-                            qreset$1$d = 1'b1;
-                        end
-                        if (s_wr) begin
-                            if (m_off == 32'h18) begin
-                                qsize$1$d = merged[(32'h0)+:(16)];
-                                qvec$1$d = vec_in;
-                            end
-                            else if ((m_off == 32'h20) || (m_off == 32'h24)) begin
-                                qdesc$1$d = (qdesc$1$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h28) || (m_off == 32'h2c)) begin
-                                qavail$1$d = (qavail$1$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h30) || (m_off == 32'h34)) begin
-                                qused$1$d = (qused$1$q & ~lo_mask) | lo_data;
-                            end
-                        end
-                    end
-                    if (queue_select$q == qi$2) begin
-                        if ((m_off == 32'h1c) && (m_strb$q[(32'h0)+:(2)] != 32'h0)) begin
-                            qen_pend$2$d = 1'b1;
-                        end
-                        if ((m_off == 32'h38) && (m_strb$q[(32'h2)+:(2)] != 32'h0) && m_wdata$q[32'h10]) begin
-                            qreset$2$d = 1'b1;
-                        end
-                        if (s_wr) begin
-                            if (m_off == 32'h18) begin
-                                qsize$2$d = merged[(32'h0)+:(16)];
-                                qvec$2$d = vec_in;
-                            end
-                            else if ((m_off == 32'h20) || (m_off == 32'h24)) begin
-                                qdesc$2$d = (qdesc$2$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h28) || (m_off == 32'h2c)) begin
-                                qavail$2$d = (qavail$2$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h30) || (m_off == 32'h34)) begin
-                                qused$2$d = (qused$2$q & ~lo_mask) | lo_data;
-                            end
-                        end
-                    end
-                    if (queue_select$q == qi$3) begin
-                        if ((m_off == 32'h1c) && (m_strb$q[(32'h0)+:(2)] != 32'h0)) begin
-                            qen_pend$3$d = 1'b1;
-                        end
-                        if ((m_off == 32'h38) && (m_strb$q[(32'h2)+:(2)] != 32'h0) && m_wdata$q[32'h10]) begin
-                            qreset$3$d = 1'b1;
-                        end
-                        if (s_wr) begin
-                            if (m_off == 32'h18) begin
-                                qsize$3$d = merged[(32'h0)+:(16)];
-                                qvec$3$d = vec_in;
-                            end
-                            else if ((m_off == 32'h20) || (m_off == 32'h24)) begin
-                                qdesc$3$d = (qdesc$3$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h28) || (m_off == 32'h2c)) begin
-                                qavail$3$d = (qavail$3$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h30) || (m_off == 32'h34)) begin
-                                qused$3$d = (qused$3$q & ~lo_mask) | lo_data;
-                            end
-                        end
-                    end
-                    if (queue_select$q == qi$4) begin
-                        if ((m_off == 32'h1c) && (m_strb$q[(32'h0)+:(2)] != 32'h0)) begin
-                            qen_pend$4$d = 1'b1;
-                        end
-                        if ((m_off == 32'h38) && (m_strb$q[(32'h2)+:(2)] != 32'h0) && m_wdata$q[32'h10]) begin
-                            qreset$4$d = 1'b1;
-                        end
-                        if (s_wr) begin
-                            if (m_off == 32'h18) begin
-                                qsize$4$d = merged[(32'h0)+:(16)];
-                                qvec$4$d = vec_in;
-                            end
-                            else if ((m_off == 32'h20) || (m_off == 32'h24)) begin
-                                qdesc$4$d = (qdesc$4$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h28) || (m_off == 32'h2c)) begin
-                                qavail$4$d = (qavail$4$q & ~lo_mask) | lo_data;
-                            end
-                            else if ((m_off == 32'h30) || (m_off == 32'h34)) begin
-                                qused$4$d = (qused$4$q & ~lo_mask) | lo_data;
-                            end
-                        end
-                    end
-                end
-                else if (m_region == 32'h3) begin
-                    if (m_off == (qo$0 << 32'h2)) begin
-                        if (db_valid$q) begin
-                            m_state$d = MState$Exec;
-                        end
-                        else begin
-                            db_valid$d = 1'b1;
-                            db_queue$d = qi$0;
-                            db_data$d = m_wdata$q & wmask;
-                        end
-                    end
-                    if (m_off == (qo$1 << 32'h2)) begin
-                        if (db_valid$q) begin
-                            m_state$d = MState$Exec;
-                        end
-                        else begin
-                            db_valid$d = 1'b1;
-                            db_queue$d = qi$1;
-                            db_data$d = m_wdata$q & wmask;
-                        end
-                    end
-                    if (m_off == (qo$2 << 32'h2)) begin
-                        if (db_valid$q) begin
-                            m_state$d = MState$Exec;
-                        end
-                        else begin
-                            db_valid$d = 1'b1;
-                            db_queue$d = qi$2;
-                            db_data$d = m_wdata$q & wmask;
-                        end
-                    end
-                    if (m_off == (qo$3 << 32'h2)) begin
-                        if (db_valid$q) begin
-                            m_state$d = MState$Exec;
-                        end
-                        else begin
-                            db_valid$d = 1'b1;
-                            db_queue$d = qi$3;
-                            db_data$d = m_wdata$q & wmask;
-                        end
-                    end
-                    if (m_off == (qo$4 << 32'h2)) begin
-                        if (db_valid$q) begin
-                            m_state$d = MState$Exec;
-                        end
-                        else begin
-                            db_valid$d = 1'b1;
-                            db_queue$d = qi$4;
-                            db_data$d = m_wdata$q & wmask;
-                        end
-                    end
-                end
-                else if (m_region == 32'h4) begin
-                    merged = (((((v_ui) & 32'hffffffff) << 32'h10) | ((v_la) & 32'hffffffff)) & ~wmask) | (m_wdata$q & wmask);
-                    if (v_hit && (m_off[(32'h0)+:(4)] == 32'h0) && m_strb$q[32'h0]) begin
-                        m_ev_push = 1'b1;
-                        m_ev_word = (m_wdata$q << 32'h10) | (((v_q) & 32'hffffffff) << 32'h8) | 32'h5;
-                    end
-                    if (m_off[(32'h4)+:(8)] == (qb$0 + 32'h10)) begin
-                        if ((m_off[(32'h0)+:(4)] == 32'h0) && m_strb$q[32'h0]) begin
-                            qstop$0$d = m_wdata$q[32'h0];
-                        end
-                        if ((m_off[(32'h0)+:(4)] == 32'h4) && v_stop && (v_infl == 32'h0)) begin
-                            qset$0$d = 1'b1;
-                            set_la$d = merged[(32'h0)+:(16)];
-                            set_ui$d = merged[(32'h10)+:(16)];
-                        end
-                    end
-                    if (m_off[(32'h4)+:(8)] == (qb$1 + 32'h10)) begin
-                        if ((m_off[(32'h0)+:(4)] == 32'h0) && m_strb$q[32'h0]) begin
-                            qstop$1$d = m_wdata$q[32'h0];
-                        end
-                        if ((m_off[(32'h0)+:(4)] == 32'h4) && v_stop && (v_infl == 32'h0)) begin
-                            qset$1$d = 1'b1;
-                            set_la$d = merged[(32'h0)+:(16)];
-                            set_ui$d = merged[(32'h10)+:(16)];
-                        end
-                    end
-                    if (m_off[(32'h4)+:(8)] == (qb$2 + 32'h10)) begin
-                        if ((m_off[(32'h0)+:(4)] == 32'h0) && m_strb$q[32'h0]) begin
-                            qstop$2$d = m_wdata$q[32'h0];
-                        end
-                        if ((m_off[(32'h0)+:(4)] == 32'h4) && v_stop && (v_infl == 32'h0)) begin
-                            qset$2$d = 1'b1;
-                            set_la$d = merged[(32'h0)+:(16)];
-                            set_ui$d = merged[(32'h10)+:(16)];
-                        end
-                    end
-                    if (m_off[(32'h4)+:(8)] == (qb$3 + 32'h10)) begin
-                        if ((m_off[(32'h0)+:(4)] == 32'h0) && m_strb$q[32'h0]) begin
-                            qstop$3$d = m_wdata$q[32'h0];
-                        end
-                        if ((m_off[(32'h0)+:(4)] == 32'h4) && v_stop && (v_infl == 32'h0)) begin
-                            qset$3$d = 1'b1;
-                            set_la$d = merged[(32'h0)+:(16)];
-                            set_ui$d = merged[(32'h10)+:(16)];
-                        end
-                    end
-                    if (m_off[(32'h4)+:(8)] == (qb$4 + 32'h10)) begin
-                        if ((m_off[(32'h0)+:(4)] == 32'h0) && m_strb$q[32'h0]) begin
-                            qstop$4$d = m_wdata$q[32'h0];
-                        end
-                        if ((m_off[(32'h0)+:(4)] == 32'h4) && v_stop && (v_infl == 32'h0)) begin
-                            qset$4$d = 1'b1;
-                            set_la$d = merged[(32'h0)+:(16)];
-                            set_ui$d = merged[(32'h10)+:(16)];
-                        end
-                    end
-                end
-                else if (m_region == 32'h5) begin
-                    if (m_off < 32'h80) begin
-                        msix_reg_write = 1'b1;
-                    end
+        if (mx_wr) begin
+            if (m_addr[14:12] == 3'd0) case (m_addr[11:0])
+            12'h00C: begin
+                if (drfsel == 32'd0) drv_feat_lo <= (drv_feat_lo & ~m_wmask) | (m_wdata & m_wmask);
+                else if (drfsel == 32'd1) drv_feat_hi <= (drv_feat_hi & ~m_wmask) | (m_wdata & m_wmask);
+            end
+            12'h000: dfsel <= (dfsel & ~m_wmask) | (m_wdata & m_wmask);
+            12'h008: drfsel <= (drfsel & ~m_wmask) | (m_wdata & m_wmask);
+            12'h010: begin
+                // 4.1.5.1.2: a vector the table lacks reads NO_VECTOR.
+                if (m_strb[1:0] != 2'd0) begin
+                    cfg_vector <= (((cfg_vector & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0])) < 16'd8)
+                        ? ((cfg_vector & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]))
+                        : 16'hFFFF;
                 end
             end
-            else if (~m_hold) begin
-                m_rdata$d = m_rd;
-                m_state$d = MState$Resp;
-                if ((m_region == 32'h1) && (m_off == 32'h0) && m_strb$q[32'h0]) begin
-                    isr_read_clear = 1'b1;
-                end
-                if (m_region == 32'h4) begin
-                    if (m_off == 32'h40) begin
-                        cnt_shadow$d = cnt_requests[(32'h20)+:(32)];
-                    end
-                    else if (m_off == 32'h48) begin
-                        cnt_shadow$d = cnt_bytes_read[(32'h20)+:(32)];
-                    end
-                    else if (m_off == 32'h50) begin
-                        cnt_shadow$d = cnt_bytes_written[(32'h20)+:(32)];
-                    end
-                    else if (m_off == 32'h58) begin
-                        cnt_shadow$d = cnt_notifies[(32'h20)+:(32)];
-                    end
-                    else if (m_off == 32'h60) begin
-                        cnt_shadow$d = interrupts[(32'h20)+:(32)];
-                    end
-                    else if (m_off == 32'h68) begin
-                        cnt_shadow$d = cnt_dma_errors[(32'h20)+:(32)];
-                    end
-                    else if ((m_off == 32'h70) || (m_off == 32'h78)) begin
-                        cnt_shadow$d = 32'h0;
-                    end
-                end
+            12'h014: begin
+                if (m_strb[0]) status_pending <= 1'b1;
+                if (m_strb[3:2] != 2'd0) queue_select <= (queue_select & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
             end
+            default: ;
+            endcase
         end
-        if (db_valid$q && doorbell_ready) begin
-            db_valid$d = 1'b0;
-        end
-        if (m_ev_push) begin
-            events$push = 1'b1;
-            events$push_data = m_ev_word;
-        end
-        else if (err_evt_wait$q) begin
-            events$push = 1'b1;
-            events$push_data = (((error_cause) & 32'hffffffff) << 32'h10) | (((error_queue) & 32'hffffffff) << 32'h8) | 32'h4;
-            err_evt_wait$d = 1'b0;
-        end
-        else if (ext_event_valid) begin
-            events$push = 1'b1;
-            events$push_data = ext_event_word;
-        end
-        ext_event_ready = ~m_ev_push && ~err_evt_wait$q;
-        if (error_pulse) begin
-            err_evt_wait$d = 1'b1;
-        end
-        if (do_ereset) begin
-            eng_reset_pulse$d = 1'b1;
-            drv_feat_lo$d = 32'h0;
-            drv_feat_hi$d = 32'h0;
-            cfg_vector$d = 32'hffff;
-            events$clear_overflow = 1'b1;
-            db_valid$d = 1'b0;
-            qsize$0$d = 32'h100;
-            qvec$0$d = 32'hffff;
-            qdesc$0$d = 32'h0;
-            qavail$0$d = 32'h0;
-            qused$0$d = 32'h0;
-            qen$0$d = 1'b0;
-            qen_pend$0$d = 1'b0;
-            qreset$0$d = 1'b0;
-            qrun$0$d = 1'b0;
-            qstop$0$d = 1'b0;
-            qsize$1$d = 32'h100;
-            qvec$1$d = 32'hffff;
-            qdesc$1$d = 32'h0;
-            qavail$1$d = 32'h0;
-            qused$1$d = 32'h0;
-            qen$1$d = 1'b0;
-            qen_pend$1$d = 1'b0;
-            qreset$1$d = 1'b0;
-            qrun$1$d = 1'b0;
-            qstop$1$d = 1'b0;
-            qsize$2$d = 32'h100;
-            qvec$2$d = 32'hffff;
-            qdesc$2$d = 32'h0;
-            qavail$2$d = 32'h0;
-            qused$2$d = 32'h0;
-            qen$2$d = 1'b0;
-            qen_pend$2$d = 1'b0;
-            qreset$2$d = 1'b0;
-            qrun$2$d = 1'b0;
-            qstop$2$d = 1'b0;
-            qsize$3$d = 32'h100;
-            qvec$3$d = 32'hffff;
-            qdesc$3$d = 32'h0;
-            qavail$3$d = 32'h0;
-            qused$3$d = 32'h0;
-            qen$3$d = 1'b0;
-            qen_pend$3$d = 1'b0;
-            qreset$3$d = 1'b0;
-            qrun$3$d = 1'b0;
-            qstop$3$d = 1'b0;
-            qsize$4$d = 32'h100;
-            qvec$4$d = 32'hffff;
-            qdesc$4$d = 32'h0;
-            qavail$4$d = 32'h0;
-            qused$4$d = 32'h0;
-            qen$4$d = 1'b0;
-            qen_pend$4$d = 1'b0;
-            qreset$4$d = 1'b0;
-            qrun$4$d = 1'b0;
-            qstop$4$d = 1'b0;
+        if ((gx_ereset && idle)) begin
+            drv_feat_lo <= 32'd0;
+            drv_feat_hi <= 32'd0;
+            cfg_vector <= 16'hFFFF;
         end
         if (reset) begin
-            m_state$d = MState$Idle;
-            g_state$d = GState$Idle;
-            dev_status$d = 32'h0;
-            status_pending$d = 1'b0;
-            config_gen$d = 32'h0;
-            dev_feat_lo$d = 32'h0;
-            dev_feat_hi$d = 32'h0;
-            drv_feat_lo$d = 32'h0;
-            drv_feat_hi$d = 32'h0;
-            dfsel$d = 32'h0;
-            drfsel$d = 32'h0;
-            cfg_vector$d = 32'hffff;
-            queue_select$d = 32'h0;
-            engine_ctrl$d = 32'h0;
-            fw_status$d = 32'h0;
-            fw_cnt0$d = 32'h0;
-            fw_cnt1$d = 32'h0;
-            g_qsel$d = 32'h0;
-            devcfg_addr$d = 32'h0;
-            cap_lo$d = 32'h0;
-            cap_hi$d = 32'h0;
-            err_evt_wait$d = 1'b0;
-            eng_reset_pulse$d = 1'b1;
-            db_valid$d = 1'b0;
-            qsize$0$d = 32'h100;
-            qvec$0$d = 32'hffff;
-            qdesc$0$d = 32'h0;
-            qavail$0$d = 32'h0;
-            qused$0$d = 32'h0;
-            qen$0$d = 1'b0;
-            qen_pend$0$d = 1'b0;
-            qreset$0$d = 1'b0;
-            qrun$0$d = 1'b0;
-            qstop$0$d = 1'b0;
-            qset$0$d = 1'b0;
-            qsize$1$d = 32'h100;
-            qvec$1$d = 32'hffff;
-            qdesc$1$d = 32'h0;
-            qavail$1$d = 32'h0;
-            qused$1$d = 32'h0;
-            qen$1$d = 1'b0;
-            qen_pend$1$d = 1'b0;
-            qreset$1$d = 1'b0;
-            qrun$1$d = 1'b0;
-            qstop$1$d = 1'b0;
-            qset$1$d = 1'b0;
-            qsize$2$d = 32'h100;
-            qvec$2$d = 32'hffff;
-            qdesc$2$d = 32'h0;
-            qavail$2$d = 32'h0;
-            qused$2$d = 32'h0;
-            qen$2$d = 1'b0;
-            qen_pend$2$d = 1'b0;
-            qreset$2$d = 1'b0;
-            qrun$2$d = 1'b0;
-            qstop$2$d = 1'b0;
-            qset$2$d = 1'b0;
-            qsize$3$d = 32'h100;
-            qvec$3$d = 32'hffff;
-            qdesc$3$d = 32'h0;
-            qavail$3$d = 32'h0;
-            qused$3$d = 32'h0;
-            qen$3$d = 1'b0;
-            qen_pend$3$d = 1'b0;
-            qreset$3$d = 1'b0;
-            qrun$3$d = 1'b0;
-            qstop$3$d = 1'b0;
-            qset$3$d = 1'b0;
-            qsize$4$d = 32'h100;
-            qvec$4$d = 32'hffff;
-            qdesc$4$d = 32'h0;
-            qavail$4$d = 32'h0;
-            qused$4$d = 32'h0;
-            qen$4$d = 1'b0;
-            qen_pend$4$d = 1'b0;
-            qreset$4$d = 1'b0;
-            qrun$4$d = 1'b0;
-            qstop$4$d = 1'b0;
-            qset$4$d = 1'b0;
+            status_pending <= 1'b0;
+            drv_feat_lo <= 32'd0;
+            drv_feat_hi <= 32'd0;
+            dfsel <= 32'd0;
+            drfsel <= 32'd0;
+            cfg_vector <= 16'hFFFF;
+            queue_select <= 16'd0;
         end
-        q_desc$0 = qdesc$0$q;
-        q_avail$0 = qavail$0$q;
-        q_used$0 = qused$0$q;
-        q_size$0 = qsize$0$q;
-        q_vector$0 = qvec$0$q;
-        q_run$0 = qrun$0$q && ~qstop$0$q;
-        q_set_idx$0 = qset$0$q;
-        q_desc$1 = qdesc$1$q;
-        q_avail$1 = qavail$1$q;
-        q_used$1 = qused$1$q;
-        q_size$1 = qsize$1$q;
-        q_vector$1 = qvec$1$q;
-        q_run$1 = qrun$1$q && ~qstop$1$q;
-        q_set_idx$1 = qset$1$q;
-        q_desc$2 = qdesc$2$q;
-        q_avail$2 = qavail$2$q;
-        q_used$2 = qused$2$q;
-        q_size$2 = qsize$2$q;
-        q_vector$2 = qvec$2$q;
-        q_run$2 = qrun$2$q && ~qstop$2$q;
-        q_set_idx$2 = qset$2$q;
-        q_desc$3 = qdesc$3$q;
-        q_avail$3 = qavail$3$q;
-        q_used$3 = qused$3$q;
-        q_size$3 = qsize$3$q;
-        q_vector$3 = qvec$3$q;
-        q_run$3 = qrun$3$q && ~qstop$3$q;
-        q_set_idx$3 = qset$3$q;
-        q_desc$4 = qdesc$4$q;
-        q_avail$4 = qavail$4$q;
-        q_used$4 = qused$4$q;
-        q_size$4 = qsize$4$q;
-        q_vector$4 = qvec$4$q;
-        q_run$4 = qrun$4$q && ~qstop$4$q;
-        q_set_idx$4 = qset$4$q;
-        q_set_last_avail = set_la$q;
-        q_set_used = set_ui$q;
-        dma_enable = engine_ctrl$q[32'h0] && bus_master;
-        event_idx = engine_ctrl$q[32'h1];
-        notification_data = engine_ctrl$q[32'h2];
-        indirect_enable = engine_ctrl$q[32'h3];
-        engine_reset = eng_reset_pulse$q;
-        msix_clear = eng_reset_pulse$q;
-        config_vector = cfg_vector$q;
-        blk_capacity = ((cap_lo$q) & 64'hffffffffffffffff) | (((cap_hi$q) & 64'hffffffffffffffff) << 32'h20);
-        doorbell_valid = db_valid$q;
-        doorbell_queue = db_queue$q;
-        doorbell_data = db_data$q;
-        attention = events$count != 32'h0;
-        busy = (m_state$q != MState$Idle) || db_valid$q || (events$count != 32'h0) || err_evt_wait$q || eng_reset_pulse$q;
-        if (qset$0$q) begin
-            busy = 1'b1;
+        // Doorbell slot: filled by a notify write, emptied on its handshake
+        // (never both: a notify write waits while the slot is full).
+        if (mx_wr) begin
+            if ((m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd20) && (m_addr[1:0] == 2'd0) && !db_valid) begin
+                db_queue <= {6'd0, m_addr[11:2]};
+                db_data <= m_wdata & m_wmask;
+            end
         end
-        if (qset$1$q) begin
-            busy = 1'b1;
+        if ((mx_wr && (m_addr[14:12] == 3'd3) && (m_addr[11:0] < 12'd20) && (m_addr[1:0] == 2'd0) && !db_valid)
+                || (db_valid && doorbell_ready)) begin
+            db_valid <= !db_valid;
         end
-        if (qset$2$q) begin
-            busy = 1'b1;
-        end
-        if (qset$3$q) begin
-            busy = 1'b1;
-        end
-        if (qset$4$q) begin
-            busy = 1'b1;
+        if (((gx_ereset && idle)) || reset) db_valid <= 1'b0;
+        if (reset) begin
+            m_state <= M_IDLE;
+            mx_wr <= 1'b0;
+            mx_ev <= 1'b0;
+            mx_isr <= 1'b0;
+            mx_msix <= 1'b0;
         end
     end
     
+    // The MMIO request, latched when taken.
+    always @(posedge clock) begin
+        if ((m_state == M_IDLE) && mmio_req_valid) begin
+            m_addr <= mmio_req_addr;
+            m_write <= mmio_req_write;
+            m_wdata <= mmio_req_wdata;
+            m_strb <= mmio_req_strb;
+            m_wmask <= {{8{mmio_req_strb[3]}}, {8{mmio_req_strb[2]}}, {8{mmio_req_strb[1]}}, {8{mmio_req_strb[0]}}};
+        end
+    end
+    
+    // Per-queue configuration, enable handshake and vendor stop.
+    always @(posedge clock) begin
+        if (gx_wr) begin
+            if ((g_qsel < 16'd5) && (g_addr == 8'h29)) begin
+                qen_pend[g_qsel[2:0]] <= 1'b0;
+                if (!g_wdata[0]) qreset[g_qsel[2:0]] <= 1'b0;
+            end
+        end
+        if (mx_wr) begin
+            if ((m_addr[14:12] == 3'd0) && (queue_select < 16'd5)) begin
+                if ((m_addr[11:0] == 12'h01C) && (m_strb[1:0] != 2'd0)) qen_pend[queue_select[2:0]] <= 1'b1;
+                if ((m_addr[11:0] == 12'h038) && (m_strb[3:2] != 2'd0) && m_wdata[16]) qreset[queue_select[2:0]] <= 1'b1;
+                // Per-queue configuration: ignored while the queue is enabled.
+                if (!qen[queue_select[2:0]]) begin
+                    case (m_addr[11:0])
+                    12'h018: begin
+                        qsize[queue_select[2:0]] <= (qsize[queue_select[2:0]] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
+                        qvec[queue_select[2:0]] <= (((qvec[queue_select[2:0]] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16])) >= 16'd8)
+                            ? 16'hFFFF
+                            : ((qvec[queue_select[2:0]] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]));
+                    end
+                    12'h020: qdesc[queue_select[2:0]] <= {qdesc[queue_select[2:0]][63:32], (qdesc[queue_select[2:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
+                    12'h024: qdesc[queue_select[2:0]] <= {(qdesc[queue_select[2:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qdesc[queue_select[2:0]][31:0]};
+                    12'h028: qavail[queue_select[2:0]] <= {qavail[queue_select[2:0]][63:32], (qavail[queue_select[2:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
+                    12'h02C: qavail[queue_select[2:0]] <= {(qavail[queue_select[2:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qavail[queue_select[2:0]][31:0]};
+                    12'h030: qused[queue_select[2:0]] <= {qused[queue_select[2:0]][63:32], (qused[queue_select[2:0]][31:0] & ~m_wmask) | (m_wdata & m_wmask)};
+                    12'h034: qused[queue_select[2:0]] <= {(qused[queue_select[2:0]][63:32] & ~m_wmask) | (m_wdata & m_wmask), qused[queue_select[2:0]][31:0]};
+                    default: ;
+                    endcase
+                end
+            end
+            if ((m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd5)) && (m_addr[3:0] == 4'd0) && m_strb[0]) qstop[m_addr[6:4]] <= m_wdata[0];
+        end
+        if (((gx_ereset && idle)) || reset) begin
+            qen_pend <= 0;
+            qreset <= 0;
+            qstop <= 0;
+            qsize[0] <= 16'd256;
+            qvec[0] <= 16'hFFFF;
+            qdesc[0] <= 64'd0;
+            qavail[0] <= 64'd0;
+            qused[0] <= 64'd0;
+            qsize[1] <= 16'd256;
+            qvec[1] <= 16'hFFFF;
+            qdesc[1] <= 64'd0;
+            qavail[1] <= 64'd0;
+            qused[1] <= 64'd0;
+            qsize[2] <= 16'd256;
+            qvec[2] <= 16'hFFFF;
+            qdesc[2] <= 64'd0;
+            qavail[2] <= 64'd0;
+            qused[2] <= 64'd0;
+            qsize[3] <= 16'd256;
+            qvec[3] <= 16'hFFFF;
+            qdesc[3] <= 64'd0;
+            qavail[3] <= 64'd0;
+            qused[3] <= 64'd0;
+            qsize[4] <= 16'd256;
+            qvec[4] <= 16'hFFFF;
+            qdesc[4] <= 64'd0;
+            qavail[4] <= 64'd0;
+            qused[4] <= 64'd0;
+        end
+    end
+    
+    // Ring index loads: the firmware's (only while the engine may not fetch),
+    // then the driver's vendor write (only while stopped, nothing in flight).
+    always @(posedge clock) begin
+        qset <= 0;
+        if (gx_wr) begin
+            if ((g_qsel < 16'd5) && (g_addr == 8'h2B) && !(qrun[g_qsel[2:0]] && !qstop[g_qsel[2:0]])) begin
+                qset[g_qsel[2:0]] <= 1'b1;
+                set_la <= g_wdata[15:0];
+                set_ui <= ui_bus[g_qsel[2:0]*16 +: 16];
+            end
+            if ((g_qsel < 16'd5) && (g_addr == 8'h2C) && !(qrun[g_qsel[2:0]] && !qstop[g_qsel[2:0]])) begin
+                qset[g_qsel[2:0]] <= 1'b1;
+                set_la <= la_bus[g_qsel[2:0]*16 +: 16];
+                set_ui <= g_wdata[15:0];
+            end
+        end
+        if (mx_wr) begin
+            if ((m_addr[14:12] == 3'd4) && ((m_addr[11:8] == 4'd1) && (m_addr[7:4] < 4'd5)) && (m_addr[3:0] == 4'd4) && qstop[m_addr[6:4]]
+                    && (infl_bus[m_addr[6:4]*16 +: 16] == 16'd0)) begin
+                qset[m_addr[6:4]] <= 1'b1;
+                set_la <= (la_bus[m_addr[6:4]*16 +: 16] & ~m_wmask[15:0]) | (m_wdata[15:0] & m_wmask[15:0]);
+                set_ui <= (ui_bus[m_addr[6:4]*16 +: 16] & ~m_wmask[31:16]) | (m_wdata[31:16] & m_wmask[31:16]);
+            end
+        end
+        if (reset) qset <= 0;
+    end
+    
+    // ---------------- events ----------------
+    // The function's events come last: the driver's and the error's cannot
+    // wait. A push into a full FIFO is dropped and sets the overflow flag.
+    always @(posedge clock) begin
+        if (mx_ev || err_evt_wait || ext_event_valid) begin
+            if ((ev_wr ^ ev_rd) != 5'b10000) begin
+                ev_mem[ev_wr[3:0]] <= mx_ev ? mx_ev_word
+                    : (err_evt_wait ? {8'd0, error_cause, error_queue, 8'd4} : ext_event_word);
+                ev_wr <= ev_wr + 5'd1;
+            end else begin
+                ev_lost <= 1'b1;
+            end
+        end
+        if (!mx_ev && err_evt_wait) err_evt_wait <= 1'b0;
+        if (error_pulse) err_evt_wait <= 1'b1;
+        if ((gx_ereset && idle)) ev_lost <= 1'b0;
+        if (reset) begin
+            ev_wr <= 5'd0;
+            ev_lost <= 1'b0;
+            err_evt_wait <= 1'b0;
+        end
+    end
+    
+    // EVENT reads pop the head.
+    always @(posedge clock) begin
+        if (gx_rd) begin
+            if ((g_addr == 8'd4) && (ev_wr != ev_rd)) ev_rd <= ev_rd + 5'd1;
+        end
+        if (reset) ev_rd <= 5'd0;
+    end
+    
+    // ---------------- outputs: wires of state ----------------
+    always @(*) mmio_req_ready = (m_state == M_IDLE);
+    always @(*) mmio_resp_valid = (m_state == M_RESP);
+    always @(*) mmio_resp_rdata = m_rdata;
+    always @(*) mgmt_req_ready = (g_state == G_IDLE);
+    always @(*) mgmt_resp_valid = (g_state == G_RESP);
+    always @(*) mgmt_resp_rdata = g_rdata;
+    always @(*) q_desc$0 = qdesc[0];
+    always @(*) q_avail$0 = qavail[0];
+    always @(*) q_used$0 = qused[0];
+    always @(*) q_size$0 = qsize[0];
+    always @(*) q_vector$0 = qvec[0];
+    always @(*) q_run$0 = qrun[0] && !qstop[0];
+    always @(*) q_set_idx$0 = qset[0];
+    always @(*) q_desc$1 = qdesc[1];
+    always @(*) q_avail$1 = qavail[1];
+    always @(*) q_used$1 = qused[1];
+    always @(*) q_size$1 = qsize[1];
+    always @(*) q_vector$1 = qvec[1];
+    always @(*) q_run$1 = qrun[1] && !qstop[1];
+    always @(*) q_set_idx$1 = qset[1];
+    always @(*) q_desc$2 = qdesc[2];
+    always @(*) q_avail$2 = qavail[2];
+    always @(*) q_used$2 = qused[2];
+    always @(*) q_size$2 = qsize[2];
+    always @(*) q_vector$2 = qvec[2];
+    always @(*) q_run$2 = qrun[2] && !qstop[2];
+    always @(*) q_set_idx$2 = qset[2];
+    always @(*) q_desc$3 = qdesc[3];
+    always @(*) q_avail$3 = qavail[3];
+    always @(*) q_used$3 = qused[3];
+    always @(*) q_size$3 = qsize[3];
+    always @(*) q_vector$3 = qvec[3];
+    always @(*) q_run$3 = qrun[3] && !qstop[3];
+    always @(*) q_set_idx$3 = qset[3];
+    always @(*) q_desc$4 = qdesc[4];
+    always @(*) q_avail$4 = qavail[4];
+    always @(*) q_used$4 = qused[4];
+    always @(*) q_size$4 = qsize[4];
+    always @(*) q_vector$4 = qvec[4];
+    always @(*) q_run$4 = qrun[4] && !qstop[4];
+    always @(*) q_set_idx$4 = qset[4];
+    always @(*) q_set_last_avail = set_la;
+    always @(*) q_set_used = set_ui;
+    always @(*) dma_enable = engine_ctrl[0] && bus_master;
+    always @(*) event_idx = engine_ctrl[1];
+    always @(*) notification_data = engine_ctrl[2];
+    always @(*) indirect_enable = engine_ctrl[3];
+    always @(*) engine_reset = eng_reset_pulse;
+    always @(*) msix_clear = eng_reset_pulse;
+    always @(*) config_vector = cfg_vector;
+    always @(*) blk_capacity = {cap_hi, cap_lo};
+    always @(*) doorbell_valid = db_valid;
+    always @(*) doorbell_queue = db_queue;
+    always @(*) doorbell_data = db_data;
+    always @(*) msix_reg_addr = m_addr[6:2];
+    always @(*) msix_reg_write = mx_msix;
+    always @(*) msix_reg_wdata = m_wdata;
+    always @(*) msix_reg_strb = m_strb;
+    always @(*) isr_read_clear = mx_isr;
+    always @(*) config_irq = gx_cfg_irq;
+    always @(*) ext_event_ready = !mx_ev && !err_evt_wait;
+    always @(*) attention = (ev_wr != ev_rd);
+    always @(*) busy = (m_state != M_IDLE) || db_valid || (ev_wr != ev_rd) || err_evt_wait
+        || eng_reset_pulse || (qset != 0);
 endmodule // top$bar0$regs
-
-
-module vfpga_net$bar0$regs$cap_hi(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$cap_hi
-
-
-module vfpga_net$bar0$regs$cap_lo(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$cap_lo
-
-
-module vfpga_net$bar0$regs$cfg_ram_g(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [5:0] read_address;
-    input wire  read_clock;
-    output reg  [31:0] read_data;
-    input wire  [5:0] write_address;
-    input wire  write_clock;
-    input wire  [31:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[31:0] mem[63:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$bar0$regs$cfg_ram_g
-
-
-module vfpga_net$bar0$regs$cfg_ram_m(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [5:0] read_address;
-    input wire  read_clock;
-    output reg  [31:0] read_data;
-    input wire  [5:0] write_address;
-    input wire  write_clock;
-    input wire  [31:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[31:0] mem[63:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$bar0$regs$cfg_ram_m
-
-
-module vfpga_net$bar0$regs$cfg_vector(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$cfg_vector
-
-
-module vfpga_net$bar0$regs$cnt_shadow(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$cnt_shadow
-
-
-module vfpga_net$bar0$regs$config_gen(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$config_gen
-
-
-module vfpga_net$bar0$regs$db_data(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$db_data
-
-
-module vfpga_net$bar0$regs$db_queue(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$db_queue
-
-
-module vfpga_net$bar0$regs$db_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$db_valid
-
-
-module vfpga_net$bar0$regs$dev_feat_hi(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$dev_feat_hi
-
-
-module vfpga_net$bar0$regs$dev_feat_lo(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$dev_feat_lo
-
-
-module vfpga_net$bar0$regs$dev_status(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$dev_status
-
-
-module vfpga_net$bar0$regs$devcfg_addr(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$devcfg_addr
-
-
-module vfpga_net$bar0$regs$dfsel(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$dfsel
-
-
-module vfpga_net$bar0$regs$drfsel(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$drfsel
-
-
-module vfpga_net$bar0$regs$drv_feat_hi(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$drv_feat_hi
-
-
-module vfpga_net$bar0$regs$drv_feat_lo(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$drv_feat_lo
-
-
-module vfpga_net$bar0$regs$eng_reset_pulse(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$eng_reset_pulse
-
-
-module vfpga_net$bar0$regs$engine_ctrl(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$engine_ctrl
-
-
-module vfpga_net$bar0$regs$err_evt_wait(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$err_evt_wait
-
-
-module vfpga_net$bar0$regs$events(clock,reset,push,push_data,pop,head,count,overflow,clear_overflow);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  reset;
-    input wire  push;
-    input wire  [31:0] push_data;
-    input wire  pop;
-    output reg  [31:0] head;
-    output reg  [4:0] count;
-    output reg  overflow;
-    input wire  clear_overflow;
-    
-    // Stub signals
-    reg  fifo$clock;
-    reg  fifo$clear;
-    reg  fifo$write;
-    reg  [31:0] fifo$data_in;
-    reg  fifo$read;
-    wire  [31:0] fifo$data_out;
-    wire  fifo$empty;
-    wire  fifo$full;
-    wire  [4:0] fifo$count;
-    reg  lost$d;
-    wire  lost$q;
-    reg  lost$clock;
-    
-    // Sub module instances
-    vfpga_net$bar0$regs$events$fifo fifo(
-        .clock(fifo$clock),
-        .clear(fifo$clear),
-        .write(fifo$write),
-        .data_in(fifo$data_in),
-        .read(fifo$read),
-        .data_out(fifo$data_out),
-        .empty(fifo$empty),
-        .full(fifo$full),
-        .count(fifo$count)
-    );
-    vfpga_net$bar0$regs$events$lost lost(
-        .d(lost$d),
-        .q(lost$q),
-        .clock(lost$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        lost$clock = clock;
-        lost$d = lost$q;
-        fifo$clock = clock;
-        fifo$clear = reset;
-        fifo$write = push;
-        fifo$data_in = push_data;
-        fifo$read = pop;
-        if (push && fifo$full) begin
-            lost$d = 1'b1;
-        end
-        head = 32'h0;
-        if (~fifo$empty) begin
-            head = fifo$data_out;
-        end
-        if (clear_overflow) begin
-            lost$d = 1'b0;
-        end
-        if (reset) begin
-            lost$d = 1'b0;
-        end
-        count = fifo$count;
-        overflow = lost$q;
-    end
-    
-endmodule // top$bar0$regs$events
-
-
-module vfpga_net$bar0$regs$events$fifo(clock,clear,write,data_in,read,data_out,empty,full,count);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  clear;
-    input wire  write;
-    input wire  [31:0] data_in;
-    input wire  read;
-    output reg  [31:0] data_out;
-    output reg  empty;
-    output reg  full;
-    output reg  [4:0] count;
-    
-    // Constant declarations
-    localparam  depth = 5'b10000;
-    
-    // Stub signals
-    reg  [3:0] ram$read_address;
-    wire  [31:0] ram$read_data;
-    reg  [3:0] ram$write_address;
-    reg  ram$write_clock;
-    reg  [31:0] ram$write_data;
-    reg  ram$write_enable;
-    reg  [4:0] rd$d;
-    wire  [4:0] rd$q;
-    reg  rd$clock;
-    reg  [4:0] wr$d;
-    wire  [4:0] wr$q;
-    reg  wr$clock;
-    
-    // Local signals
-    reg  [4:0] fill;
-    
-    // Sub module instances
-    vfpga_net$bar0$regs$events$fifo$ram ram(
-        .read_address(ram$read_address),
-        .read_data(ram$read_data),
-        .write_address(ram$write_address),
-        .write_clock(ram$write_clock),
-        .write_data(ram$write_data),
-        .write_enable(ram$write_enable)
-    );
-    vfpga_net$bar0$regs$events$fifo$rd rd(
-        .d(rd$d),
-        .q(rd$q),
-        .clock(rd$clock)
-    );
-    vfpga_net$bar0$regs$events$fifo$wr wr(
-        .d(wr$d),
-        .q(wr$q),
-        .clock(wr$clock)
-    );
-    
-    // Update code (custom)
-    always @(*) fill = wr$q - rd$q;
-    always @(*) count = wr$q - rd$q;
-    always @(*) empty = wr$q == rd$q;
-    always @(*) full = (wr$q - rd$q) == depth;
-    always @(*) ram$read_address = rd$q[3:0];
-    always @(*) data_out = ram$read_data;
-    always @(*) begin
-        rd$clock = clock;
-        wr$clock = clock;
-        ram$write_clock = clock;
-        ram$write_address = wr$q[3:0];
-        ram$write_data = data_in;
-        ram$write_enable = 1'b0;
-        rd$d = rd$q;
-        wr$d = wr$q;
-        if (write && (fill != depth)) begin
-            ram$write_enable = 1'b1;
-            wr$d = wr$q + 1'b1;
-        end
-        if (read && (fill != 0)) begin
-            rd$d = rd$q + 1'b1;
-        end
-        if (clear) begin
-            rd$d = 0;
-            wr$d = 0;
-        end
-    end
-endmodule // top$bar0$regs$events$fifo
-
-
-module vfpga_net$bar0$regs$events$fifo$ram(read_address,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [3:0] read_address;
-    output reg  [31:0] read_data;
-    input wire  [3:0] write_address;
-    input wire  write_clock;
-    input wire  [31:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[31:0] mem[15:0];
-    
-    always @(*) begin
-       read_data = mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-endmodule // top$bar0$regs$events$fifo$ram
-
-
-module vfpga_net$bar0$regs$events$fifo$rd(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$fifo$rd
-
-
-module vfpga_net$bar0$regs$events$fifo$wr(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$fifo$wr
-
-
-module vfpga_net$bar0$regs$events$lost(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$events$lost
-
-
-module vfpga_net$bar0$regs$fw_cnt0(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$fw_cnt0
-
-
-module vfpga_net$bar0$regs$fw_cnt1(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$fw_cnt1
-
-
-module vfpga_net$bar0$regs$fw_status(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$fw_status
-
-
-module vfpga_net$bar0$regs$g_addr(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$g_addr
-
-
-module vfpga_net$bar0$regs$g_qsel(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$g_qsel
-
-
-module vfpga_net$bar0$regs$g_rdata(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$g_rdata
-
-
-module vfpga_net$bar0$regs$g_state(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Enums
-    localparam GState$Idle = 0;
-    localparam GState$Wait = 1;
-    localparam GState$Exec = 2;
-    localparam GState$Resp = 3;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$g_state
-
-
-module vfpga_net$bar0$regs$g_wdata(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$g_wdata
-
-
-module vfpga_net$bar0$regs$g_write(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$g_write
-
-
-module vfpga_net$bar0$regs$m_addr(d,q,clock);
-    
-    // Module arguments
-    input wire  [14:0] d;
-    output reg  [14:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 15'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$m_addr
-
-
-module vfpga_net$bar0$regs$m_rdata(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$m_rdata
-
-
-module vfpga_net$bar0$regs$m_state(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Enums
-    localparam MState$Idle = 0;
-    localparam MState$Wait = 1;
-    localparam MState$Exec = 2;
-    localparam MState$Resp = 3;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$m_state
-
-
-module vfpga_net$bar0$regs$m_strb(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$m_strb
-
-
-module vfpga_net$bar0$regs$m_wdata(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$m_wdata
-
-
-module vfpga_net$bar0$regs$m_write(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$m_write
-
-
-module vfpga_net$bar0$regs$qavail$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qavail$0
-
-
-module vfpga_net$bar0$regs$qavail$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qavail$1
-
-
-module vfpga_net$bar0$regs$qavail$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qavail$2
-
-
-module vfpga_net$bar0$regs$qavail$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qavail$3
-
-
-module vfpga_net$bar0$regs$qavail$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qavail$4
-
-
-module vfpga_net$bar0$regs$qdesc$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qdesc$0
-
-
-module vfpga_net$bar0$regs$qdesc$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qdesc$1
-
-
-module vfpga_net$bar0$regs$qdesc$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qdesc$2
-
-
-module vfpga_net$bar0$regs$qdesc$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qdesc$3
-
-
-module vfpga_net$bar0$regs$qdesc$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qdesc$4
-
-
-module vfpga_net$bar0$regs$qen$0(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen$0
-
-
-module vfpga_net$bar0$regs$qen$1(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen$1
-
-
-module vfpga_net$bar0$regs$qen$2(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen$2
-
-
-module vfpga_net$bar0$regs$qen$3(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen$3
-
-
-module vfpga_net$bar0$regs$qen$4(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen$4
-
-
-module vfpga_net$bar0$regs$qen_pend$0(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen_pend$0
-
-
-module vfpga_net$bar0$regs$qen_pend$1(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen_pend$1
-
-
-module vfpga_net$bar0$regs$qen_pend$2(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen_pend$2
-
-
-module vfpga_net$bar0$regs$qen_pend$3(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen_pend$3
-
-
-module vfpga_net$bar0$regs$qen_pend$4(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qen_pend$4
-
-
-module vfpga_net$bar0$regs$qreset$0(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qreset$0
-
-
-module vfpga_net$bar0$regs$qreset$1(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qreset$1
-
-
-module vfpga_net$bar0$regs$qreset$2(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qreset$2
-
-
-module vfpga_net$bar0$regs$qreset$3(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qreset$3
-
-
-module vfpga_net$bar0$regs$qreset$4(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qreset$4
-
-
-module vfpga_net$bar0$regs$qrun$0(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qrun$0
-
-
-module vfpga_net$bar0$regs$qrun$1(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qrun$1
-
-
-module vfpga_net$bar0$regs$qrun$2(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qrun$2
-
-
-module vfpga_net$bar0$regs$qrun$3(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qrun$3
-
-
-module vfpga_net$bar0$regs$qrun$4(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qrun$4
-
-
-module vfpga_net$bar0$regs$qset$0(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qset$0
-
-
-module vfpga_net$bar0$regs$qset$1(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qset$1
-
-
-module vfpga_net$bar0$regs$qset$2(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qset$2
-
-
-module vfpga_net$bar0$regs$qset$3(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qset$3
-
-
-module vfpga_net$bar0$regs$qset$4(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qset$4
-
-
-module vfpga_net$bar0$regs$qsize$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qsize$0
-
-
-module vfpga_net$bar0$regs$qsize$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qsize$1
-
-
-module vfpga_net$bar0$regs$qsize$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qsize$2
-
-
-module vfpga_net$bar0$regs$qsize$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qsize$3
-
-
-module vfpga_net$bar0$regs$qsize$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qsize$4
-
-
-module vfpga_net$bar0$regs$qstop$0(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qstop$0
-
-
-module vfpga_net$bar0$regs$qstop$1(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qstop$1
-
-
-module vfpga_net$bar0$regs$qstop$2(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qstop$2
-
-
-module vfpga_net$bar0$regs$qstop$3(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qstop$3
-
-
-module vfpga_net$bar0$regs$qstop$4(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qstop$4
-
-
-module vfpga_net$bar0$regs$queue_select(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$queue_select
-
-
-module vfpga_net$bar0$regs$qused$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qused$0
-
-
-module vfpga_net$bar0$regs$qused$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qused$1
-
-
-module vfpga_net$bar0$regs$qused$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qused$2
-
-
-module vfpga_net$bar0$regs$qused$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qused$3
-
-
-module vfpga_net$bar0$regs$qused$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qused$4
-
-
-module vfpga_net$bar0$regs$qvec$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qvec$0
-
-
-module vfpga_net$bar0$regs$qvec$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qvec$1
-
-
-module vfpga_net$bar0$regs$qvec$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qvec$2
-
-
-module vfpga_net$bar0$regs$qvec$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qvec$3
-
-
-module vfpga_net$bar0$regs$qvec$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$qvec$4
-
-
-module vfpga_net$bar0$regs$set_la(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$set_la
-
-
-module vfpga_net$bar0$regs$set_ui(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$set_ui
-
-
-module vfpga_net$bar0$regs$status_pending(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$bar0$regs$status_pending
 
 
 module vfpga_net$engine(clock,net_reset,q_desc$0,q_desc$1,q_desc$2,q_desc$3,q_desc$4,q_avail$0,q_avail$1,q_avail$2,q_avail$3,q_avail$4,q_used$0,q_used$1,q_used$2,q_used$3,q_used$4,q_size$0,q_size$1,q_size$2,q_size$3,q_size$4,q_vector$0,q_vector$1,q_vector$2,q_vector$3,q_vector$4,q_run$0,q_run$1,q_run$2,q_run$3,q_run$4,q_set_idx$0,q_set_idx$1,q_set_idx$2,q_set_idx$3,q_set_idx$4,q_set_last_avail,q_set_used,dma_enable,event_idx,indirect_enable,engine_reset,doorbell_valid,doorbell_ready,doorbell_queue,q_last_avail$0,q_last_avail$1,q_last_avail$2,q_last_avail$3,q_last_avail$4,q_used_idx$0,q_used_idx$1,q_used_idx$2,q_used_idx$3,q_used_idx$4,q_inflight$0,q_inflight$1,q_inflight$2,q_inflight$3,q_inflight$4,idle,error,error_pulse,error_cause,error_queue,error_detail,irq_valid,irq_ready,irq_queue,irq_vector,cnt_requests,cnt_bytes_read,cnt_bytes_written,cnt_notifies,cnt_dma_errors,reg_write,reg_addr,reg_wdata,reg_rdata,event_valid,event_ready,event_word,mac_tx_valid,mac_tx_ready,mac_tx_data,mac_tx_bytes,mac_tx_last,mac_rx_valid,mac_rx_ready,mac_rx_data,mac_rx_bytes,mac_rx_last,dma_rd_req_valid,dma_rd_req_ready,dma_rd_req_tag,dma_rd_req_addr,dma_rd_req_len,dma_rd_cpl_valid,dma_rd_cpl_ready,dma_rd_cpl_tag,dma_rd_cpl_data,dma_rd_cpl_last,dma_rd_cpl_error,dma_wr_valid,dma_wr_ready,dma_wr_addr,dma_wr_len,dma_wr_data,dma_wr_last,dma_wr_rsp_valid,dma_wr_rsp_ready,dma_wr_rsp_error);

@@ -11,6 +11,7 @@
 mod bar0;
 mod event_fifo;
 mod regfile;
+mod regfile_verilog;
 
 pub use bar0::Bar0;
 pub use event_fifo::EventFifo;
